@@ -1,0 +1,21 @@
+# Writes OUT with RAPO_SOURCE_HASH: sha256 over "<relative path> <sha256 of file>\n" for every
+# file under include/ and src/ plus CMakeLists.txt, sorted by path. libs/kernels computes the
+# same hash to tell whether the binary it loads was built from the current sources.
+file(GLOB_RECURSE rapo_files RELATIVE ${ROOT} ${ROOT}/include/* ${ROOT}/src/*)
+list(APPEND rapo_files CMakeLists.txt)
+list(SORT rapo_files)
+set(rapo_lines "")
+foreach(f IN LISTS rapo_files)
+  file(SHA256 ${ROOT}/${f} h)
+  string(APPEND rapo_lines "${f} ${h}\n")
+endforeach()
+string(SHA256 rapo_hash "${rapo_lines}")
+set(rapo_content "#pragma once\n#define RAPO_SOURCE_HASH \"${rapo_hash}\"\n")
+if(EXISTS ${OUT})
+  file(READ ${OUT} rapo_old)
+else()
+  set(rapo_old "")
+endif()
+if(NOT rapo_old STREQUAL rapo_content)
+  file(WRITE ${OUT} "${rapo_content}")
+endif()

@@ -1,0 +1,37 @@
+// Per-row CPU kernels. One implementation per instruction set (portable scalar, AVX2+FMA);
+// cpu/dispatch.cc picks one at run time.
+#pragma once
+
+#include <cstdint>
+
+#include "rapo/rapo.h"
+
+namespace rapo::cpu {
+
+// Floats of per-thread scratch a row kernel needs.
+constexpr int64_t kChunk = 2048;
+
+struct RowLse {
+  double lse;      // log-sum-exp of row / T
+  double entropy;  // entropy of softmax(row / T) (only when asked)
+  double maxRaw;   // max of the raw row (-inf when every value is -inf), NaN-free not guaranteed
+  bool finite;     // false when the row holds NaN or +inf, or overflows after / T
+};
+
+struct RowKernels {
+  const char* name;
+  // Online log-sum-exp (and entropy) over one row of V logits.
+  RowLse (*lseF32)(const float* row, int64_t v, float temperature, bool wantEntropy, float* scratch);
+  RowLse (*lseBf16)(const uint16_t* row, int64_t v, float temperature, bool wantEntropy, float* scratch);
+  // out[v] = scale * exp(row[v] / T - lse) in the out dtype; returns the sum of exp(row / T - lse),
+  // which is 1 when lse belongs to the row.
+  double (*backward)(const void* row, DType inDtype, int64_t v, float temperature, float lse, float scale,
+                     void* out, DType outDtype, float* scratch);
+  double (*streamRead)(const float* data, int64_t count);
+};
+
+const RowKernels& scalarKernels();
+bool avx2Supported();  // compiled in and supported by this CPU
+const RowKernels& avx2Kernels();
+
+}  // namespace rapo::cpu
