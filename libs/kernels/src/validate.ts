@@ -213,15 +213,19 @@ export interface CheckedMiForward {
   renorm: Renorm;
 }
 
-export function checkMiForward(args: MiForwardArgs, backend: Backend): CheckedMiForward {
+/** What both ops start with, in the native addon's order: dtype, tokens, vocabSize, logits. */
+function start(args: unknown, logitsKey: string, backend: Backend) {
   const o = options(args);
-  const dtype = dtypeOf(o, 'logitsWith');
-  // Order as in the native addon: vocabSize's type, tokens, logits, then the rest.
+  const dtype = dtypeOf(o, logitsKey);
   const tokArr = typedArray(o, 'tokens', Int32Array);
   if (tokArr.length < 1) fail('range', 'at least one response token', 'tokens', 'an empty array');
   const v = vocabSize(o);
   const n = tokArr.length;
-  const logitsWith = logitsArray(o, 'logitsWith', dtype, n, v, backend);
+  return { o, dtype, tokArr, n, v, logits: logitsArray(o, logitsKey, dtype, n, v, backend) };
+}
+
+export function checkMiForward(args: MiForwardArgs, backend: Backend): CheckedMiForward {
+  const { o, dtype, tokArr, n, v, logits: logitsWith } = start(args, 'logitsWith', backend);
   const logitsWithout = logitsArray(o, 'logitsWithout', dtype, n, v, backend);
   if ((logitsWith instanceof DeviceTensor) !== (logitsWithout instanceof DeviceTensor)) {
     fail('type', logitsWith instanceof DeviceTensor ? 'a DeviceTensor like logitsWith' : 'a typed array like logitsWith',
@@ -283,13 +287,7 @@ export interface CheckedLogprobBackward {
 }
 
 export function checkLogprobBackward(args: LogprobBackwardArgs, backend: Backend): CheckedLogprobBackward {
-  const o = options(args);
-  const dtype = dtypeOf(o, 'logits');
-  const tokArr = typedArray(o, 'tokens', Int32Array);
-  if (tokArr.length < 1) fail('range', 'at least one response token', 'tokens', 'an empty array');
-  const v = vocabSize(o);
-  const n = tokArr.length;
-  const logits = logitsArray(o, 'logits', dtype, n, v, backend);
+  const { o, dtype, tokArr, n, v, logits } = start(args, 'logits', backend);
   const nDesc = `N (${n})`;
   const lse = typedArray(o, 'lse', Float32Array, n, nDesc);
   const coef = typedArray(o, 'coef', Float32Array, n, nDesc);

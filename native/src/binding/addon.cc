@@ -84,48 +84,33 @@ std::function<void()> backwardWork(const BackwardCall& c, bool cuda) {
   };
 }
 
-Napi::Value MiForward(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
-    const bool cuda = backendArg(info);
-    Keepalive keep;
-    MiCall call = parseMiForward(info, cuda, &keep);
-    miWork(call, cuda)();
-    return call.result;
-  });
-}
-
-Napi::Value MiForwardAsync(const Napi::CallbackInfo& info) {
+// Parses a call, then runs it on this thread or, for the async variants, on a worker thread
+// whose promise the call returns.
+template <typename Call>
+Napi::Value runOp(const Napi::CallbackInfo& info, Call (*parse)(const Napi::CallbackInfo&, bool, Keepalive*),
+                  std::function<void()> (*work)(const Call&, bool), bool async) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     const bool cuda = backendArg(info);
     auto keep = std::make_unique<Keepalive>();
-    MiCall call = parseMiForward(info, cuda, keep.get());
-    auto* worker = new OpWorker(info.Env(), miWork(call, cuda), call.result, std::move(keep));
+    Call call = parse(info, cuda, keep.get());
+    if (!async) {
+      work(call, cuda)();
+      return call.result;
+    }
+    auto* worker = new OpWorker(info.Env(), work(call, cuda), call.result, std::move(keep));
     Napi::Promise p = worker->promise();
     worker->Queue();
     return p;
   });
 }
 
+Napi::Value MiForward(const Napi::CallbackInfo& info) { return runOp<MiCall>(info, parseMiForward, miWork, false); }
+Napi::Value MiForwardAsync(const Napi::CallbackInfo& info) { return runOp<MiCall>(info, parseMiForward, miWork, true); }
 Napi::Value LogprobBackward(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
-    const bool cuda = backendArg(info);
-    Keepalive keep;
-    BackwardCall call = parseLogprobBackward(info, cuda, &keep);
-    backwardWork(call, cuda)();
-    return call.result;
-  });
+  return runOp<BackwardCall>(info, parseLogprobBackward, backwardWork, false);
 }
-
 Napi::Value LogprobBackwardAsync(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
-    const bool cuda = backendArg(info);
-    auto keep = std::make_unique<Keepalive>();
-    BackwardCall call = parseLogprobBackward(info, cuda, keep.get());
-    auto* worker = new OpWorker(info.Env(), backwardWork(call, cuda), call.result, std::move(keep));
-    Napi::Promise p = worker->promise();
-    worker->Queue();
-    return p;
-  });
+  return runOp<BackwardCall>(info, parseLogprobBackward, backwardWork, true);
 }
 
 int iterationsArg(const Napi::CallbackInfo& info, size_t index) {

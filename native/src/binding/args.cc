@@ -184,6 +184,22 @@ int64_t parseTokens(const Napi::Object& o, const int32_t** tokens, Keepalive* ke
   return n;
 }
 
+// What both ops start with: the options object, dtype, tokens (N) and vocabSize (V).
+struct Start {
+  Napi::Object o;
+  DType dtype;
+  const int32_t* tokens;
+  int64_t n, v;
+};
+
+Start parseStart(const Napi::CallbackInfo& info, Keepalive* keep) {
+  Start st{options(info), DType::F32, nullptr, 0, 0};
+  st.dtype = parseDtype(st.o, "dtype", DType::F32, false);
+  st.n = parseTokens(st.o, &st.tokens, keep);
+  st.v = parseVocabSize(st.o);
+  return st;
+}
+
 Napi::Float32Array newOutput(Napi::Env env, Napi::Object& result, const char* name, int64_t n, float** ptr) {
   Napi::Float32Array a = Napi::Float32Array::New(env, static_cast<std::size_t>(n));
   result.Set(name, a);
@@ -204,12 +220,13 @@ bool parseBackendIsCuda(const Napi::Value& v) {
 
 MiCall parseMiForward(const Napi::CallbackInfo& info, bool device, Keepalive* keep) {
   Napi::Env env = info.Env();
-  const Napi::Object o = options(info);
+  const Start st = parseStart(info, keep);
+  const Napi::Object& o = st.o;
+  const int64_t n = st.n, v = st.v;
   MiCall call;
   MiForwardInput& in = call.in;
-  in.dtype = parseDtype(o, "dtype", DType::F32, false);
-  const int64_t n = parseTokens(o, &in.tokens, keep);
-  const int64_t v = parseVocabSize(o);
+  in.dtype = st.dtype;
+  in.tokens = st.tokens;
   in.n = n;
   in.v = v;
   bool onDeviceA = false, onDeviceB = false;
@@ -259,12 +276,13 @@ MiCall parseMiForward(const Napi::CallbackInfo& info, bool device, Keepalive* ke
 
 BackwardCall parseLogprobBackward(const Napi::CallbackInfo& info, bool device, Keepalive* keep) {
   Napi::Env env = info.Env();
-  const Napi::Object o = options(info);
+  const Start st = parseStart(info, keep);
+  const Napi::Object& o = st.o;
+  const int64_t n = st.n, v = st.v;
   BackwardCall call;
   LogprobBackwardInput& in = call.in;
-  in.dtype = parseDtype(o, "dtype", DType::F32, false);
-  const int64_t n = parseTokens(o, &in.tokens, keep);
-  const int64_t v = parseVocabSize(o);
+  in.dtype = st.dtype;
+  in.tokens = st.tokens;
   in.n = n;
   in.v = v;
   in.logits = logitsArray(o, "logits", in.dtype, n, v, device, &call.place.logitsOnDevice, keep);
