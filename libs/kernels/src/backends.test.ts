@@ -33,19 +33,17 @@ interface Variant {
 
 const info = backendInfo();
 const native = info.native;
+// Every CPU instruction set compiled into the addon runs, where this CPU supports it.
+const cpuVariant = (isa: string): Variant => ({
+  name: `cpu ${isa}`,
+  backend: 'cpu',
+  skip: !native ? info.nativeError : native.cpu.available.includes(isa) ? undefined : `this CPU cannot run ${isa}`,
+  setup: () => loadNative().setCpuIsa(isa),
+});
 const variants: Variant[] = [
-  {
-    name: 'cpu avx2',
-    backend: 'cpu',
-    skip: !native ? info.nativeError : !native.cpu.avx2 ? 'this CPU has no AVX2+FMA' : undefined,
-    setup: () => loadNative().setCpuSimd(true),
-  },
-  {
-    name: 'cpu scalar',
-    backend: 'cpu',
-    skip: native ? undefined : info.nativeError,
-    setup: () => loadNative().setCpuSimd(false),
-  },
+  cpuVariant('avx512'),
+  cpuVariant('avx2'),
+  cpuVariant('scalar'),
   {
     name: 'cuda',
     backend: 'cuda',
@@ -56,7 +54,18 @@ const variants: Variant[] = [
 ];
 
 afterAll(() => {
-  if (native) loadNative().setCpuSimd(true);
+  if (native) loadNative().setCpuIsa('auto');
+});
+
+describe.skipIf(!native)('cpu instruction sets', () => {
+  it('lists what this CPU runs, uses the widest by default, and refuses the others', () => {
+    const cpu = loadNative().cpuInfo();
+    expect(cpu.available.at(-1)).toBe('scalar');
+    expect(cpu.simd).toBe(cpu.available[0]);
+    expect(() => loadNative().setCpuIsa('sse9')).toThrow(
+      `Expected one of "auto", ${cpu.available.map((a) => `"${a}"`).join(', ')} (what this CPU supports) for isa but received "sse9"`,
+    );
+  });
 });
 
 // Tolerance per dtype, as |got - want| <= atol + rtol * |want|. Both dtypes feed the kernels

@@ -14,8 +14,10 @@ export interface CpuInfo {
   /** Threads the CPU kernels use. */
   threads: number;
   hardwareThreads: number;
-  /** Row kernels in use: "avx2" or "scalar". */
+  /** Row kernels in use: "avx512", "avx2" or "scalar". */
   simd: string;
+  /** Row kernels this CPU can run, widest first. */
+  available: string[];
 }
 
 export interface CudaInfo {
@@ -47,7 +49,8 @@ export interface RawAddon {
   buildInfo(): RawBuildInfo;
   cpuInfo(): CpuInfo;
   setCpuThreads(threads: number): void;
-  setCpuSimd(enabled: boolean): void;
+  /** "auto" (widest available) or one of cpuInfo().available. */
+  setCpuIsa(isa: string): void;
   cudaInfo(): CudaInfo;
   miForward(args: RawArgs, backend: RawBackend): Record<string, Float32Array>;
   miForwardAsync(args: RawArgs, backend: RawBackend): Promise<Record<string, Float32Array>>;

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace rapo {
 
@@ -112,13 +113,15 @@ struct CpuInfo {
   bool avx2 = false;  // AVX2 + FMA usable (compiled in and supported by this CPU)
   int threads = 1;    // threads used by the kernels
   int hardwareThreads = 1;
-  std::string simd;   // "avx2" or "scalar"
+  std::string simd;   // row kernels in use: "avx512", "avx2" or "scalar"
+  std::vector<std::string> available;  // those this CPU can run, widest first
 };
 
 CpuInfo cpuInfo();
 void setCpuThreads(int threads);  // 0: one per hardware thread
-// Force the portable scalar path even where AVX2 is available (tests and benchmarks).
-void setCpuSimd(bool enabled);
+// Row kernels: "auto" (the widest available, the default), or one of cpuInfo().available
+// (tests and benchmarks compare them).
+void setCpuIsa(const std::string& isa);
 
 void miForwardCpu(const MiForwardInput& in, const MiForwardOutput& out);
 void logprobBackwardCpu(const LogprobBackwardInput& in);

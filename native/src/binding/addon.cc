@@ -170,6 +170,9 @@ Napi::Value CpuInfoJs(const Napi::CallbackInfo& info) {
   o.Set("threads", c.threads);
   o.Set("hardwareThreads", c.hardwareThreads);
   o.Set("simd", c.simd);
+  Napi::Array available = Napi::Array::New(info.Env(), c.available.size());
+  for (uint32_t i = 0; i < c.available.size(); ++i) available.Set(i, c.available[i]);
+  o.Set("available", available);
   return o;
 }
 
@@ -183,12 +186,14 @@ Napi::Value SetCpuThreads(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value SetCpuSimd(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsBoolean()) {
-    throw Napi::TypeError::New(info.Env(), "Expected a boolean for enabled but received another type");
-  }
-  setCpuSimd(info[0].As<Napi::Boolean>().Value());
-  return info.Env().Undefined();
+Napi::Value SetCpuIsa(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) {
+      throw Napi::TypeError::New(info.Env(), "Expected a string for isa but received another type");
+    }
+    setCpuIsa(info[0].As<Napi::String>().Utf8Value());
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value CudaInfoJs(const Napi::CallbackInfo& info) {
@@ -227,7 +232,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfoJs));
   exports.Set("setCpuThreads", Napi::Function::New(env, SetCpuThreads));
-  exports.Set("setCpuSimd", Napi::Function::New(env, SetCpuSimd));
+  exports.Set("setCpuIsa", Napi::Function::New(env, SetCpuIsa));
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfoJs));
   exports.Set("miForward", Napi::Function::New(env, MiForward));
   exports.Set("miForwardAsync", Napi::Function::New(env, MiForwardAsync));

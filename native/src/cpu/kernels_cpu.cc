@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cfloat>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "common/bf16.h"
@@ -20,10 +21,26 @@ namespace rapo {
 
 namespace {
 
-std::atomic<bool> gSimdEnabled{true};
+// The row kernels in use: the widest this CPU supports unless setCpuIsa chose another.
+std::atomic<const cpu::RowKernels*> gForced{nullptr};
+
+const cpu::RowKernels& best() {
+  if (cpu::avx512Supported()) return cpu::avx512Kernels();
+  if (cpu::avx2Supported()) return cpu::avx2Kernels();
+  return cpu::scalarKernels();
+}
 
 const cpu::RowKernels& kernels() {
-  return gSimdEnabled.load() && cpu::avx2Supported() ? cpu::avx2Kernels() : cpu::scalarKernels();
+  const cpu::RowKernels* forced = gForced.load();
+  return forced ? *forced : best();
+}
+
+std::vector<std::string> availableIsas() {
+  std::vector<std::string> out;
+  if (cpu::avx512Supported()) out.push_back("avx512");
+  if (cpu::avx2Supported()) out.push_back("avx2");
+  out.push_back("scalar");
+  return out;
 }
 
 // Grows a per-worker scratch area of kChunk floats (32-byte aligned).
@@ -49,6 +66,7 @@ void atomicMin(std::atomic<int64_t>& target, int64_t value) {
 CpuInfo cpuInfo() {
   CpuInfo info;
   info.avx2 = cpu::avx2Supported();
+  info.available = availableIsas();
   info.threads = cpu::ThreadPool::instance().threads();
   info.hardwareThreads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   info.simd = kernels().name;
@@ -63,7 +81,19 @@ void setCpuThreads(int threads) {
   cpu::ThreadPool::instance().setThreads(threads);
 }
 
-void setCpuSimd(bool enabled) { gSimdEnabled.store(enabled); }
+void setCpuIsa(const std::string& isa) {
+  if (isa == "auto") {
+    gForced.store(nullptr);
+    return;
+  }
+  const std::vector<std::string> ok = availableIsas();
+  std::string expected = "one of \"auto\"";
+  for (const std::string& name : ok) expected += ", \"" + name + "\"";
+  if (std::find(ok.begin(), ok.end(), isa) == ok.end()) {
+    throwExpected(ErrorKind::Range, expected + " (what this CPU supports)", "isa", "\"" + isa + "\"");
+  }
+  gForced.store(isa == "avx512" ? &cpu::avx512Kernels() : isa == "avx2" ? &cpu::avx2Kernels() : &cpu::scalarKernels());
+}
 
 void miForwardCpu(const MiForwardInput& in, const MiForwardOutput& out) {
   validateMiForward(in);

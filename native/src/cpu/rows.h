@@ -1,5 +1,5 @@
-// Per-row CPU kernels. One implementation per instruction set (portable scalar, AVX2+FMA);
-// cpu/dispatch.cc picks one at run time.
+// Per-row CPU kernels. One implementation per instruction set (portable scalar, AVX2+FMA,
+// AVX-512VL); cpu/kernels_cpu.cc picks one at run time.
 #pragma once
 
 #include <cstdint>
@@ -33,5 +33,7 @@ struct RowKernels {
 const RowKernels& scalarKernels();
 bool avx2Supported();  // compiled in and supported by this CPU
 const RowKernels& avx2Kernels();
+bool avx512Supported();  // AVX-512 F/VL/DQ: compiled in and supported by this CPU
+const RowKernels& avx512Kernels();
 
 }  // namespace rapo::cpu
