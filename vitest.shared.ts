@@ -4,14 +4,14 @@
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-export function projectConfig(name: string) {
+export function projectConfig(name: string, options: { testTimeout?: number } = {}) {
   const jsonDir = process.env.RAPO_TEST_JSON_DIR;
   return defineConfig({
     test: {
       include: ['**/*.test.ts'],
       exclude: ['**/node_modules/**'],
       pool: 'forks',
-      testTimeout: 120_000,
+      testTimeout: options.testTimeout ?? 120_000,
       hookTimeout: 120_000,
       reporters: jsonDir ? ['default', ['json', { outputFile: join(jsonDir, `${name}.json`) }]] : ['default'],
     },
