@@ -1,0 +1,125 @@
+// Checkpoints as a Hugging Face user expects them: a directory with config.json,
+// model.safetensors, tokenizer.json, tokenizer_config.json (with the chat template) and
+// generation_config.json. Every file is written atomically; loading checks each file and names
+// the first problem.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHATML_TEMPLATE, END_OF_TURN, PAD_TOKEN } from './chat.js';
+import { ConfigError, parseConfig, toHfConfig, type ModelConfig } from './config.js';
+import { LlamaModel, ModelError } from './model.js';
+import { readSafetensors, writeSafetensors, type SafetensorsDtype } from './safetensors.js';
+import { BpeTokenizer } from './tokenizer/index.js';
+
+export interface GenerationConfig {
+  eos_token_id?: number;
+  pad_token_id?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  max_new_tokens?: number;
+}
+
+export interface Checkpoint {
+  dir: string;
+  model: LlamaModel;
+  tokenizer: BpeTokenizer;
+  chatTemplate: string;
+  generation: GenerationConfig;
+  /** Free-form facts stored in model.safetensors' metadata (step, run id, ...). */
+  metadata: Record<string, string>;
+}
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export interface SaveOptions {
+  chatTemplate?: string;
+  generation?: GenerationConfig;
+  metadata?: Record<string, string>;
+  /** Storage dtype of the weights. Default F32. */
+  dtype?: SafetensorsDtype;
+}
+
+export function saveCheckpoint(dir: string, model: LlamaModel, tokenizer: BpeTokenizer, options: SaveOptions = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const eos = tokenizer.tokenToId(END_OF_TURN);
+  const pad = tokenizer.tokenToId(PAD_TOKEN);
+  const ids = { ...(eos !== undefined ? { eos_token_id: eos } : {}), ...(pad !== undefined ? { pad_token_id: pad } : {}) };
+  writeSafetensors(
+    join(dir, 'model.safetensors'),
+    model.toTensors().map((t) => ({ ...t, dtype: options.dtype ?? 'F32' })),
+    { format: 'pt', ...options.metadata },
+  );
+  tokenizer.save(join(dir, 'tokenizer.json'));
+  writeAtomic(
+    join(dir, 'tokenizer_config.json'),
+    JSON.stringify(
+      {
+        tokenizer_class: 'PreTrainedTokenizerFast',
+        chat_template: options.chatTemplate ?? CHATML_TEMPLATE,
+        eos_token: END_OF_TURN,
+        pad_token: PAD_TOKEN,
+        model_max_length: model.config.max_position_embeddings,
+        clean_up_tokenization_spaces: false,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeAtomic(join(dir, 'generation_config.json'), JSON.stringify({ ...ids, ...options.generation }, null, 2) + '\n');
+  // config.json last: its presence marks a complete checkpoint.
+  writeAtomic(join(dir, 'config.json'), JSON.stringify(toHfConfig(model.config, ids), null, 2) + '\n');
+}
+
+function readJson(dir: string, file: string): unknown {
+  const path = join(dir, file);
+  if (!existsSync(path)) throw new CheckpointError(`checkpoint ${dir}: missing ${file}`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`checkpoint ${dir}: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export function loadCheckpoint(dir: string): Checkpoint {
+  if (!existsSync(dir)) throw new CheckpointError(`checkpoint ${dir}: no such directory`);
+  let config: ModelConfig;
+  try {
+    config = parseConfig(readJson(dir, 'config.json'), `checkpoint ${dir}: config.json`);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  const weightsPath = join(dir, 'model.safetensors');
+  if (!existsSync(weightsPath)) throw new CheckpointError(`checkpoint ${dir}: missing model.safetensors`);
+  const { tensors, metadata } = readSafetensors(weightsPath);
+  let model: LlamaModel;
+  try {
+    model = LlamaModel.fromTensors(config, [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), `checkpoint ${dir}: model.safetensors`);
+  } catch (e) {
+    if (e instanceof ModelError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new CheckpointError(`checkpoint ${dir}: missing tokenizer.json`);
+  const tokenizer = BpeTokenizer.load(join(dir, 'tokenizer.json'));
+  if (tokenizer.vocabSize !== config.vocab_size) {
+    throw new CheckpointError(`checkpoint ${dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocab_size}`);
+  }
+  const tc = existsSync(join(dir, 'tokenizer_config.json')) ? (readJson(dir, 'tokenizer_config.json') as { chat_template?: unknown }) : {};
+  const chatTemplate = typeof tc.chat_template === 'string' ? tc.chat_template : CHATML_TEMPLATE;
+  const generation = existsSync(join(dir, 'generation_config.json')) ? (readJson(dir, 'generation_config.json') as GenerationConfig) : {};
+  const { format: _format, ...rest } = metadata;
+  return { dir, model, tokenizer, chatTemplate, generation, metadata: rest };
+}

@@ -1,0 +1,20 @@
+// @rapo/model: a tfjs decoder language model (Llama layout) with a byte-level BPE tokenizer,
+// safetensors checkpoints, KV-cached generation, a log-prob path on the fused kernels, and an
+// OpenAI-compatible server. The only lib that imports tfjs. Importing it registers local
+// checkpoints with @rapo/llm, so `local:<dir>` model specs work.
+import { registerLocalModelFactory } from '@rapo/llm';
+import { LocalChatModel } from './local-model.js';
+
+export { initBackend, describeBackend, resetBackendChoice, tf, TF_BACKENDS, type TfBackendInfo, type TfBackendName } from './backend.js';
+export { parseConfig, toHfConfig, parameterCount, headDim, DEFAULT_CONFIG, ConfigError, type ModelConfig } from './config.js';
+export { LlamaModel, ModelError, parameterShapes, type NamedTensor, type LayerCache, type ForwardResult } from './model.js';
+export { tokenLogprobs, shiftTargets, type TokenLogprobOptions } from './logprob.js';
+export { generate, sampleToken, type GenerateOptions, type Generation, type FinishReason } from './generate.js';
+export { renderChat, CHATML_TEMPLATE, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN } from './chat.js';
+export { saveCheckpoint, loadCheckpoint, CheckpointError, type Checkpoint, type GenerationConfig, type SaveOptions } from './checkpoint.js';
+export { LocalChatModel, type Completion, type CompletionChoice } from './local-model.js';
+export { serve, type ServeOptions, type RunningServer } from './server.js';
+export * from './safetensors.js';
+export * from './tokenizer/index.js';
+
+registerLocalModelFactory((dir) => LocalChatModel.load(dir));

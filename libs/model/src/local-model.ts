@@ -1,0 +1,126 @@
+// A local checkpoint behind @rapo/llm's ChatModel interface (what `local:<dir>` model specs
+// resolve to, and what rapo-serve exposes over HTTP). Requests run one at a time: tfjs works on
+// one thread, and a queue keeps latency predictable.
+import { Limiter, type CallOptions, type ChatModel, type ChatParams, type ChatRequest, type ChatResponse, type TokenLogprob, type UsageTotals } from '@rapo/llm';
+import { randomInt } from 'node:crypto';
+import { END_OF_TURN, renderChat } from './chat.js';
+import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import { generate, type FinishReason } from './generate.js';
+
+export interface CompletionChoice {
+  text: string;
+  finishReason: FinishReason;
+  /** Token ids of the completion (the end-of-turn token excluded). */
+  tokens: number[];
+  logprobs?: TokenLogprob[];
+}
+
+export interface Completion {
+  choices: CompletionChoice[];
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export class LocalChatModel implements ChatModel {
+  readonly name: string;
+  readonly #limiter = new Limiter(1);
+  readonly #totals: UsageTotals = { requests: 0, cachedResponses: 0, retries: 0, promptTokens: 0, completionTokens: 0 };
+
+  constructor(
+    readonly checkpoint: Checkpoint,
+    name?: string,
+  ) {
+    this.name = name ?? `local:${checkpoint.dir}`;
+  }
+
+  static load(dir: string): LocalChatModel {
+    return new LocalChatModel(loadCheckpoint(dir));
+  }
+
+  usage(): UsageTotals {
+    return { ...this.#totals };
+  }
+
+  /** Continues `prompt` (raw text, no chat template). */
+  async complete(prompt: string, params: ChatParams = {}, options: CallOptions = {}): Promise<Completion> {
+    return this.#limiter.run(() => this.#complete(prompt, params, options), options.signal);
+  }
+
+  async chat(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
+    const { messages, ...params } = request;
+    const text = renderChat(messages, this.checkpoint.chatTemplate);
+    const c = await this.complete(text, params, options);
+    return {
+      choices: c.choices.map((x) => ({ content: x.text, finishReason: x.finishReason, ...(x.logprobs ? { logprobs: x.logprobs } : {}) })),
+      usage: { promptTokens: c.promptTokens, completionTokens: c.completionTokens },
+      model: this.name,
+      cached: false,
+    };
+  }
+
+  async #complete(prompt: string, params: ChatParams, options: CallOptions): Promise<Completion> {
+    const { model, tokenizer, generation } = this.checkpoint;
+    const promptIds = tokenizer.encode(prompt);
+    if (promptIds.length === 0) throw new RangeError('Expected a non-empty prompt but received one that encodes to no tokens');
+    const room = model.config.max_position_embeddings - promptIds.length;
+    if (room < 1) {
+      throw new RangeError(`The prompt has ${promptIds.length} tokens; this model reads at most ${model.config.max_position_embeddings - 1} before answering`);
+    }
+    const n = params.n ?? 1;
+    const maxNewTokens = Math.min(params.max_tokens ?? generation.max_new_tokens ?? 256, room);
+    const temperature = params.temperature ?? generation.temperature ?? 1;
+    const eos = tokenizer.tokenToId(END_OF_TURN);
+    const decode = (ids: number[]) => tokenizer.decode(ids, { skipSpecialTokens: true });
+    const topLogprobs = params.logprobs ? (params.top_logprobs ?? 0) : 0;
+    const V = model.config.vocab_size;
+    // Alternatives per step and sequence, when top_logprobs is asked for.
+    const tops: { token: number; logprob: number }[][][] = Array.from({ length: n }, () => []);
+    const gen = await generate(model, Array.from({ length: n }, () => promptIds), {
+      maxNewTokens,
+      temperature,
+      topP: params.top_p ?? generation.top_p ?? 1,
+      topK: generation.top_k ?? 0,
+      seed: params.seed ?? randomInt(2 ** 31),
+      stopTokenIds: eos !== undefined ? [eos] : [],
+      stopStrings: params.stop,
+      decode,
+      signal: options.signal,
+      onLogits: topLogprobs
+        ? (_, logits) => {
+            const T = temperature > 0 ? temperature : 1;
+            for (let b = 0; b < n; b++) {
+              const row = logits.subarray(b * V, (b + 1) * V);
+              let max = -Infinity;
+              for (const x of row) max = Math.max(max, x / T);
+              let sum = 0;
+              for (const x of row) sum += Math.exp(x / T - max);
+              const lse = max + Math.log(sum);
+              const order = Array.from({ length: V }, (_, j) => j).sort((a, c) => row[c]! - row[a]!);
+              tops[b]!.push(order.slice(0, topLogprobs).map((j) => ({ token: j, logprob: row[j]! / T - lse })));
+            }
+          }
+        : undefined,
+    });
+    const choices = gen.tokens.map((tokens, b): CompletionChoice => {
+      const kept = tokens.length && tokens[tokens.length - 1] === eos ? tokens.slice(0, -1) : tokens;
+      let text = decode(kept);
+      for (const s of params.stop ?? []) {
+        const at = text.indexOf(s);
+        if (at >= 0) text = text.slice(0, at);
+      }
+      const logprobs = params.logprobs
+        ? kept.map((t, i) => ({
+            token: tokenizer.decode([t]),
+            logprob: gen.logprobs[b]![i]!,
+            ...(topLogprobs ? { top: tops[b]![i]!.map((x) => ({ token: tokenizer.decode([x.token]), logprob: x.logprob })) } : {}),
+          }))
+        : undefined;
+      return { text, finishReason: gen.finishReasons[b]!, tokens: kept, ...(logprobs ? { logprobs } : {}) };
+    });
+    const completionTokens = gen.tokens.reduce((s, t) => s + t.length, 0);
+    this.#totals.requests++;
+    this.#totals.promptTokens += promptIds.length;
+    this.#totals.completionTokens += completionTokens;
+    return { choices, promptTokens: promptIds.length, completionTokens };
+  }
+}

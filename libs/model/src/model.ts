@@ -1,0 +1,274 @@
+// A Llama-style decoder in tfjs: token embedding, RMSNorm, rotary position embedding,
+// grouped-query attention, SwiGLU MLP, optional tied output head. Parameters carry the Hugging
+// Face Llama names and shapes (Linear weights are [out, in]), so a checkpoint is what an HF user
+// expects. One function computes a block with or without a KV cache, so cached generation and
+// the full forward are the same arithmetic.
+import { tf } from './backend.js';
+import { headDim, parseConfig, type ModelConfig } from './config.js';
+import { normalArray } from './random.js';
+
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export class ModelError extends Error {
+  override name = 'ModelError';
+}
+
+/** The parameter names of a config and their shapes, in a fixed order. */
+export function parameterShapes(c: ModelConfig): Map<string, number[]> {
+  const h = c.hidden_size;
+  const hd = headDim(c);
+  const shapes = new Map<string, number[]>([['model.embed_tokens.weight', [c.vocab_size, h]]]);
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const p = `model.layers.${i}`;
+    shapes.set(`${p}.input_layernorm.weight`, [h]);
+    shapes.set(`${p}.self_attn.q_proj.weight`, [c.num_attention_heads * hd, h]);
+    shapes.set(`${p}.self_attn.k_proj.weight`, [c.num_key_value_heads * hd, h]);
+    shapes.set(`${p}.self_attn.v_proj.weight`, [c.num_key_value_heads * hd, h]);
+    shapes.set(`${p}.self_attn.o_proj.weight`, [h, c.num_attention_heads * hd]);
+    shapes.set(`${p}.post_attention_layernorm.weight`, [h]);
+    shapes.set(`${p}.mlp.gate_proj.weight`, [c.intermediate_size, h]);
+    shapes.set(`${p}.mlp.up_proj.weight`, [c.intermediate_size, h]);
+    shapes.set(`${p}.mlp.down_proj.weight`, [h, c.intermediate_size]);
+  }
+  shapes.set('model.norm.weight', [h]);
+  if (!c.tie_word_embeddings) shapes.set('lm_head.weight', [c.vocab_size, h]);
+  return shapes;
+}
+
+// Type aliases rather than interfaces: tf.tidy accepts them as tensor containers.
+export type LayerCache = {
+  /** [B, numKv, Tk, headDim], rotary already applied. */
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+};
+
+export type ForwardResult = {
+  /** [B, T, V]. */
+  logits: tf.Tensor3D;
+  /** Keys and values of every layer, for the next cached step (only when asked). */
+  cache?: LayerCache[];
+};
+
+const NEG = -1e9;
+let modelCount = 0;
+
+export class LlamaModel {
+  readonly config: ModelConfig;
+  readonly params: Map<string, tf.Variable>;
+  readonly #invFreq: Float32Array;
+
+  private constructor(config: ModelConfig, params: Map<string, tf.Variable>) {
+    this.config = config;
+    this.params = params;
+    const hd = headDim(config);
+    this.#invFreq = Float32Array.from({ length: hd / 2 }, (_, i) => Math.pow(config.rope_theta, (-2 * i) / hd));
+  }
+
+  /** Fresh weights: normal(0, 0.02) for matrices, ones for norms, a fixed function of `seed`. */
+  static init(config: ModelConfig, seed = 0): LlamaModel {
+    const c = parseConfig(config);
+    const tensors: NamedTensor[] = [];
+    let k = 0;
+    for (const [name, shape] of parameterShapes(c)) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = shape.length === 1 ? new Float32Array(n).fill(1) : normalArray(n, 0.02, (seed * 1000003 + k++) >>> 0);
+      tensors.push({ name, shape, data });
+    }
+    return LlamaModel.fromTensors(c, tensors);
+  }
+
+  /** From named tensors (a checkpoint): every expected name with its shape, nothing else. */
+  static fromTensors(config: ModelConfig, tensors: Iterable<NamedTensor>, source = 'checkpoint'): LlamaModel {
+    const c = parseConfig(config);
+    const expected = parameterShapes(c);
+    const byName = new Map<string, NamedTensor>();
+    for (const t of tensors) byName.set(t.name, t);
+    for (const [name, shape] of expected) {
+      const t = byName.get(name);
+      if (!t) throw new ModelError(`${source}: missing tensor ${name} (shape [${shape.join(', ')}])`);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new ModelError(`${source}: tensor ${name} has shape [${t.shape.join(', ')}] but the config needs [${shape.join(', ')}]`);
+      }
+    }
+    for (const name of byName.keys()) {
+      if (!expected.has(name)) {
+        throw new ModelError(`${source}: unexpected tensor ${name}` + (name === 'lm_head.weight' ? ' (the config ties the output head to the embeddings)' : ''));
+      }
+    }
+    // tfjs variable names are global: each model gets its own prefix.
+    const prefix = `llama${++modelCount}/`;
+    const params = new Map<string, tf.Variable>();
+    for (const [name, shape] of expected) {
+      params.set(name, tf.variable(tf.tensor(byName.get(name)!.data, shape, 'float32'), true, prefix + name));
+    }
+    return new LlamaModel(c, params);
+  }
+
+  /** Copies of the weights, in parameter order. */
+  toTensors(): NamedTensor[] {
+    return [...this.params].map(([name, v]) => ({ name, shape: v.shape, data: v.dataSync() as Float32Array }));
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return [...this.params.values()];
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
+
+  #p(name: string): tf.Variable {
+    return this.params.get(name)!;
+  }
+
+  /**
+   * Embedding lookup whose gradient is a one-hot matmul: tfjs's own gather gradient needs a
+   * kernel (UnsortedSegmentSum) the wasm backend lacks, and this works on every backend.
+   */
+  #embed(ids: tf.Tensor2D): tf.Tensor3D {
+    const table = this.#p('model.embed_tokens.weight');
+    const [V, H] = table.shape as [number, number];
+    const f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: tf.gather(inputs[0] as tf.Tensor, ids),
+      gradFunc: (dy: tf.Tensor) => tf.matMul(tf.oneHot(ids.reshape([-1]), V), dy.reshape([-1, H]), true, false),
+    }));
+    return f(table) as tf.Tensor3D;
+  }
+
+  #rmsNorm(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
+    const rms = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), this.config.rms_norm_eps));
+    return tf.mul(tf.mul(x, rms), weight);
+  }
+
+  /** cos and sin of the rotary angles for `positions` [B, T]: each [B, 1, T, headDim]. */
+  #rotary(positions: tf.Tensor2D): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+    const inv = tf.tensor1d(this.#invFreq);
+    const angles = tf.mul(tf.expandDims(tf.cast(positions, 'float32'), -1), inv); // [B, T, hd/2]
+    const emb = tf.expandDims(tf.concat([angles, angles], -1), 1) as tf.Tensor4D; // [B, 1, T, hd]
+    return { cos: tf.cos(emb), sin: tf.sin(emb) };
+  }
+
+  #applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+    const half = x.shape[3] / 2;
+    const [x1, x2] = tf.split(x, [half, half], 3);
+    const rotated = tf.concat([tf.neg(x2!), x1!], 3);
+    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+  }
+
+  #linear(x: tf.Tensor, name: string): tf.Tensor {
+    const w = this.#p(name);
+    const shape = x.shape;
+    const y = tf.matMul(x.reshape([-1, shape[shape.length - 1]!]), w, false, true);
+    return y.reshape([...shape.slice(0, -1), w.shape[0]!]);
+  }
+
+  /**
+   * One attention + MLP block. `bias` [B, 1, T, Tk] is 0 where a query may see a key and -1e9
+   * elsewhere; with `cache`, the new keys and values are appended to it.
+   */
+  #block(i: number, h: tf.Tensor3D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor4D, cache?: LayerCache): { h: tf.Tensor3D; cache: LayerCache } {
+    const c = this.config;
+    const [B, T] = h.shape;
+    const hd = headDim(c);
+    const nH = c.num_attention_heads;
+    const nKv = c.num_key_value_heads;
+    const p = `model.layers.${i}`;
+    const x = this.#rmsNorm(h, this.#p(`${p}.input_layernorm.weight`));
+    const heads = (t: tf.Tensor, n: number) => tf.transpose(t.reshape([B, T, n, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const q = this.#applyRotary(heads(this.#linear(x, `${p}.self_attn.q_proj.weight`), nH), cos, sin);
+    let k = this.#applyRotary(heads(this.#linear(x, `${p}.self_attn.k_proj.weight`), nKv), cos, sin);
+    let v = heads(this.#linear(x, `${p}.self_attn.v_proj.weight`), nKv);
+    if (cache) {
+      k = tf.concat([cache.k, k], 2);
+      v = tf.concat([cache.v, v], 2);
+    }
+    const newCache = { k, v };
+    const Tk = k.shape[2];
+    const rep = nH / nKv;
+    // Each key/value head serves `rep` query heads (kv head 0 for query heads 0..rep-1, ...).
+    // The tile is done in rank 3: tfjs has no gradient for a rank-5 tile.
+    const expand = (t: tf.Tensor4D) =>
+      rep === 1 ? t : (tf.tile(t.reshape([B * nKv, 1, Tk * hd]), [1, rep, 1]).reshape([B, nH, Tk, hd]) as tf.Tensor4D);
+    const scores = tf.add(tf.mul(tf.matMul(q, expand(k), false, true), 1 / Math.sqrt(hd)), bias);
+    const attn = tf.matMul(tf.softmax(scores), expand(v)); // [B, nH, T, hd]
+    const merged = tf.transpose(attn, [0, 2, 1, 3]).reshape([B, T, nH * hd]);
+    const h1 = tf.add(h, this.#linear(merged, `${p}.self_attn.o_proj.weight`)) as tf.Tensor3D;
+    const y = this.#rmsNorm(h1, this.#p(`${p}.post_attention_layernorm.weight`));
+    const gate = this.#linear(y, `${p}.mlp.gate_proj.weight`);
+    const up = this.#linear(y, `${p}.mlp.up_proj.weight`);
+    const mlp = this.#linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), `${p}.mlp.down_proj.weight`);
+    return { h: tf.add(h1, mlp) as tf.Tensor3D, cache: newCache };
+  }
+
+  #head(h: tf.Tensor3D): tf.Tensor3D {
+    const [B, T, H] = h.shape;
+    const normed = this.#rmsNorm(h, this.#p('model.norm.weight'));
+    const w = this.config.tie_word_embeddings ? this.#p('model.embed_tokens.weight') : this.#p('lm_head.weight');
+    return tf.matMul(normed.reshape([B * T, H]), w, false, true).reshape([B, T, this.config.vocab_size]) as tf.Tensor3D;
+  }
+
+  #checkIds(ids: tf.Tensor2D, mask: tf.Tensor2D): void {
+    if (ids.rank !== 2 || mask.rank !== 2 || ids.shape[0] !== mask.shape[0] || ids.shape[1] !== mask.shape[1]) {
+      throw new ModelError(`Expected inputIds and attentionMask of the same shape [B, T] but received [${ids.shape}] and [${mask.shape}]`);
+    }
+    if (ids.shape[1] > this.config.max_position_embeddings) {
+      throw new ModelError(`Expected at most max_position_embeddings = ${this.config.max_position_embeddings} positions but received ${ids.shape[1]}`);
+    }
+  }
+
+  /**
+   * Logits for a batch of padded sequences: `inputIds` [B, T] int32, `attentionMask` [B, T]
+   * with 1 for tokens and 0 for padding (left or right). Positions count the tokens before
+   * each one, so left padding does not shift them. With `withCache`, also returns the keys and
+   * values for cached decoding.
+   */
+  forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, withCache = false): ForwardResult {
+    this.#checkIds(inputIds, attentionMask);
+    return tf.tidy(() => {
+      const [B, T] = inputIds.shape;
+      const mask = tf.cast(attentionMask, 'float32');
+      const positions = tf.maximum(tf.sub(tf.cumsum(mask, 1), 1), 0) as tf.Tensor2D;
+      const { cos, sin } = this.#rotary(positions);
+      const causal = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // j <= i
+      const allowed = tf.mul(causal.reshape([1, 1, T, T]), mask.reshape([B, 1, 1, T]));
+      const bias = tf.mul(tf.sub(1, allowed), NEG) as tf.Tensor4D;
+      let h = this.#embed(inputIds);
+      const caches: LayerCache[] = [];
+      for (let i = 0; i < this.config.num_hidden_layers; i++) {
+        const r = this.#block(i, h, cos, sin, bias);
+        h = r.h;
+        caches.push(r.cache);
+      }
+      const logits = this.#head(h);
+      return withCache ? { logits, cache: caches } : { logits };
+    }) as ForwardResult;
+  }
+
+  /**
+   * One decoding step of one token per sequence: `ids` [B, 1], `keyMask` [B, Tk + 1] (the mask
+   * of every position so far, this one included), `positions` [B, 1]. Returns the logits
+   * [B, 1, V] and the extended cache; the old cache is disposed.
+   */
+  step(ids: tf.Tensor2D, keyMask: tf.Tensor2D, positions: tf.Tensor2D, cache: LayerCache[]): ForwardResult {
+    const result = tf.tidy(() => {
+      const B = ids.shape[0];
+      const Tk = keyMask.shape[1];
+      const bias = tf.mul(tf.sub(1, tf.cast(keyMask, 'float32')), NEG).reshape([B, 1, 1, Tk]) as tf.Tensor4D;
+      const { cos, sin } = this.#rotary(positions);
+      let h = this.#embed(ids);
+      const next: LayerCache[] = [];
+      for (let i = 0; i < this.config.num_hidden_layers; i++) {
+        const r = this.#block(i, h, cos, sin, bias, cache[i]);
+        h = r.h;
+        next.push(r.cache);
+      }
+      return { logits: this.#head(h), cache: next };
+    }) as ForwardResult;
+    for (const c of cache) tf.dispose([c.k, c.v]);
+    return result;
+  }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Bundles an app with esbuild: one ESM file for Node 20. tfjs and its backends stay external
+// (their wasm files and native bindings are found at run time in node_modules), and so does the
+// rapo addon, which the app's loader finds next to the bundle or in native/build.
+import { build } from 'esbuild';
+import { chmodSync, copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+const [entry, outfile] = process.argv.slice(2);
+if (!entry || !outfile) {
+  console.error('Usage: node tools/build-app.mjs <entry.ts> <out.mjs>');
+  process.exit(2);
+}
+await build({
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  external: ['@tensorflow/*', '*.node'],
+  banner: { js: "import { createRequire as __rapoRequire } from 'node:module'; const require = __rapoRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
+// The addon beside the bundle: the loader looks there first when run from a bundle.
+const addon = resolve('native/build/Release/rapo.node');
+if (existsSync(addon)) {
+  mkdirSync(dirname(outfile), { recursive: true });
+  copyFileSync(addon, join(dirname(outfile), 'rapo.node'));
+}
+console.log(`built ${outfile}`);
