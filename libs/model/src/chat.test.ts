@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHATML_TEMPLATE, renderChat } from './chat.js';
+import { CHATML_TEMPLATE, renderChat, stripChatMarkers } from './chat.js';
 
 describe('chat formatting', () => {
   const messages = [
@@ -16,5 +16,11 @@ describe('chat formatting', () => {
     const llama3ish = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
     expect(renderChat(messages, llama3ish)).toBe('<|system|>You are Mara.<|im_end|><|user|>Hi<|im_end|><|assistant|>');
     expect(() => renderChat(messages, '{% if %}')).toThrow(/^The chat template does not parse/);
+  });
+});
+
+describe('answers', () => {
+  it('lose ChatML markers and padding but keep reasoning tags', () => {
+    expect(stripChatMarkers('<think>x</think> Aye.<|im_end|><|endoftext|>')).toBe('<think>x</think> Aye.');
   });
 });

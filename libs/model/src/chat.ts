@@ -26,3 +26,8 @@ export function renderChat(messages: ChatMessage[], template: string = CHATML_TE
   }
   return t.render({ messages, add_generation_prompt: addGenerationPrompt, bos_token: '', eos_token: END_OF_TURN });
 }
+
+/** Text without ChatML turn markers and padding (what remains of a decoded answer). */
+export function stripChatMarkers(text: string): string {
+  return text.replaceAll('<|im_start|>', '').replaceAll(END_OF_TURN, '').replaceAll(PAD_TOKEN, '');
+}

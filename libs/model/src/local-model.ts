@@ -3,7 +3,7 @@
 // one thread, and a queue keeps latency predictable.
 import { Limiter, type CallOptions, type ChatModel, type ChatParams, type ChatRequest, type ChatResponse, type TokenLogprob, type UsageTotals } from '@rapo/llm';
 import { randomInt } from 'node:crypto';
-import { END_OF_TURN, renderChat } from './chat.js';
+import { END_OF_TURN, renderChat, stripChatMarkers } from './chat.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { generate, type FinishReason } from './generate.js';
 
@@ -70,7 +70,9 @@ export class LocalChatModel implements ChatModel {
     const maxNewTokens = Math.min(params.max_tokens ?? generation.max_new_tokens ?? 256, room);
     const temperature = params.temperature ?? generation.temperature ?? 1;
     const eos = tokenizer.tokenToId(END_OF_TURN);
-    const decode = (ids: number[]) => tokenizer.decode(ids, { skipSpecialTokens: true });
+    // Reasoning tags (<think>, ...) may be special tokens and must survive; the ChatML markers
+    // and padding are not part of an answer.
+    const decode = (ids: number[]) => stripChatMarkers(tokenizer.decode(ids));
     const topLogprobs = params.logprobs ? (params.top_logprobs ?? 0) : 0;
     const V = model.config.vocab_size;
     // Alternatives per step and sequence, when top_logprobs is asked for.
