@@ -53,7 +53,6 @@ const { values: opt } = parseArgs({
     'max-slow-mb': { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
     'min-time': { type: 'string' },
-    'announce-train': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -61,13 +60,6 @@ if (opt.help) {
   console.log(HELP);
   process.exit(0);
 }
-if (opt['announce-train']) {
-  console.log(
-    'rapo: the trainer app is not part of this checkout yet, so `npm run train` runs the kernel\n' +
-      'benchmark in quick mode: the fused RAPO kernels it will train with, against tfjs.\n',
-  );
-}
-
 function parseShapes(text: string): [number, number][] {
   return text.split(',').map((s) => {
     const m = /^(\d+)x(\d+)$/.exec(s.trim());

@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readSafetensors } from '@rapo/model';
+import { afterAll, describe, expect, it } from 'vitest';
+import { helpText, parseTrainArgs, progressBar, UsageError } from './cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'rapo-train-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const BUNDLE = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/rapo-train.mjs');
+
+describe('rapo-train arguments', () => {
+  it('runs the default config into a dated run folder', () => {
+    const a = parseTrainArgs([], new Date('2026-11-26T04:05:06Z'));
+    expect(a).toMatchObject({ out: join('runs', '20261126-040506-rapo'), resume: false, config: { rl: { algo: 'rapo' } } });
+  });
+
+  it('reads --config and --set, and names what is wrong', () => {
+    const file = join(root, 'c.yaml');
+    writeFileSync(file, 'seed: 9\nrl:\n  algo: grpo\n');
+    const a = parseTrainArgs(['--config', file, '--set', 'rl.steps=3', '--set', 'sft.steps=0', '--out', 'runs/x']);
+    expect(a).toMatchObject({ out: 'runs/x', config: { seed: 9, rl: { algo: 'grpo', steps: 3 }, sft: { steps: 0 } } });
+    expect(() => parseTrainArgs(['--set', 'rl.algo=ppo'])).toThrow(/rl\.algo.*"grpo" \| "rapo"/);
+    expect(() => parseTrainArgs(['--bogus'])).toThrow(UsageError);
+    expect(() => parseTrainArgs(['--resume', join(root, 'nothing')])).toThrow(/not a rapo-train run/);
+    expect(() => parseTrainArgs(['--resume', 'a', '--out', 'b'])).toThrow(/leave out --out b/);
+  });
+
+  it('resumes with the config the run wrote', () => {
+    const run = join(root, 'run');
+    mkdirSync(run);
+    writeFileSync(join(run, 'resolved-config.yaml'), 'seed: 4\n');
+    expect(parseTrainArgs(['--resume', run])).toMatchObject({ out: run, resume: true, config: { seed: 4 } });
+  });
+
+  it('documents every option in --help and draws a progress bar', () => {
+    const help = helpText();
+    expect(help).toContain('--resume <dir>');
+    expect(help).toContain('rl.rapo.lam_neg');
+    expect(help).toContain('rl.rewards[]');
+    expect(progressBar({ phase: 'rl', done: 5, total: 10, stepSeconds: 2, etaSeconds: 10, text: 'reward 0.5' }, 10)).toBe('[#####.....] rl 5/10  reward 0.5  eta 10s');
+  });
+});
+
+const TINY_YAML = `seed: 11
+data: { characters: 4, examples_per_character: 2 }
+model: { vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 }
+sft: { steps: 4, batch_size: 2, eval_every: 2, eval_batches: 1, lr: 0.01, warmup_steps: 1 }
+rl: { steps: 4, prompts_per_step: 2, group_size: 2, max_new_tokens: 6, eval_every: 2, eval_prompts: 2, rewards: [{ type: testbed-judge, noise: 0.3 }] }
+checkpoint: { every: 2, keep: 2 }
+log: { samples_every: 1, samples: 1 }
+`;
+
+function runCli(args: string[]): { done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>; kill: () => void } {
+  const child = spawn(process.execPath, [BUNDLE, ...args], { env: { ...process.env, RAPO_TF_BACKEND: 'cpu' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return {
+    done: new Promise((res) => child.on('exit', (code, signal) => res({ code, signal, stdout, stderr }))),
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+const weights = (dir: string) => Object.fromEntries([...readSafetensors(join(dir, 'model.safetensors')).tensors].map(([k, v]) => [k, Array.from(v.data)]));
+
+describe('rapo-train, the bundled app', () => {
+  it('killed with SIGKILL mid-run, then resumed, ends with the parameters of an uninterrupted run', async () => {
+    expect(existsSync(BUNDLE), `${BUNDLE} is missing: build it with npx nx run trainer-app:build`).toBe(true);
+    const config = join(root, 'tiny.yaml');
+    writeFileSync(config, TINY_YAML);
+    const straight = join(root, 'straight');
+    const killed = join(root, 'killed');
+    const a = runCli(['--config', config, '--out', straight]);
+    const b = runCli(['--config', config, '--out', killed]);
+    // Kill b once it has checkpointed inside RL and logged a step after that checkpoint.
+    const rlCheckpoint = join(killed, 'checkpoints', 'step-000006', 'state.json');
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 50));
+      const metrics = existsSync(join(killed, 'metrics.jsonl')) ? readFileSync(join(killed, 'metrics.jsonl'), 'utf8') : '';
+      if (existsSync(rlCheckpoint) && metrics.includes('"step":2,"phase":"rl"') && /"step":2,"phase":"rl"[^\n]*"reward"/.test(metrics)) break;
+    }
+    b.kill();
+    const killedResult = await b.done;
+    expect(killedResult.signal).toBe('SIGKILL');
+    expect(existsSync(join(killed, 'final'))).toBe(false);
+    const ra = await a.done;
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(ra.stdout).toContain(`Report:     ${join(straight, 'report.html')}`);
+    const resumed = await runCli(['--resume', killed]).done;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming from .*step-000006 \(rl step 2\)/);
+    expect(weights(join(killed, 'final'))).toEqual(weights(join(straight, 'final')));
+    expect(readdirSync(join(killed, 'checkpoints'))).toEqual(['step-000006', 'step-000008']);
+  });
+
+  it('exits with status 2 and a message naming the key on a bad config', async () => {
+    const bad = join(root, 'bad.yaml');
+    writeFileSync(bad, 'rl:\n  algo: ppo\n');
+    const r = await runCli(['--config', bad]).done;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/rl\.algo: .*allowed: "grpo" \| "rapo"/);
+  });
+});

@@ -1,0 +1,86 @@
+// Command line of rapo-train, kept apart from main.ts so it can be tested without training.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { applySets, ConfigError, configHelp, formatSeconds, loadTrainConfig, parseTrainConfig, type Progress, type TrainConfig } from '@rapo/trainer';
+import YAML from 'yaml';
+
+export const USAGE = `Usage: rapo-train [--config <file.yaml>] [--set key=value ...] [--out <run-dir>]
+       rapo-train --resume <run-dir>
+
+With no arguments, trains the default run: the persona testbed, a small model trained from
+scratch, SFT warm-up then RAPO (about 6 minutes on 2 CPU cores). The run folder holds
+resolved-config.yaml, metrics.jsonl, samples.jsonl, checkpoints/, final/ (servable with
+rapo-serve) and report.html.
+
+  --config <file>   YAML with any of the options below (unknown keys are errors)
+  --set key=value   override one option, e.g. --set rl.algo=grpo --set rl.steps=20 (repeatable)
+  --out <dir>       the run folder (default runs/<date>-<algo>)
+  --resume <dir>    continue the run in <dir> from its last checkpoint, with its own config
+  -h, --help        this text
+
+Ctrl-C stops after the current step with a checkpoint; --resume continues from there.
+
+Options (key: values (default)):
+`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface TrainArgs {
+  config: TrainConfig;
+  out: string;
+  resume: boolean;
+}
+
+export function helpText(): string {
+  return USAGE + configHelp() + '\n';
+}
+
+function defaultOut(config: TrainConfig, now: Date): string {
+  const stamp = now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+  return join('runs', `${stamp}-${config.phases.includes('rl') ? config.rl.algo : 'sft'}`);
+}
+
+export function parseTrainArgs(argv: string[], now = new Date()): TrainArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        out: { type: 'string' },
+        resume: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const sets = v.set ?? [];
+  if (v.resume !== undefined) {
+    if (v.out !== undefined && v.out !== v.resume) throw new UsageError(`--resume ${v.resume} continues that run in place; leave out --out ${v.out}`);
+    const saved = join(v.resume, 'resolved-config.yaml');
+    if (!existsSync(saved)) {
+      if (!v.config) throw new UsageError(`--resume ${v.resume}: no resolved-config.yaml there, so it is not a rapo-train run`);
+      return { config: loadTrainConfig(v.config, sets), out: v.resume, resume: true };
+    }
+    // The run's own config; --config/--set may restate it, and train() rejects any difference.
+    const config = v.config ? loadTrainConfig(v.config, sets) : parseTrainConfig(applySets(YAML.parse(readFileSync(saved, 'utf8')) ?? {}, sets), saved);
+    return { config, out: v.resume, resume: true };
+  }
+  const config = loadTrainConfig(v.config, sets);
+  return { config, out: v.out ?? defaultOut(config, now), resume: false };
+}
+
+export { ConfigError };
+
+/** A one-line progress bar: "[#######.............] rl 3/10 reward 0.41 ... eta 2m07s". */
+export function progressBar(p: Progress, width = 24): string {
+  const filled = Math.round((p.done / p.total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.phase} ${p.done}/${p.total}  ${p.text}  eta ${formatSeconds(p.etaSeconds)}`;
+}

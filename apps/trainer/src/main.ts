@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// rapo-train: SFT then GRPO or RAPO into a run folder; see cli.ts for the options.
+import { ConfigError, formatProgress, RunError, train } from '@rapo/trainer';
+import { join } from 'node:path';
+import { helpText, parseTrainArgs, progressBar, USAGE, UsageError } from './cli.js';
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseTrainArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`rapo-train: ${e.message}\n\n${USAGE.split('\n\n')[0]}\n(rapo-train --help lists every option)`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      console.error(`rapo-train: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args === 'help') {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  const tty = process.stderr.isTTY;
+  let barShown = false;
+  const clearBar = () => {
+    if (barShown) process.stderr.write('\r\x1b[2K');
+    barShown = false;
+  };
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: string) => {
+    interrupts++;
+    if (interrupts > 1) {
+      console.error(`\nrapo-train: ${signal} again, exiting now; --resume continues from the last checkpoint`);
+      process.exit(130);
+    }
+    clearBar();
+    console.error(`rapo-train: ${signal}: stopping after this step with a checkpoint (${signal} again to exit at once)`);
+    ac.abort();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  console.error(`rapo-train: ${args.resume ? 'resuming' : 'writing'} ${args.out}`);
+  try {
+    const result = await train({
+      config: args.config,
+      out: args.out,
+      resume: args.resume,
+      signal: ac.signal,
+      log: (line) => {
+        clearBar();
+        console.error(line);
+      },
+      progress: (p) => {
+        if (tty) {
+          process.stderr.write(`\r\x1b[2K${progressBar(p, 20).slice(0, (process.stderr.columns || 120) - 1)}`);
+          barShown = true;
+          if (p.done === p.total) clearBar();
+        } else if (p.done === p.total || p.done % Math.max(1, Math.ceil(p.total / 20)) === 0 || p.done === 1) {
+          console.error(formatProgress(p));
+        }
+      },
+    });
+    clearBar();
+    if (!result.complete) {
+      console.log(`Stopped at ${result.position.phase} step ${result.position.step}. Continue with: rapo-train --resume ${args.out}`);
+      return 130;
+    }
+    const f = result.final?.fidelity?.overall;
+    console.log(`Run folder: ${args.out}`);
+    console.log(`Report:     ${join(args.out, 'report.html')}`);
+    console.log(`Model:      ${join(args.out, 'final')}  (serve it: rapo-serve ${join(args.out, 'final')})`);
+    if (f !== undefined) console.log(`Held-out fidelity of the final policy: ${f.toFixed(3)}`);
+    return 0;
+  } catch (e) {
+    clearBar();
+    if (e instanceof ConfigError || e instanceof RunError) {
+      console.error(`rapo-train: ${e.message}`);
+      return 2;
+    }
+    console.error(`rapo-train: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
+}
+
+main().then((code) => process.exit(code));

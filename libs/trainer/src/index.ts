@@ -1,0 +1,12 @@
+// @rapo/trainer: SFT, GRPO and RAPO for role-playing agents. `train` runs a whole resumable run
+// into a directory; the pieces (config, data, prompt formats, optimizer, RL objective, rewards,
+// single steps, the HTML report) are exported for scripts and tests.
+export { ConfigError, TrainConfigSchema, RewardSchema, parseTrainConfig, applySets, loadTrainConfig, configToYaml, configHelp, type TrainConfig, type RewardConfig } from './config.js';
+export { loadDataset, type Dataset, type PromptRecord, type SftRecord } from './data.js';
+export { promptMessages, encodePrompt, encodeResponse, encodeExample, padBatch, type PromptFormat, type Ablation, type Sequence } from './format.js';
+export { AdamW, clipGlobalNorm, learningRate, type AdamWOptions } from './optim.js';
+export { groupAdvantages, ppoLoss, correlation, summary, type AdvScale, type LossAgg, type PpoInputs, type PpoOptions, type PpoStats } from './rl.js';
+export { formatScore, makeRewardSource, scoreAll, type RewardSource } from './rewards.js';
+export { stepSeed, permutation, batchAt, sftLoss, sftStep, rlStep, evaluate, type Ctx, type RlSample, type RlMetrics, type RlState, type EvalResult, type SftMetrics } from './steps.js';
+export { train, scratchModel, writeReport, formatProgress, formatSeconds, RunError, type RunOptions, type RunResult, type Phase, type Progress } from './run.js';
+export * from './report/index.js';

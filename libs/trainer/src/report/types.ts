@@ -1,0 +1,63 @@
+// The input of the HTML report: the rows of metrics.jsonl and samples.jsonl as a training run
+// writes them, plus the run's title, summary facts and resolved config.
+
+/** One line of metrics.jsonl; every field but step and phase may be absent. */
+export interface MetricRow {
+  step: number;
+  phase: 'sft' | 'rl';
+  /** Seconds since the run started. */
+  time?: number;
+  // sft
+  loss?: number;
+  evalLoss?: number;
+  lr?: number;
+  tokensPerSecond?: number;
+  gradNorm?: number;
+  // rl
+  reward?: number;
+  rewardParts?: Record<string, number>;
+  /** Held-out evaluation rows: mean reward and share of generic replies of greedy answers. */
+  evalReward?: number;
+  evalGenericRate?: number;
+  /** Judge answers that could not be parsed, so far. */
+  judgeFailures?: number;
+  /** Held-out fidelity, only on eval steps. */
+  fidelity?: Record<string, number> & { overall?: number };
+  genericRate?: number;
+  responseLength?: number;
+  kl?: number;
+  entropy?: number;
+  clipFraction?: { low?: number; high?: number };
+  pmi?: { mean: number; std: number; min: number; max: number };
+  score?: { mean: number; std: number; min: number; max: number };
+  /** Mean RAPO weight of tokens with positive / negative advantage. */
+  weight?: { pos?: number; neg?: number };
+  corrPmiAdvantage?: number;
+  /** Seconds per phase of the step: rollout, scoring, ablated, update, ... */
+  timing?: Record<string, number>;
+}
+
+/** One line of samples.jsonl. */
+export interface SampleRow {
+  step: number;
+  prompt: string;
+  response: string;
+  reward?: number;
+  advantage?: number;
+  /** The response split into decoded tokens. */
+  tokens?: string[];
+  /** Role-specificity per token, in [-1, 1]. */
+  score?: number[];
+  /** Raw PMI per token (nats). */
+  pmi?: number[];
+}
+
+export interface ReportInput {
+  title: string;
+  /** Facts shown at the top as a table: algorithm, model size, steps, backend, duration, ... */
+  summary: Record<string, string | number>;
+  /** The resolved YAML config, shown verbatim in a <pre>. */
+  config: string;
+  metrics: MetricRow[];
+  samples: SampleRow[];
+}

@@ -1,0 +1,116 @@
+// Whole runs on a tiny model (cpu backend): the run folder, resume after a crash, refusals.
+process.env.RAPO_TF_BACKEND = 'cpu';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCheckpoint, readSafetensors } from '@rapo/model';
+import YAML from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseTrainConfig } from './config.js';
+import type { MetricRow } from './report/types.js';
+import { RunError, train } from './run.js';
+
+const root = mkdtempSync(join(tmpdir(), 'rapo-run-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const TINY = {
+  seed: 5,
+  data: { characters: 4, examples_per_character: 2 },
+  model: { vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 },
+  sft: { steps: 4, batch_size: 2, eval_every: 2, eval_batches: 1, lr: 1e-2, warmup_steps: 1 },
+  rl: { steps: 4, prompts_per_step: 2, group_size: 2, max_new_tokens: 6, eval_every: 2, eval_prompts: 2, rewards: [{ type: 'testbed-judge', noise: 0.3 }] },
+  checkpoint: { every: 2, keep: 2 },
+  log: { samples_every: 1, samples: 1 },
+};
+const config = parseTrainConfig(TINY);
+
+const rows = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRow);
+/** Rows without the fields that measure time. */
+const timeless = (dir: string) => rows(dir).map(({ time: _t, timing: _timing, tokensPerSecond: _tps, ...rest }) => rest);
+const weights = (dir: string) => Object.fromEntries([...readSafetensors(join(dir, 'model.safetensors')).tensors].map(([k, v]) => [k, Array.from(v.data)]));
+
+class Crash extends Error {}
+const crashAt = (phase: 'sft' | 'rl', step: number) => (row: MetricRow) => {
+  if (row.phase === phase && row.step === step && row.loss !== undefined) throw new Crash(`simulated crash at ${phase} ${step}`);
+  if (row.phase === phase && row.step === step && row.reward !== undefined) throw new Crash(`simulated crash at ${phase} ${step}`);
+};
+
+let reference = '';
+
+describe('a training run', () => {
+  it('writes its folder: config, metrics, samples, checkpoints, reference, final model, report', async () => {
+    reference = join(root, 'straight');
+    const lines: string[] = [];
+    const r = await train({ config, out: reference, log: (l) => lines.push(l) });
+    expect(r.complete).toBe(true);
+    expect(r.final?.fidelity?.overall).toBeGreaterThanOrEqual(0);
+    expect(YAML.parse(readFileSync(join(reference, 'resolved-config.yaml'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(config)));
+    const m = rows(reference);
+    const sft = m.filter((x) => x.phase === 'sft' && x.loss !== undefined);
+    const rl = m.filter((x) => x.phase === 'rl' && x.reward !== undefined);
+    expect(sft.map((x) => x.step)).toEqual([0, 1, 2, 3]);
+    expect(rl.map((x) => x.step)).toEqual([0, 1, 2, 3]);
+    expect(m.filter((x) => x.evalLoss !== undefined).map((x) => x.step)).toEqual([0, 2, 4]);
+    expect(m.filter((x) => x.fidelity !== undefined).map((x) => x.step)).toEqual([0, 2, 4]);
+    for (const x of rl) {
+      for (const k of ['reward', 'rewardParts', 'genericRate', 'responseLength', 'kl', 'entropy', 'clipFraction', 'pmi', 'score', 'weight', 'corrPmiAdvantage', 'timing', 'tokensPerSecond', 'lr'] as const) {
+        expect(x[k], `${k} at rl step ${x.step}`).toBeDefined();
+      }
+      expect(Object.keys(x.timing!)).toEqual(['rollout', 'reward', 'scoring', 'ablated', 'update']);
+    }
+    const samples = readFileSync(join(reference, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(samples.length).toBe(4);
+    expect(samples[0].score.length).toBe(samples[0].tokens.length);
+    expect(samples[0].pmi.length).toBe(samples[0].tokens.length);
+    // The last `keep` checkpoints, complete; no temporary folders left.
+    const ckpts = readdirSync(join(reference, 'checkpoints'));
+    expect(ckpts).toEqual(['step-000006', 'step-000008']);
+    const state = JSON.parse(readFileSync(join(reference, 'checkpoints', 'step-000008', 'state.json'), 'utf8'));
+    expect(state).toMatchObject({ phase: 'rl', step: 4, globalStep: 8, seed: 5 });
+    expect(existsSync(join(reference, 'checkpoints', 'step-000008', 'optimizer.safetensors'))).toBe(true);
+    expect(readdirSync(reference).filter((f) => f.includes('.tmp'))).toEqual([]);
+    // The final model loads as a checkpoint (and so serves with rapo-serve).
+    const final = loadCheckpoint(join(reference, 'final'));
+    expect(final.model.config.hidden_size).toBe(16);
+    final.model.dispose();
+    expect(existsSync(join(reference, 'reference', 'model.safetensors'))).toBe(true);
+    const html = readFileSync(join(reference, 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain('class="tok"');
+    expect(lines.some((l) => /^rl 4\/4/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^done in .*report\.html$/);
+  });
+
+  it('crashed in SFT and again in RL, then resumed, ends with the same parameters and metrics as the uninterrupted run', async () => {
+    const out = join(root, 'crashed');
+    await expect(train({ config, out, onRow: crashAt('sft', 3) })).rejects.toThrow(/simulated crash at sft 3[\s\S]*continued from .*step-000002 with --resume/);
+    await expect(train({ config, out, resume: true, onRow: crashAt('rl', 3) })).rejects.toThrow(Crash);
+    const r = await train({ config, out, resume: true });
+    expect(r.complete).toBe(true);
+    expect(weights(join(out, 'final'))).toEqual(weights(join(reference, 'final')));
+    expect(timeless(out)).toEqual(timeless(reference));
+    expect(readFileSync(join(out, 'samples.jsonl'), 'utf8')).toBe(readFileSync(join(reference, 'samples.jsonl'), 'utf8'));
+  });
+
+  it('stops cleanly on abort with a checkpoint, and resumes to the same end', async () => {
+    const out = join(root, 'aborted');
+    const ac = new AbortController();
+    const r = await train({ config, out, signal: ac.signal, onRow: (row) => (row.phase === 'rl' && row.step === 0 && row.reward !== undefined ? ac.abort() : undefined) });
+    expect(r).toMatchObject({ complete: false, position: { phase: 'rl', step: 1 } });
+    expect(existsSync(join(out, 'final'))).toBe(false);
+    const done = await train({ config, out, resume: true });
+    expect(done.complete).toBe(true);
+    expect(weights(join(out, 'final'))).toEqual(weights(join(reference, 'final')));
+  });
+
+  it('refuses to overwrite a run, and to resume one with another config', async () => {
+    await expect(train({ config, out: reference })).rejects.toThrow(/already holds a run\. Pass --resume/);
+    const other = parseTrainConfig({ ...TINY, rl: { ...TINY.rl, algo: 'grpo' } });
+    await expect(train({ config: other, out: reference, resume: true })).rejects.toThrow(RunError);
+    await expect(train({ config: other, out: reference, resume: true })).rejects.toThrow(/rl\.algo: "rapo" -> "grpo"/);
+    const stray = join(root, 'stray');
+    mkdirSync(stray);
+    writeFileSync(join(stray, 'notes.txt'), 'mine');
+    await expect(train({ config, out: stray, resume: true })).rejects.toThrow(/has no resolved-config\.yaml, so it is not a training run/);
+  });
+});

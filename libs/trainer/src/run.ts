@@ -1,0 +1,445 @@
+// A training run: SFT then RL (GRPO or RAPO) into one run directory, checkpointed and resumable.
+//
+// <out>/resolved-config.yaml   the validated config, every default filled in
+// <out>/metrics.jsonl          one row per optimizer step, plus evaluation rows
+// <out>/samples.jsonl          RL samples with per-token PMI and role-specificity
+// <out>/checkpoints/step-N/    model + tokenizer + optimizer.safetensors + state.json (last `keep`)
+// <out>/reference/             the frozen RL reference (the policy when RL started)
+// <out>/final/                 the trained model, servable with `rapo-serve local:<out>/final`
+// <out>/report.html            curves, timing and samples
+//
+// Every directory is written under a temporary name and renamed, so a crash leaves either the
+// previous checkpoint or the new one. Resuming loads the newest complete checkpoint and cuts
+// metrics.jsonl and samples.jsonl back to it; every random draw depends only on (seed, phase,
+// step), so the resumed run makes the same updates the uninterrupted one would have made.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BpeTokenizer, CHAT_SPECIAL_TOKENS, describeBackend, END_OF_TURN, initBackend, LlamaModel, loadCheckpoint, PAD_TOKEN, readSafetensors,
+  renderChat, saveCheckpoint, tf, writeSafetensors, type ModelConfig,
+} from '@rapo/model';
+import { configToYaml, ConfigError, parseTrainConfig, type TrainConfig } from './config.js';
+import { loadDataset, type Dataset } from './data.js';
+import { promptMessages } from './format.js';
+import { AdamW } from './optim.js';
+import { makeRewardSource } from './rewards.js';
+import { batchAt, evaluate, rlStep, sftLoss, sftStep, stepSeed, type Ctx, type RlSample } from './steps.js';
+import { renderReport } from './report/report.js';
+import type { MetricRow, SampleRow } from './report/types.js';
+
+export type Phase = 'sft' | 'rl';
+
+export interface RunOptions {
+  config: TrainConfig;
+  /** The run directory. */
+  out: string;
+  /** Continue the run in `out` from its newest checkpoint. */
+  resume?: boolean;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /** Aborting stops the run after the current step, with a checkpoint. */
+  signal?: AbortSignal;
+  /** Step progress (default: a line through `log`). */
+  progress?: (p: Progress) => void;
+  /** Called with each metrics row once it is written (tests use it to simulate a crash). */
+  onRow?: (row: MetricRow) => void;
+}
+
+export interface Progress {
+  phase: Phase;
+  /** Steps done in the phase, and its length. */
+  done: number;
+  total: number;
+  /** Seconds the last step took, and the estimate for the rest of the phase. */
+  stepSeconds: number;
+  etaSeconds: number;
+  /** The step's main numbers, for people. */
+  text: string;
+}
+
+export interface RunResult {
+  out: string;
+  /** False when the run was stopped by the signal before its last step. */
+  complete: boolean;
+  /** Where it stopped: the phase and the updates done in it. */
+  position: { phase: Phase; step: number };
+  /** Held-out evaluation of the final policy. */
+  final?: MetricRow;
+  seconds: number;
+}
+
+export class RunError extends Error {
+  override name = 'RunError';
+}
+
+/**
+ * state.json of a checkpoint. The data cursor and the random state are (seed, phase, step): every
+ * batch, rollout and swap is drawn from a generator seeded by them, so nothing else is needed.
+ */
+interface CheckpointState {
+  phase: Phase;
+  /** Updates done in the phase: the data cursor. */
+  step: number;
+  /** Updates done in the whole run (the N of checkpoints/step-N). */
+  globalStep: number;
+  seed: number;
+  optimizerStep: number;
+  /** Seconds of training before this checkpoint (a resumed run keeps counting). */
+  elapsed: number;
+}
+
+const CONFIG_FILE = 'resolved-config.yaml';
+const METRICS = 'metrics.jsonl';
+const SAMPLES = 'samples.jsonl';
+
+/** Writes a directory under a temporary name with `fill`, then renames it into place. */
+function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  fill(tmp);
+  const old = `${dir}.old-${process.pid}`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function readJsonl<T>(path: string): T[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as T];
+      } catch {
+        return []; // a line cut short by a crash
+      }
+    });
+}
+
+/** Temporary files and folders a killed process left behind. */
+function removeLeftovers(out: string): void {
+  for (const dir of [out, join(out, 'checkpoints')]) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (/\.(tmp|old)-\d+$/.test(name)) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+const PHASE_ORDER: Record<Phase, number> = { sft: 0, rl: 1 };
+
+/** True when a row at (phase, step) was made before the position (phase, step). */
+function before(row: { phase: Phase; step: number }, pos: { phase: Phase; step: number }): boolean {
+  return PHASE_ORDER[row.phase] < PHASE_ORDER[pos.phase] || (row.phase === pos.phase && row.step < pos.step);
+}
+
+function checkpointDirs(out: string): { dir: string; state: CheckpointState }[] {
+  const root = join(out, 'checkpoints');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((d) => /^step-\d+$/.test(d))
+    .flatMap((d) => {
+      const path = join(root, d, 'state.json');
+      if (!existsSync(path)) return [];
+      return [{ dir: join(root, d), state: JSON.parse(readFileSync(path, 'utf8')) as CheckpointState }];
+    })
+    .sort((a, b) => (before(a.state, b.state) ? -1 : before(b.state, a.state) ? 1 : 0));
+}
+
+/** The texts a scratch tokenizer learns from: every prompt and response the run will see. */
+function tokenizerCorpus(config: TrainConfig, data: Dataset): string[] {
+  const format = config.data.prompt_format;
+  const texts: string[] = [];
+  for (const e of data.sftTrain) texts.push(renderChat(promptMessages(e, format)), e.response);
+  for (const p of [...data.rlTrain, ...data.rlEval]) texts.push(renderChat(promptMessages(p, format)), p.reference ?? '');
+  return texts;
+}
+
+/** A new model and a tokenizer learned from the run's texts, both fixed by the seed. */
+export function scratchModel(config: TrainConfig, data: Dataset): { model: LlamaModel; tokenizer: BpeTokenizer } {
+  const m = config.model;
+  const tokenizer = BpeTokenizer.train(tokenizerCorpus(config, data), { vocabSize: m.vocab_size, specialTokens: [...CHAT_SPECIAL_TOKENS] });
+  const modelConfig: ModelConfig = {
+    vocab_size: tokenizer.vocabSize,
+    hidden_size: m.hidden_size,
+    intermediate_size: m.intermediate_size,
+    num_hidden_layers: m.num_hidden_layers,
+    num_attention_heads: m.num_attention_heads,
+    num_key_value_heads: m.num_key_value_heads,
+    max_position_embeddings: m.max_position_embeddings,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: m.tie_word_embeddings,
+  };
+  return { model: LlamaModel.init(modelConfig, stepSeed(config.seed, 'init', 0)), tokenizer };
+}
+
+function saveRunCheckpoint(dir: string, model: LlamaModel, tokenizer: BpeTokenizer, optimizer: AdamW, state: CheckpointState): void {
+  writeDirAtomic(dir, (tmp) => {
+    saveCheckpoint(tmp, model, tokenizer, { metadata: { phase: state.phase, step: String(state.step) } });
+    writeSafetensors(join(tmp, 'optimizer.safetensors'), optimizer.state());
+    writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+  });
+}
+
+function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(0)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** "rl  3/10  reward 0.412 ...  18.20s/step  eta 2m07s" */
+export function formatProgress(p: Progress): string {
+  return `${p.phase} ${String(p.done).padStart(String(p.total).length)}/${p.total}  ${p.text}  ${p.stepSeconds.toFixed(2)}s/step  eta ${fmtSeconds(p.etaSeconds)}`;
+}
+
+export { fmtSeconds as formatSeconds };
+
+/** Differences between two resolved configs, as "key: old -> new" lines. */
+function configDiff(a: unknown, b: unknown, path = ''): string[] {
+  if (typeof a === 'object' && a && typeof b === 'object' && b && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => configDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${path}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`];
+}
+
+function sampleRow(step: number, s: RlSample): SampleRow {
+  return {
+    step,
+    prompt: `${s.prompt.name ? `[${s.prompt.name}] ` : ''}${s.prompt.message}`,
+    response: s.response,
+    reward: s.reward,
+    advantage: s.advantage,
+    tokens: s.tokens,
+    ...(s.score ? { score: s.score } : {}),
+    ...(s.mi ? { pmi: s.mi } : {}),
+  };
+}
+
+/** Runs (or continues) a training run. */
+export async function train(options: RunOptions): Promise<RunResult> {
+  const { config, out } = options;
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  const configPath = join(out, CONFIG_FILE);
+  const yaml = configToYaml(config);
+
+  // --- the run directory ------------------------------------------------------------------------
+  let resumeFrom: { dir: string; state: CheckpointState } | undefined;
+  if (existsSync(configPath)) {
+    if (!options.resume) {
+      throw new RunError(`${out} already holds a run. Pass --resume to continue it, or choose another --out.`);
+    }
+    const saved = parseTrainConfig((await import('yaml')).parse(readFileSync(configPath, 'utf8')), configPath);
+    const diff = configDiff(saved, config);
+    if (diff.length) {
+      throw new RunError(`--resume: the config differs from the run's ${configPath}:\n  ${diff.join('\n  ')}\nResume with the same config, or start a new run with another --out.`);
+    }
+    removeLeftovers(out);
+    resumeFrom = checkpointDirs(out).at(-1);
+  } else {
+    if (options.resume && existsSync(out) && readdirSync(out).length) {
+      throw new RunError(`--resume: ${out} has no ${CONFIG_FILE}, so it is not a training run`);
+    }
+    mkdirSync(out, { recursive: true });
+    writeFileAtomic(configPath, yaml);
+  }
+  // Cut the logs back to the checkpoint (a crash may have left rows after it).
+  const position = resumeFrom ? { phase: resumeFrom.state.phase, step: resumeFrom.state.step } : { phase: 'sft' as Phase, step: 0 };
+  const keep = <T extends { phase?: Phase; step: number }>(rows: T[], phaseOf: (r: T) => Phase) =>
+    rows.filter((r) => resumeFrom && before({ phase: phaseOf(r), step: r.step }, position));
+  const metrics = keep(readJsonl<MetricRow>(join(out, METRICS)), (r) => r.phase);
+  const samples = keep(readJsonl<SampleRow & { phase?: Phase }>(join(out, SAMPLES)), () => 'rl');
+  writeFileAtomic(join(out, METRICS), metrics.map((r) => JSON.stringify(r) + '\n').join(''));
+  writeFileAtomic(join(out, SAMPLES), samples.map((r) => JSON.stringify(r) + '\n').join(''));
+  const elapsedBefore = resumeFrom?.state.elapsed ?? 0;
+  const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
+
+  // --- data, model, backend -----------------------------------------------------------------------
+  const backend = await initBackend();
+  const data = loadDataset(config);
+  let model: LlamaModel;
+  let tokenizer: BpeTokenizer;
+  if (resumeFrom) {
+    ({ model, tokenizer } = loadCheckpoint(resumeFrom.dir));
+    log(`resuming from ${resumeFrom.dir} (${position.phase} step ${position.step})`);
+  } else if (config.model.init === 'scratch') {
+    ({ model, tokenizer } = scratchModel(config, data));
+  } else {
+    ({ model, tokenizer } = loadCheckpoint(config.model.init));
+  }
+  const pad = tokenizer.tokenToId(PAD_TOKEN);
+  const endOfTurn = tokenizer.tokenToId(END_OF_TURN);
+  if (pad === undefined || endOfTurn === undefined) {
+    throw new ConfigError(`model.init: the tokenizer has no ${PAD_TOKEN} or ${END_OF_TURN} token; rapo trains ChatML models`);
+  }
+  const ctx: Ctx = { config, model, tokenizer, pad, endOfTurn, ...(data.world ? { world: data.world } : {}) };
+  log(`rapo-train: ${describeBackend(backend)}; model ${model.config.hidden_size}x${model.config.num_hidden_layers}, vocab ${tokenizer.vocabSize}; ` +
+    `${data.sftTrain.length} SFT examples, ${data.rlTrain.length} RL prompts, ${data.rlEval.length} held-out prompts`);
+
+  const appendRow = (row: MetricRow) => {
+    appendFileSync(join(out, METRICS), JSON.stringify(row) + '\n');
+    options.onRow?.(row);
+  };
+  const keepCheckpoints = () => {
+    const all = checkpointDirs(out);
+    for (const c of all.slice(0, Math.max(0, all.length - config.checkpoint.keep))) rmSync(c.dir, { recursive: true, force: true });
+  };
+  const sftSteps = config.phases.includes('sft') ? config.sft.steps : 0;
+  const checkpoint = (optimizer: AdamW, phase: Phase, step: number) => {
+    const globalStep = (phase === 'rl' ? sftSteps : 0) + step;
+    const dir = join(out, 'checkpoints', `step-${String(globalStep).padStart(6, '0')}`);
+    saveRunCheckpoint(dir, model, tokenizer, optimizer, { phase, step, globalStep, seed: config.seed, optimizerStep: optimizer.t, elapsed: elapsed() });
+    keepCheckpoints();
+  };
+  const progress = (phase: Phase, step: number, total: number, stepStart: number, text: string) => {
+    const stepSeconds = (performance.now() - stepStart) / 1000;
+    const p: Progress = { phase, done: step + 1, total, stepSeconds, etaSeconds: stepSeconds * (total - step - 1), text };
+    if (options.progress) options.progress(p);
+    else log(formatProgress(p));
+  };
+  const phases = config.phases.filter((p) => (p === 'sft' ? config.sft.steps : config.rl.steps) > 0);
+  let stopped: { phase: Phase; step: number } | undefined;
+  let final: MetricRow | undefined;
+
+  try {
+    // --- SFT --------------------------------------------------------------------------------------
+    if (phases.includes('sft') && PHASE_ORDER[position.phase] === 0 && !(position.phase === 'sft' && position.step >= config.sft.steps)) {
+      const c = config.sft;
+      if (!data.sftTrain.length) throw new ConfigError('sft: no SFT examples to train on');
+      const optimizer = new AdamW(model.params, { weightDecay: c.weight_decay });
+      if (resumeFrom?.state.phase === 'sft') loadOptimizer(optimizer, resumeFrom);
+      const evalSet = data.sftEval.slice(0, c.eval_batches * c.batch_size);
+      const evalRow = (step: number) => {
+        if (!evalSet.length) return;
+        const losses: number[] = [];
+        for (let i = 0; i < evalSet.length; i += c.batch_size) losses.push(sftLoss(ctx, evalSet.slice(i, i + c.batch_size)));
+        appendRow({ step, phase: 'sft', time: elapsed(), evalLoss: losses.reduce((a, b) => a + b, 0) / losses.length });
+      };
+      for (let step = position.phase === 'sft' ? position.step : 0; step < c.steps; step++) {
+        if (step % c.eval_every === 0) evalRow(step);
+        const t0 = performance.now();
+        const m = sftStep(ctx, optimizer, batchAt(data.sftTrain, c.batch_size, step, config.seed, 'sft'), step);
+        appendRow({ step, phase: 'sft', time: elapsed(), loss: m.loss, lr: m.lr, tokensPerSecond: m.tokens / m.seconds, gradNorm: m.gradNorm });
+        progress('sft', step, c.steps, t0, `loss ${m.loss.toFixed(3)}  lr ${m.lr.toExponential(1)}  ${(m.tokens / m.seconds).toFixed(0)} tok/s`);
+        const done = step + 1;
+        if (done === c.steps) evalRow(done);
+        if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'sft', done);
+        if (options.signal?.aborted && done < c.steps) {
+          stopped = { phase: 'sft', step: done };
+          break;
+        }
+      }
+      optimizer.dispose();
+    }
+
+    // --- RL ---------------------------------------------------------------------------------------
+    if (!stopped && phases.includes('rl') && !(position.phase === 'rl' && position.step >= config.rl.steps)) {
+      const c = config.rl;
+      if (!data.rlTrain.length) throw new ConfigError('rl: no prompts to train on');
+      const referenceDir = join(out, 'reference');
+      let reference: LlamaModel | undefined;
+      if (c.beta > 0 || c.rapo.scorer === 'reference') {
+        // The reference is the policy as RL starts; a run resumed inside RL reads it back.
+        if (!existsSync(referenceDir)) {
+          if (position.phase === 'rl' && position.step > 0) throw new RunError(`${referenceDir} is missing; the RL reference cannot be rebuilt after RL has started`);
+          writeDirAtomic(referenceDir, (tmp) => saveCheckpoint(tmp, model, tokenizer, { metadata: { role: 'RL reference' } }));
+        }
+        reference = loadCheckpoint(referenceDir).model;
+      }
+      const optimizer = new AdamW(model.params, { weightDecay: c.weight_decay });
+      if (resumeFrom?.state.phase === 'rl') loadOptimizer(optimizer, resumeFrom);
+      const rewards = c.rewards.map((r) => makeRewardSource(r, data.world, config.seed));
+      const state = { optimizer, rewards, swapPool: data.rlTrain, ...(reference ? { reference } : {}) };
+      const evalPrompts = batchAt(data.rlEval, Math.min(c.eval_prompts, data.rlEval.length), 0, config.seed, 'rl-eval');
+      const evalRow = async (step: number): Promise<MetricRow | undefined> => {
+        if (!evalPrompts.length) return undefined;
+        const e = await evaluate(ctx, rewards, evalPrompts);
+        const { count: _count, genericRate: _generic, ...fidelity } = e.fidelity ?? { count: 0, genericRate: 0 };
+        const row: MetricRow = {
+          step, phase: 'rl', time: elapsed(), evalReward: e.reward, evalGenericRate: e.genericRate, ...(e.fidelity ? { fidelity } : {}),
+        };
+        appendRow(row);
+        log(`rl eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%`);
+        return row;
+      };
+      const first = position.phase === 'rl' ? position.step : 0;
+      for (let step = first; step < c.steps; step++) {
+        if (step % c.eval_every === 0) await evalRow(step);
+        const t0 = performance.now();
+        const prompts = batchAt(data.rlTrain, c.prompts_per_step, step, config.seed, 'rl');
+        const { metrics: m, samples: ss } = await rlStep(ctx, state, prompts, step);
+        const row = { step, phase: 'rl', time: elapsed(), ...m } as MetricRow;
+        if (step % config.log.samples_every === 0) {
+          const picked = ss.slice(0, config.log.samples).map((s) => sampleRow(step, s));
+          appendFileSync(join(out, SAMPLES), picked.map((s) => JSON.stringify(s) + '\n').join(''));
+        }
+        appendRow(row);
+        progress('rl', step, c.steps, t0,
+          `reward ${m.reward.toFixed(3)}  kl ${m.kl.toFixed(4)}  len ${m.responseLength.toFixed(0)}${m.weight ? `  w+ ${m.weight.pos.toFixed(2)} w- ${m.weight.neg.toFixed(2)}` : ''}`);
+        const done = step + 1;
+        if (done === c.steps) final = await evalRow(done);
+        if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'rl', done);
+        if (options.signal?.aborted && done < c.steps) {
+          stopped = { phase: 'rl', step: done };
+          break;
+        }
+      }
+      optimizer.dispose();
+      reference?.dispose();
+    }
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof RunError) throw e;
+    const last = checkpointDirs(out).at(-1);
+    (e as Error).message += `\nThe run in ${out} can be continued${last ? ` from ${last.dir}` : ' from the start'} with --resume.`;
+    throw e;
+  }
+
+  // --- the end: final model and report ---------------------------------------------------------------
+  const lastPhase = phases.at(-1) ?? 'sft';
+  const position2 = stopped ?? { phase: lastPhase, step: lastPhase === 'sft' ? config.sft.steps : config.rl.steps };
+  if (!stopped) {
+    writeDirAtomic(join(out, 'final'), (tmp) => saveCheckpoint(tmp, model, tokenizer, { metadata: { trained_by: 'rapo-train', algo: config.rl.algo } }));
+  }
+  writeReport(out, config, yaml, describeBackend(backend), model, elapsed());
+  model.dispose();
+  if (stopped) log(`stopped after ${stopped.phase} step ${stopped.step}; continue with --resume --out ${out}`);
+  else log(`done in ${fmtSeconds(elapsed())}: ${join(out, 'final')}, ${join(out, 'report.html')}`);
+  return { out, complete: !stopped, position: position2, ...(final ? { final } : {}), seconds: elapsed() };
+}
+
+function loadOptimizer(optimizer: AdamW, from: { dir: string; state: CheckpointState }): void {
+  const { tensors } = readSafetensors(join(from.dir, 'optimizer.safetensors'));
+  optimizer.load(tensors, from.state.optimizerStep);
+}
+
+/** Writes report.html from the run's files. */
+export function writeReport(out: string, config: TrainConfig, yaml: string, backend: string, model: LlamaModel, seconds: number): void {
+  const metrics = readJsonl<MetricRow>(join(out, METRICS));
+  const samples = readJsonl<SampleRow>(join(out, SAMPLES));
+  const html = renderReport({
+    title: `rapo-train: ${config.phases.join(' + ')} (${config.rl.algo})`,
+    summary: {
+      algorithm: config.rl.algo,
+      phases: config.phases.join(', '),
+      'model parameters': [...model.params.values()].reduce((s, v) => s + v.size, 0),
+      'SFT steps': config.sft.steps,
+      'RL steps': config.rl.steps,
+      backend,
+      'training time': fmtSeconds(seconds),
+      'tfjs memory (MiB)': (tf.memory().numBytes / 2 ** 20).toFixed(1),
+    },
+    config: yaml,
+    metrics,
+    samples,
+  });
+  writeFileAtomic(join(out, 'report.html'), html);
+}

@@ -1,0 +1,362 @@
+// One SFT step and one RL step. Everything random is drawn from (seed, phase, step), so a run
+// resumed from a checkpoint makes exactly the batches and samples the uninterrupted run made.
+import { miForward } from '@rapo/kernels';
+import { END_OF_TURN, generate, mulberry32, stripChatMarkers, tf, tokenLogprobs, shiftTargets, type BpeTokenizer, type LlamaModel } from '@rapo/model';
+import { fidelity, genericCount, summarizeFidelity, type FidelitySummary, type World } from '@rapo/testbed';
+import { stripReasoning } from '@rapo/psycot';
+import type { TrainConfig } from './config.js';
+import type { PromptRecord, SftRecord } from './data.js';
+import { encodeExample, encodePrompt, encodeResponse, padBatch, promptMessages, type Sequence } from './format.js';
+import { AdamW, clipGlobalNorm, learningRate } from './optim.js';
+import { correlation, groupAdvantages, ppoLoss, summary } from './rl.js';
+import { scoreAll, type RewardSource } from './rewards.js';
+
+/** A seed for (run seed, label, step): every draw of the run goes through it. */
+export function stepSeed(seed: number, label: string, step: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (const ch of `${label}/${step}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return h >>> 0;
+}
+
+/** A permutation of 0..n-1 for an epoch, fixed by its seed. */
+export function permutation(n: number, seed: number): number[] {
+  const next = mulberry32(seed);
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return p;
+}
+
+/** The `count` items of step `step`: consecutive slices of per-epoch permutations. */
+export function batchAt<T>(items: T[], count: number, step: number, seed: number, label: string): T[] {
+  const out: T[] = [];
+  const n = items.length;
+  for (let k = 0; k < count; k++) {
+    const pos = step * count + k;
+    const epoch = Math.floor(pos / n);
+    out.push(items[permutation(n, stepSeed(seed, `${label}-epoch`, epoch))[pos % n]!]!);
+  }
+  return out;
+}
+
+export interface Ctx {
+  config: TrainConfig;
+  model: LlamaModel;
+  tokenizer: BpeTokenizer;
+  world?: World;
+  pad: number;
+  endOfTurn: number;
+}
+
+function tensors(batch: ReturnType<typeof padBatch>) {
+  const { targets, mask } = shiftTargets(batch.ids, batch.lossMask);
+  const B = batch.ids.length;
+  const T = batch.length;
+  return {
+    ids: tf.tensor2d(batch.ids, [B, T], 'int32'),
+    attention: tf.tensor2d(batch.attention, [B, T], 'int32'),
+    targets: tf.tensor2d(targets, [B, T], 'int32'),
+    mask: tf.tensor2d(mask, [B, T], 'float32'),
+    maskRows: mask,
+    targetRows: targets,
+  };
+}
+
+/** Mean negative log-likelihood of the response tokens of `examples` (no gradient). */
+export function sftLoss(ctx: Ctx, examples: SftRecord[]): number {
+  const seqs = examples.map((e) => sftSequence(ctx, e));
+  const t = tensors(padBatch(seqs, ctx.pad));
+  const lp = tf.tidy(() => tokenLogprobs(ctx.model.forward(t.ids, t.attention).logits, t.targets, t.mask));
+  const sum = lp.sum().dataSync()[0]!;
+  const n = t.mask.sum().dataSync()[0]!;
+  tf.dispose([lp, t.ids, t.attention, t.targets, t.mask]);
+  return -sum / Math.max(1, n);
+}
+
+export function sftSequence(ctx: Ctx, e: SftRecord): Sequence {
+  const prompt = encodePrompt(ctx.tokenizer, promptMessages(e, ctx.config.data.prompt_format));
+  let response = encodeResponse(ctx.tokenizer, e.response);
+  const room = ctx.model.config.max_position_embeddings - prompt.length;
+  if (response.length > room) response = response.slice(0, Math.max(1, room));
+  return encodeExample(ctx.tokenizer, prompt, response);
+}
+
+export interface SftMetrics {
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokens: number;
+  seconds: number;
+}
+
+export function sftStep(ctx: Ctx, optimizer: AdamW, examples: SftRecord[], step: number): SftMetrics {
+  const c = ctx.config.sft;
+  const t0 = performance.now();
+  const t = tensors(padBatch(examples.map((e) => sftSequence(ctx, e)), ctx.pad));
+  const tokens = t.maskRows.flat().reduce((a, b) => a + b, 0);
+  const { value, grads } = tf.variableGrads(
+    () => tf.div(tf.neg(tf.sum(tokenLogprobs(ctx.model.forward(t.ids, t.attention).logits, t.targets, t.mask))), Math.max(1, tokens)) as tf.Scalar,
+    ctx.model.trainableVariables,
+  );
+  const byName = gradsByParam(ctx.model, grads);
+  const gradNorm = clipGlobalNorm(byName, c.grad_clip);
+  const lr = learningRate(step, c.steps, c.lr, c.warmup_steps);
+  optimizer.step(byName, lr);
+  const loss = value.dataSync()[0]!;
+  tf.dispose([value, ...byName.values(), t.ids, t.attention, t.targets, t.mask]);
+  return { loss, lr, gradNorm, tokens, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** variableGrads keys gradients by variable name; the optimizer wants parameter names. */
+function gradsByParam(model: LlamaModel, grads: Record<string, tf.Tensor>): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, v] of model.params) {
+    const g = grads[v.name];
+    if (g) out.set(name, g);
+  }
+  return out;
+}
+
+// --- RL -------------------------------------------------------------------------------------------
+
+export interface RlSample {
+  prompt: PromptRecord;
+  response: string;
+  responseIds: number[];
+  reward: number;
+  advantage: number;
+  /** Per response token, when RAPO scored it. */
+  tokens: string[];
+  mi?: number[];
+  score?: number[];
+}
+
+export interface RlMetrics {
+  reward: number;
+  rewardParts: Record<string, number>;
+  genericRate: number;
+  responseLength: number;
+  kl: number;
+  entropy: number;
+  clipFraction: { low: number; high: number };
+  pmi?: ReturnType<typeof summary>;
+  score?: ReturnType<typeof summary>;
+  weight?: { pos: number; neg: number };
+  corrPmiAdvantage?: number;
+  lr: number;
+  timing: { rollout: number; reward: number; scoring: number; ablated: number; update: number };
+  tokensPerSecond: number;
+  judgeFailures: number;
+}
+
+/** Response-position rows of logits [B, T, V] (position t predicts token t + 1), sequence by sequence. */
+function responseRows(logits: Float32Array, V: number, T: number, rows: number[][]): Float32Array {
+  const n = rows.reduce((s, r) => s + r.length, 0);
+  const out = new Float32Array(n * V);
+  let k = 0;
+  rows.forEach((positions, b) => {
+    for (const t of positions) {
+      out.set(logits.subarray((b * T + t) * V, (b * T + t + 1) * V), k * V);
+      k++;
+    }
+  });
+  return out;
+}
+
+export interface RlState {
+  optimizer: AdamW;
+  reference?: LlamaModel;
+  rewards: RewardSource[];
+  /** Profiles to swap in for the 'swap' ablation (training prompts only). */
+  swapPool: PromptRecord[];
+}
+
+export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], step: number): Promise<{ metrics: RlMetrics; samples: RlSample[] }> {
+  const c = ctx.config.rl;
+  const { model, tokenizer } = ctx;
+  const V = model.config.vocab_size;
+  const G = c.group_size;
+  const format = ctx.config.data.prompt_format;
+  const seed = ctx.config.seed;
+  const T0 = performance.now();
+
+  // 1. Rollouts: G samples per prompt from the current policy.
+  const promptIds = prompts.map((p) => encodePrompt(tokenizer, promptMessages(p, format)));
+  const longest = Math.max(...promptIds.map((p) => p.length));
+  const budget = Math.min(c.max_new_tokens, model.config.max_position_embeddings - longest);
+  if (budget < 1) throw new Error(`A prompt has ${longest} tokens: no room left to answer within max_position_embeddings ${model.config.max_position_embeddings}`);
+  const gen = await generate(model, promptIds.flatMap((p) => Array.from({ length: G }, () => p)), {
+    maxNewTokens: budget, temperature: c.temperature, topP: c.top_p, seed: stepSeed(seed, 'rollout', step), stopTokenIds: [ctx.endOfTurn],
+  });
+  const tRollout = performance.now();
+  const responseIds = gen.tokens;
+  const texts = responseIds.map((ids) => stripChatMarkers(tokenizer.decode(ids)));
+  const items = texts.map((response, i) => ({ prompt: prompts[Math.floor(i / G)]!, response }));
+
+  // 2. Rewards and advantages.
+  const { total, parts } = await scoreAll(state.rewards, items);
+  const grouped = prompts.map((_, p) => total.slice(p * G, (p + 1) * G));
+  const adv = groupAdvantages(grouped, c.adv_scale).flat();
+  const tReward = performance.now();
+
+  // 3. Scoring (no gradient): old log-probs, reference log-probs, RAPO weights.
+  const seqs = responseIds.map((r, i) => encodeExample(tokenizer, promptIds[Math.floor(i / G)]!, r));
+  const batch = padBatch(seqs, ctx.pad);
+  const t = tensors(batch);
+  const B = seqs.length;
+  const T = batch.length;
+  const rows = t.maskRows.map((r) => r.flatMap((m, pos) => (m ? [pos] : [])));
+  const respTokens = Int32Array.from(rows.flatMap((r, b) => r.map((pos) => t.targetRows[b]![pos]!)));
+  const offsets = Int32Array.from([0, ...rows.map((r) => r.length)].map((_, i, a) => a.slice(0, i + 1).reduce((x, y) => x + y, 0)));
+  const advantages = Float32Array.from(adv);
+  const forwardData = (m: LlamaModel, ids: tf.Tensor2D, att: tf.Tensor2D) => {
+    const logits = m.forward(ids, att).logits;
+    const data = logits.dataSync() as Float32Array;
+    logits.dispose();
+    return data;
+  };
+  const oldLogits = forwardData(model, t.ids, t.attention);
+  const oldRows = responseRows(oldLogits, V, T, rows);
+  const N = respTokens.length;
+  let refRows: Float32Array | undefined;
+  if (state.reference && (c.beta > 0 || c.rapo.scorer === 'reference')) {
+    refRows = responseRows(forwardData(state.reference, t.ids, t.attention), V, T, rows);
+  }
+  const base = { tokens: respTokens, vocabSize: V, seqOffsets: offsets, advantages, temperature: c.temperature };
+  const own = miForward({ ...base, logitsWith: oldRows, logitsWithout: oldRows, norm: 'none' });
+  const ref = refRows ? miForward({ ...base, logitsWith: refRows, logitsWithout: refRows, norm: 'none' }) : undefined;
+  const tScoring = performance.now();
+
+  let weights: Float32Array = new Float32Array(N).fill(1);
+  let mi: Float32Array | undefined;
+  let score: Float32Array | undefined;
+  if (c.algo === 'rapo') {
+    // The same responses after the profile-ablated prompt; rows aligned token by token.
+    const swapFor = (p: PromptRecord, i: number) => {
+      const pool = state.swapPool.filter((q) => q.profile !== p.profile);
+      return pool[(stepSeed(seed, 'swap', step) + i) % Math.max(1, pool.length)];
+    };
+    const ablatedPrompts = prompts.map((p, i) => encodePrompt(tokenizer, promptMessages(p, format, c.rapo.ablation, swapFor(p, i))));
+    const aSeqs = responseIds.map((r, i) => encodeExample(tokenizer, ablatedPrompts[Math.floor(i / G)]!, r));
+    const aBatch = padBatch(aSeqs, ctx.pad);
+    const at = tensors(aBatch);
+    const aRows = at.maskRows.map((r) => r.flatMap((m, pos) => (m ? [pos] : [])));
+    const ablated = responseRows(forwardData(model, at.ids, at.attention), V, aBatch.length, aRows);
+    tf.dispose([at.ids, at.attention, at.targets, at.mask]);
+    const scorer = c.rapo.scorer === 'reference' && refRows ? refRows : oldRows;
+    const r = miForward({
+      ...base, logitsWith: scorer, logitsWithout: ablated, norm: c.rapo.norm, scope: c.rapo.scope, scale: c.rapo.scale,
+      lamPos: c.rapo.lam_pos, lamNeg: c.rapo.lam_neg, renorm: c.rapo.renorm,
+    });
+    weights = r.weight;
+    mi = r.mi;
+    score = r.score;
+  }
+  const tAblated = performance.now();
+
+  // 4. Updates: several epochs over the batch, against the old log-probs.
+  const toGrid = (values: ArrayLike<number>) => {
+    const grid = Array.from({ length: B }, () => new Array<number>(T).fill(0));
+    let k = 0;
+    rows.forEach((r, b) => r.forEach((pos) => (grid[b]![pos] = values[k++]!)));
+    return tf.tensor2d(grid, [B, T], 'float32');
+  };
+  const oldLogp = toGrid(own.logpWith);
+  const refLogp = ref ? toGrid(ref.logpWith) : undefined;
+  const wT = toGrid(weights);
+  const advT = toGrid(Float32Array.from(rows.flatMap((r, b) => r.map(() => adv[b]!))));
+  const lr = learningRate(step, c.steps, c.lr, c.warmup_steps);
+  let stats = { clipLow: 0, clipHigh: 0, kl: 0 };
+  for (let epoch = 0; epoch < c.update_epochs; epoch++) {
+    const { value, grads } = tf.variableGrads(() => {
+      const newLogp = tokenLogprobs(model.forward(t.ids, t.attention).logits, t.targets, t.mask, { temperature: c.temperature });
+      const r = ppoLoss(
+        { newLogp, oldLogp, refLogp, advantages: advT, weights: wT, mask: t.mask },
+        { epsLow: c.eps_low, epsHigh: c.eps_high, beta: c.beta, lossAgg: c.loss_agg, maxNewTokens: c.max_new_tokens },
+      );
+      // The statistics of the first pass (the on-policy one); read here, while the tensors live.
+      if (epoch === 0) stats = r.stats();
+      return r.loss;
+    }, model.trainableVariables);
+    const byName = gradsByParam(model, grads);
+    clipGlobalNorm(byName, c.grad_clip);
+    state.optimizer.step(byName, lr);
+    tf.dispose([value, ...byName.values()]);
+  }
+  tf.dispose([oldLogp, wT, advT, t.ids, t.attention, t.targets, t.mask, ...(refLogp ? [refLogp] : [])]);
+  const tUpdate = performance.now();
+
+  // 5. Metrics.
+  const replies = texts.map((x) => stripReasoning(x, 'psy-cot'));
+  const tokenAdv = Float32Array.from(rows.flatMap((r, b) => r.map(() => adv[b]!)));
+  const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const posW: number[] = [];
+  const negW: number[] = [];
+  weights.forEach((w, i) => (tokenAdv[i]! > 0 ? posW.push(w) : tokenAdv[i]! < 0 ? negW.push(w) : undefined));
+  const generated = responseIds.reduce((s, r) => s + r.length, 0);
+  const seconds = (tUpdate - T0) / 1000;
+  const metrics: RlMetrics = {
+    reward: meanOf(total),
+    rewardParts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, meanOf(v)])),
+    genericRate: meanOf(replies.map((r) => (genericCount(r) > 0 ? 1 : 0))),
+    responseLength: meanOf(responseIds.map((r) => r.length)),
+    kl: stats.kl,
+    entropy: meanOf(Array.from(own.entropyWith)),
+    clipFraction: { low: stats.clipLow, high: stats.clipHigh },
+    ...(mi && score ? { pmi: summary(mi), score: summary(score), weight: { pos: meanOf(posW), neg: meanOf(negW) }, corrPmiAdvantage: correlation(mi, tokenAdv) } : {}),
+    lr,
+    timing: {
+      rollout: (tRollout - T0) / 1000,
+      reward: (tReward - tRollout) / 1000,
+      scoring: (tScoring - tReward) / 1000,
+      ablated: (tAblated - tScoring) / 1000,
+      update: (tUpdate - tAblated) / 1000,
+    },
+    tokensPerSecond: generated / seconds,
+    judgeFailures: state.rewards.reduce((s, r) => s + r.failures(), 0),
+  };
+  let k = 0;
+  const samples: RlSample[] = responseIds.map((r, i) => {
+    const n = rows[i]!.length;
+    const sample: RlSample = {
+      prompt: items[i]!.prompt, response: texts[i]!, responseIds: r, reward: total[i]!, advantage: adv[i]!,
+      tokens: r.slice(0, n).map((id) => tokenizer.decode([id])),
+      ...(mi && score ? { mi: Array.from(mi.subarray(k, k + n)), score: Array.from(score.subarray(k, k + n)) } : {}),
+    };
+    k += n;
+    return sample;
+  });
+  return { metrics, samples };
+}
+
+// --- evaluation -------------------------------------------------------------------------------------
+
+export interface EvalResult {
+  /** Mean reward on the held-out prompts (greedy answers). */
+  reward: number;
+  fidelity?: FidelitySummary;
+  genericRate: number;
+}
+
+/** Greedy answers to held-out prompts, scored by the rewards and (testbed) the fidelity metric. */
+export async function evaluate(ctx: Ctx, rewards: RewardSource[], prompts: PromptRecord[]): Promise<EvalResult> {
+  const ids = prompts.map((p) => encodePrompt(ctx.tokenizer, promptMessages(p, ctx.config.data.prompt_format)));
+  const longest = Math.max(...ids.map((p) => p.length));
+  const budget = Math.min(ctx.config.rl.max_new_tokens, ctx.model.config.max_position_embeddings - longest);
+  const gen = await generate(ctx.model, ids, { maxNewTokens: Math.max(1, budget), temperature: 0, stopTokenIds: [ctx.endOfTurn] });
+  const texts = gen.tokens.map((t) => stripChatMarkers(ctx.tokenizer.decode(t)));
+  const { total } = await scoreAll(rewards, texts.map((response, i) => ({ prompt: prompts[i]!, response })));
+  const replies = texts.map((x) => stripReasoning(x, 'psy-cot'));
+  const genericRate = replies.filter((r) => genericCount(r) > 0).length / Math.max(1, replies.length);
+  let fid: FidelitySummary | undefined;
+  if (ctx.world) {
+    fid = summarizeFidelity(
+      prompts.map((p, i) => fidelity(ctx.world!, ctx.world!.byId.get(p.characterId!)!, p.turn!, texts[i]!)),
+    );
+  }
+  return { reward: total.reduce((a, b) => a + b, 0) / Math.max(1, total.length), ...(fid ? { fidelity: fid } : {}), genericRate };
+}
+
+export { END_OF_TURN };

@@ -1,0 +1,105 @@
+// RL step cost of RAPO against GRPO at the same settings: the same model, prompts and seeds,
+// steps interleaved (grpo, rapo, rapo, grpo, ...) so drift on a shared machine hits both alike.
+// Reports the median step time per phase (rollout, reward, scoring, ablated pass, update), the
+// tokens per second, the ratio rapo/grpo and the share of the extra ablated pass, next to the
+// machine's streaming-read ceiling measured in the same run. `npm run bench:rl` (-- --quick).
+// Results: bench/results/rl-<device>.json; docs/perf.md.
+import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadNative } from '@rapo/kernels';
+import { describeBackend, END_OF_TURN, initBackend, PAD_TOKEN } from '@rapo/model';
+import { AdamW, loadDataset, makeRewardSource, parseTrainConfig, rlStep, scratchModel, type Ctx, type RlMetrics } from '@rapo/trainer';
+import { gbps, median, timeSync } from './lib/measure.js';
+import { slug, writeJsonAtomic } from './lib/report.js';
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    out: { type: 'string', default: 'bench/results' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  console.log('Usage: npm run bench:rl -- [--quick] [--reps N] [--out DIR]\nRL settings are the trainer defaults (rapo-train --help); RAPO_TF_BACKEND picks the tfjs backend.');
+  process.exit(0);
+}
+const reps = Number(opt.reps ?? (opt.quick ? 2 : 5));
+if (!(Number.isInteger(reps) && reps >= 1)) throw new TypeError(`Expected a whole number >= 1 for --reps but received "${opt.reps}"`);
+
+const cpuName = `${(readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model ?? 'CPU').trim()} (${cpus().length} cores)`;
+const backend = await initBackend();
+console.log(`device: ${cpuName}\n${describeBackend(backend)}`);
+
+// The machine's own ceiling, in the same run: a streaming read of 512 MiB.
+const addon = loadNative();
+const ceilingData = new Float32Array(128 * 2 ** 20).fill(1);
+const ceiling = gbps(ceilingData.byteLength, timeSync(() => addon.streamRead(ceilingData), { minSeconds: 0.5, maxRuns: 20 }).seconds);
+console.log(`ceiling: CPU streaming read ${ceiling.toFixed(1)} GB/s`);
+
+const base = parseTrainConfig({});
+const data = loadDataset(base);
+const make = (algo: 'grpo' | 'rapo') => {
+  const config = parseTrainConfig({ rl: { algo } });
+  const { model, tokenizer } = scratchModel(config, data);
+  const { model: reference } = scratchModel(config, data);
+  const ctx: Ctx = { config, model, tokenizer, pad: tokenizer.tokenToId(PAD_TOKEN)!, endOfTurn: tokenizer.tokenToId(END_OF_TURN)!, world: data.world! };
+  const state = { optimizer: new AdamW(model.params), reference, rewards: config.rl.rewards.map((r) => makeRewardSource(r, data.world, config.seed)), swapPool: data.rlTrain };
+  // Every measured step starts from the same weights and a fresh optimizer, so both algorithms
+  // sample the same answers (same init, same step seed) and time the same amount of work.
+  const initial = new Map([...model.params].map(([name, v]) => [name, v.clone()]));
+  const reset = () => {
+    for (const [name, v] of model.params) v.assign(initial.get(name)!);
+    state.optimizer.dispose();
+    state.optimizer = new AdamW(model.params);
+  };
+  return { ctx, state, reset };
+};
+const runs = { grpo: make('grpo'), rapo: make('rapo') };
+const c = base.rl;
+console.log(`settings: ${c.prompts_per_step} prompts x ${c.group_size} samples, up to ${c.max_new_tokens} new tokens, ${c.update_epochs} update epochs, beta ${c.beta}; model ${base.model.hidden_size}x${base.model.num_hidden_layers}`);
+
+const measured: Record<'grpo' | 'rapo', { total: number; timing: RlMetrics['timing']; tokensPerSecond: number; length: number }[]> = { grpo: [], rapo: [] };
+const prompts = data.rlTrain.slice(0, c.prompts_per_step);
+// One warm-up step each (tfjs compiles kernels on first use), then the measured ones.
+for (let rep = -1; rep < reps; rep++) {
+  const order: ('grpo' | 'rapo')[] = rep % 2 === 0 ? ['grpo', 'rapo'] : ['rapo', 'grpo'];
+  for (const algo of order) {
+    runs[algo].reset();
+    const { metrics: m } = await rlStep(runs[algo].ctx, runs[algo].state, prompts, 0);
+    const total = Object.values(m.timing).reduce((a, b) => a + b, 0);
+    if (rep >= 0) measured[algo].push({ total, timing: m.timing, tokensPerSecond: m.tokensPerSecond, length: m.responseLength });
+    console.log(`  ${rep < 0 ? 'warm-up' : `rep ${rep + 1}/${reps}`} ${algo}: ${total.toFixed(2)} s (${m.tokensPerSecond.toFixed(0)} tok/s, answers of ${m.responseLength.toFixed(0)} tokens)`);
+  }
+}
+
+const phases = ['rollout', 'reward', 'scoring', 'ablated', 'update'] as const;
+const summary = Object.fromEntries(
+  (['grpo', 'rapo'] as const).map((algo) => {
+    const rows = measured[algo];
+    return [algo, {
+      seconds: median(rows.map((r) => r.total)),
+      tokensPerSecond: median(rows.map((r) => r.tokensPerSecond)),
+      phases: Object.fromEntries(phases.map((p) => [p, median(rows.map((r) => r.timing[p]))])),
+    }];
+  }),
+) as Record<'grpo' | 'rapo', { seconds: number; tokensPerSecond: number; phases: Record<(typeof phases)[number], number> }>;
+const ratio = summary.rapo.seconds / summary.grpo.seconds;
+const ablatedShare = summary.rapo.phases.ablated / summary.rapo.seconds;
+
+console.log(`\n| algo | step (s) | tokens/s | ${phases.join(' | ')} |`);
+console.log(`|---|---:|---:|${phases.map(() => '---:').join('|')}|`);
+for (const algo of ['grpo', 'rapo'] as const) {
+  const s = summary[algo];
+  console.log(`| ${algo} | ${s.seconds.toFixed(2)} | ${s.tokensPerSecond.toFixed(0)} | ${phases.map((p) => s.phases[p].toFixed(2)).join(' | ')} |`);
+}
+console.log(`\nrapo/grpo step time: ${ratio.toFixed(3)} (target <= 1.35: ${ratio <= 1.35 ? 'met' : 'MISSED'}); the ablated pass is ${(ablatedShare * 100).toFixed(1)}% of a RAPO step`);
+const file = join(opt.out!, `rl-${slug(cpuName)}${opt.quick ? '.quick' : ''}.json`);
+writeJsonAtomic(file, {
+  device: cpuName, backend: backend.name, createdAt: new Date().toISOString(), ceilingReadGBps: ceiling, reps,
+  settings: { prompts: c.prompts_per_step, groupSize: c.group_size, maxNewTokens: c.max_new_tokens, updateEpochs: c.update_epochs, beta: c.beta },
+  summary, ratio, ablatedShare, samples: measured,
+});
+console.log(`wrote ${file}`);
