@@ -56,12 +56,14 @@ async function main(): Promise<number> {
         console.error(line);
       },
       progress: (p) => {
-        if (tty) {
-          process.stderr.write(`\r\x1b[2K${progressBar(p, 20).slice(0, (process.stderr.columns || 120) - 1)}`);
+        // Every RL step gets its line (they are few and carry the signals); SFT steps every 5%.
+        const line = p.phase === 'rl' || p.done === 1 || p.done === p.total || p.done % Math.max(1, Math.ceil(p.total / 20)) === 0;
+        clearBar();
+        if (line) console.error(formatProgress(p));
+        if (tty && p.done < p.total) {
+          // The bar stays under the step lines until the phase ends.
+          process.stderr.write(progressBar({ ...p, text: p.text.split('  ')[0]! }, 20).slice(0, (process.stderr.columns || 120) - 1));
           barShown = true;
-          if (p.done === p.total) clearBar();
-        } else if (p.done === p.total || p.done % Math.max(1, Math.ceil(p.total / 20)) === 0 || p.done === 1) {
-          console.error(formatProgress(p));
         }
       },
     });

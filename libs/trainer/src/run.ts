@@ -23,7 +23,7 @@ import { loadDataset, type Dataset } from './data.js';
 import { promptMessages } from './format.js';
 import { AdamW } from './optim.js';
 import { makeRewardSource } from './rewards.js';
-import { batchAt, evaluate, rlStep, sftLoss, sftStep, stepSeed, type Ctx, type RlSample } from './steps.js';
+import { batchAt, evaluate, rlStep, sftLoss, sftStep, stepSeed, type Ctx, type RlMetrics, type RlSample } from './steps.js';
 import { renderReport } from './report/report.js';
 import type { MetricRow, SampleRow } from './report/types.js';
 
@@ -193,6 +193,27 @@ function fmtSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(0)}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** The console summary of an RL step: every signal metrics.jsonl has, compactly. */
+export function rlLine(m: RlMetrics): string {
+  const f = (x: number, d = 3) => x.toFixed(d);
+  const parts = Object.entries(m.rewardParts);
+  const t = m.timing;
+  return [
+    `reward ${f(m.reward)}${parts.length > 1 ? ` (${parts.map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`,
+    `generic ${(m.genericRate * 100).toFixed(0)}%`,
+    `len ${m.responseLength.toFixed(0)}`,
+    `kl ${f(m.kl, 4)}`,
+    `ent ${f(m.entropy, 2)}`,
+    `clip ${f(m.clipFraction.low, 2)}/${f(m.clipFraction.high, 2)}`,
+    ...(m.pmi && m.score && m.weight
+      ? [`pmi ${f(m.pmi.mean)}±${f(m.pmi.std)}`, `score ${f(m.score.mean, 2)}±${f(m.score.std, 2)}`, `w+ ${f(m.weight.pos, 2)} w- ${f(m.weight.neg, 2)}`, `corr ${f(m.corrPmiAdvantage ?? 0, 2)}`]
+      : []),
+    `| rollout ${t.rollout.toFixed(1)}s score ${t.scoring.toFixed(1)}s ablated ${t.ablated.toFixed(1)}s update ${t.update.toFixed(1)}s`,
+    `${m.tokensPerSecond.toFixed(0)} tok/s`,
+    ...(m.judgeFailures ? [`judge failures ${m.judgeFailures}`] : []),
+  ].join('  ');
 }
 
 /** "rl  3/10  reward 0.412 ...  18.20s/step  eta 2m07s" */
@@ -383,8 +404,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
           appendFileSync(join(out, SAMPLES), picked.map((s) => JSON.stringify(s) + '\n').join(''));
         }
         appendRow(row);
-        progress('rl', step, c.steps, t0,
-          `reward ${m.reward.toFixed(3)}  kl ${m.kl.toFixed(4)}  len ${m.responseLength.toFixed(0)}${m.weight ? `  w+ ${m.weight.pos.toFixed(2)} w- ${m.weight.neg.toFixed(2)}` : ''}`);
+        progress('rl', step, c.steps, t0, rlLine(m));
         const done = step + 1;
         if (done === c.steps) final = await evalRow(done);
         if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'rl', done);
