@@ -14,6 +14,7 @@
 // step), so the resumed run makes the same updates the uninterrupted one would have made.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import YAML from 'yaml';
 import {
   BpeTokenizer, CHAT_SPECIAL_TOKENS, describeBackend, END_OF_TURN, initBackend, LlamaModel, loadCheckpoint, PAD_TOKEN, readSafetensors,
   renderChat, saveCheckpoint, tf, writeSafetensors, type ModelConfig,
@@ -259,7 +260,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
     if (!options.resume) {
       throw new RunError(`${out} already holds a run. Pass --resume to continue it, or choose another --out.`);
     }
-    const saved = parseTrainConfig((await import('yaml')).parse(readFileSync(configPath, 'utf8')), configPath);
+    const saved = parseTrainConfig(YAML.parse(readFileSync(configPath, 'utf8')), configPath);
     const diff = configDiff(saved, config);
     if (diff.length) {
       throw new RunError(`--resume: the config differs from the run's ${configPath}:\n  ${diff.join('\n  ')}\nResume with the same config, or start a new run with another --out.`);
@@ -425,7 +426,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
 
   // --- the end: final model and report ---------------------------------------------------------------
   const lastPhase = phases.at(-1) ?? 'sft';
-  const position2 = stopped ?? { phase: lastPhase, step: lastPhase === 'sft' ? config.sft.steps : config.rl.steps };
+  const end = stopped ?? { phase: lastPhase, step: lastPhase === 'sft' ? config.sft.steps : config.rl.steps };
   if (!stopped) {
     writeDirAtomic(join(out, 'final'), (tmp) => saveCheckpoint(tmp, model, tokenizer, { metadata: { trained_by: 'rapo-train', algo: config.rl.algo } }));
   }
@@ -433,7 +434,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
   model.dispose();
   if (stopped) log(`stopped after ${stopped.phase} step ${stopped.step}; continue with --resume --out ${out}`);
   else log(`done in ${fmtSeconds(elapsed())}: ${join(out, 'final')}, ${join(out, 'report.html')}`);
-  return { out, complete: !stopped, position: position2, ...(final ? { final } : {}), seconds: elapsed() };
+  return { out, complete: !stopped, position: end, ...(final ? { final } : {}), seconds: elapsed() };
 }
 
 function loadOptimizer(optimizer: AdamW, from: { dir: string; state: CheckpointState }): void {

@@ -1,9 +1,10 @@
 // One RL step on a tiny model (cpu backend): GRPO is exactly RAPO with lam_pos = lam_neg = 0.
 process.env.RAPO_TF_BACKEND = 'cpu';
-import { END_OF_TURN, initBackend, PAD_TOKEN, tf, type LlamaModel } from '@rapo/model';
+import { END_OF_TURN, initBackend, PAD_TOKEN, shiftTargets, tf, tokenLogprobs, type LlamaModel } from '@rapo/model';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig, type TrainConfig } from './config.js';
 import { loadDataset } from './data.js';
+import { encodePrompt, promptMessages } from './format.js';
 import { AdamW } from './optim.js';
 import type { RewardSource } from './rewards.js';
 import { scratchModel } from './run.js';
@@ -73,6 +74,29 @@ describe('RL step', () => {
     const live = tf.memory().numTensors;
     await rlStep(rapo.ctx, rapo.state, prompts, 1);
     expect(tf.memory().numTensors).toBe(live); // no tensor leaks per step
+  });
+
+  it('with scorer "reference", both sides of the PMI come from the frozen reference', async () => {
+    const run = setup({ algo: 'rapo', scorer: 'reference', ablation: 'drop' });
+    // A reference that differs from the policy, so mixing the two would show.
+    for (const v of run.state.reference.params.values()) v.assign(tf.mul(v, 0.9));
+    const prompt = run.data.rlTrain[0]!;
+    const { samples } = await rlStep(run.ctx, run.state, [prompt], 0);
+    const s = samples[0]!;
+    const logprobs = (ablation?: 'drop') => {
+      const ids = [...encodePrompt(run.ctx.tokenizer, promptMessages(prompt, 'compact', ablation)), ...s.responseIds];
+      const mask = ids.map((_, i) => (i >= ids.length - s.responseIds.length ? 1 : 0));
+      const { targets, mask: m } = shiftTargets([ids], [mask]);
+      const lp = tf.tidy(() =>
+        tokenLogprobs(run.state.reference.forward(tf.tensor2d([ids], undefined, 'int32'), tf.ones([1, ids.length], 'int32')).logits, tf.tensor2d(targets, undefined, 'int32'), tf.tensor2d(m)),
+      );
+      const row = (lp.arraySync() as number[][])[0]!;
+      return row.filter((_, i) => m[0]![i]);
+    };
+    const withProfile = logprobs();
+    const without = logprobs('drop');
+    expect(s.mi!.length).toBe(withProfile.length);
+    s.mi!.forEach((m, t) => expect(m).toBeCloseTo(withProfile[t]! - without[t]!, 4));
   });
 
   it('SFT steps lower the loss on their batch', () => {

@@ -209,7 +209,8 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
   const T = batch.length;
   const rows = t.maskRows.map((r) => r.flatMap((m, pos) => (m ? [pos] : [])));
   const respTokens = Int32Array.from(rows.flatMap((r, b) => r.map((pos) => t.targetRows[b]![pos]!)));
-  const offsets = Int32Array.from([0, ...rows.map((r) => r.length)].map((_, i, a) => a.slice(0, i + 1).reduce((x, y) => x + y, 0)));
+  const offsets = new Int32Array(rows.length + 1);
+  rows.forEach((r, b) => (offsets[b + 1] = offsets[b]! + r.length));
   const advantages = Float32Array.from(adv);
   const forwardData = (m: LlamaModel, ids: tf.Tensor2D, att: tf.Tensor2D) => {
     const logits = m.forward(ids, att).logits;
@@ -243,9 +244,11 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
     const aBatch = padBatch(aSeqs, ctx.pad);
     const at = tensors(aBatch);
     const aRows = at.maskRows.map((r) => r.flatMap((m, pos) => (m ? [pos] : [])));
-    const ablated = responseRows(forwardData(model, at.ids, at.attention), V, aBatch.length, aRows);
+    // Both sides of the PMI come from the scorer: the rollout policy, or the frozen reference.
+    const useReference = c.rapo.scorer === 'reference' && state.reference && refRows;
+    const ablated = responseRows(forwardData(useReference ? state.reference! : model, at.ids, at.attention), V, aBatch.length, aRows);
     tf.dispose([at.ids, at.attention, at.targets, at.mask]);
-    const scorer = c.rapo.scorer === 'reference' && refRows ? refRows : oldRows;
+    const scorer = useReference ? refRows! : oldRows;
     const r = miForward({
       ...base, logitsWith: scorer, logitsWithout: ablated, norm: c.rapo.norm, scope: c.rapo.scope, scale: c.rapo.scale,
       lamPos: c.rapo.lam_pos, lamNeg: c.rapo.lam_neg, renorm: c.rapo.renorm,
