@@ -19,7 +19,8 @@ export { miForwardReference, rowStats, type MiForwardReference } from './referen
 export { logprobBackwardReference } from './reference/logprob-backward.js';
 export { backendInfo, availableBackends, resetBackendCache, type BackendInfo, type DevicePreference } from './backend.js';
 export { loadNative, NativeAddonError, BUILD_COMMAND, nativeSourceHash, nativeSourceDir } from './loader.js';
-export type { CpuInfo, CudaInfo } from './native-types.js';
+export type { BlasInfo, CpuInfo, CudaInfo, RawAddon } from './native-types.js';
+export { matmul, matmulReference, blasInfo, setMatmulImpl, type MatmulShape } from './matmul.js';
 export { DeviceTensor } from './device.js';
 
 const raw = (t: unknown) => (t instanceof DeviceTensor ? t.raw : t);

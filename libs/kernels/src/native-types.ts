@@ -20,6 +20,17 @@ export interface CpuInfo {
   available: string[];
 }
 
+export interface BlasInfo {
+  /** The addon was built with a BLAS (RAPO_BLAS). */
+  blas: boolean;
+  /** "openblas 0.3.21", or "none". */
+  library: string;
+  /** What the matmul uses now: "blas" or "blocked". */
+  impl: 'blas' | 'blocked';
+  /** Threads the matmul uses (the CPU kernel threads). */
+  threads: number;
+}
+
 export interface CudaInfo {
   /** The addon was built with the CUDA kernels. */
   compiled: boolean;
@@ -60,5 +71,27 @@ export interface RawAddon {
   timeMiForwardCuda(args: RawArgs, iterations: number): number;
   timeLogprobBackwardCuda(args: RawArgs, iterations: number): number;
   timeDeviceCopyCuda(bytes: number, iterations: number): number;
+  /** C[b] = op(A[b % batchA]) * op(B[b % batchB]); see matmul.ts. */
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
+  blasInfo(): BlasInfo;
+  /** "auto" (BLAS when built with one) or "blocked" (the portable loop). */
+  setMatmulImpl(impl: 'auto' | 'blocked'): void;
+  /** Seconds per m x k by k x n sgemm, the BLAS called directly on `threads` threads. */
+  timeSgemmDirect(m: number, n: number, k: number, iterations: number, threads: number): number;
+  /**
+   * out (contiguous, `shape`) = a op b elementwise, a and b read through strides (0 broadcasts).
+   * op: 0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min, 6 squared difference (NaN-propagating max/min).
+   */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], aStrides: number[], bStrides: number[]): void;
+  /** dst[dstOffset + i.dstStrides] = src[srcOffset + i.srcStrides] for every index i of `shape`; bits are copied as they are. */
+  stridedCopy(src: Float32Array | Int32Array, srcOffset: number, srcStrides: number[], dst: Float32Array | Int32Array, dstOffset: number, dstStrides: number[], shape: number[]): void;
+  /** Softmax of each contiguous row of `cols` values. */
+  softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** out = op(x); op: 0 neg, 1 exp, 2 log, 3 sigmoid, 4 sqrt, 5 rsqrt, 6 square, 7 abs, 8 reciprocal. */
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  /** x is outer x reduce x inner; out[o][i] = scale * sum over r of x[o][r][i] (float64 accumulation). */
+  sumAxis(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number, scale: number): void;
+  /** x is outer x axis x inner (4-byte words); out[o][j][i] = x[o][indices[j]][i]; throws on an index outside [0, axis). */
+  gather(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array, outer: number, axis: number, inner: number): void;
   DeviceBuffer: new (byteLength: number) => RawDeviceBuffer;
 }

@@ -130,6 +130,59 @@ void logprobBackwardCpu(const LogprobBackwardInput& in);
 // so the read cannot be optimized away.
 double streamReadCpu(const float* data, int64_t count);
 
+// --- dense training kernels (CPU) -------------------------------------------------------------
+
+// Batched matrix product, the tfjs BatchMatMul contract: for b in [0, max(batchA, batchB)),
+//   C[b] = op(A[b % batchA]) * op(B[b % batchB]),
+// A[i] is [m, k] ([k, m] when transA), B[i] is [k, n] ([n, k] when transB), C[b] is [m, n];
+// all row-major float32. GEMM comes from BLAS when the addon was built with one (see
+// blasInfo), else from a portable blocked loop. Work is split over batches and row blocks on
+// the kernel threads.
+struct MatmulShape {
+  int64_t batchA = 1, batchB = 1, m = 0, n = 0, k = 0;
+  bool transA = false, transB = false;
+};
+void matmulCpu(const float* a, const float* b, float* c, const MatmulShape& s);
+
+struct BlasInfo {
+  bool blas = false;    // built with a BLAS
+  std::string library;  // "openblas <version>", or "none"
+  std::string impl;     // what matmulCpu uses now: "blas" or "blocked"
+  int threads = 1;      // threads the matmul uses (the kernel threads)
+};
+BlasInfo blasInfo();
+// "auto" (BLAS when built with one, the default) or "blocked" (the portable loop; tests
+// compare both).
+void setMatmulImpl(const std::string& impl);
+
+// Elementwise and data-movement kernels for tfjs training (float32, or any 4-byte type for
+// the copies). Shapes have rank <= kMaxRank; strides are in elements, and a stride of 0
+// broadcasts that dimension. Work is split over the kernel threads.
+constexpr int kMaxRank = 8;
+enum class BinaryOp { Add = 0, Sub, Mul, Div, Max, Min, SquaredDifference };
+// out (contiguous, shape `shape`) = a op b, reading a and b through their strides.
+void binaryCpu(BinaryOp op, const float* a, const float* b, float* out, int rank, const int64_t* shape,
+               const int64_t* aStrides, const int64_t* bStrides);
+// dst[...] = src[...] over `shape`, both through strides (slices, concatenation, transposes).
+void stridedCopyCpu(const float* src, float* dst, int rank, const int64_t* shape, const int64_t* srcStrides,
+                    const int64_t* dstStrides);
+// Softmax of each row of `cols` values (rows x cols, contiguous).
+void softmaxRowsCpu(const float* x, float* out, int64_t rows, int64_t cols);
+enum class UnaryOp { Neg = 0, Exp, Log, Sigmoid, Sqrt, Rsqrt, Square, Abs, Reciprocal };
+// out[i] = op(x[i]) over n contiguous values.
+void unaryCpu(UnaryOp op, const float* x, float* out, int64_t n);
+// x is outer x reduce x inner (contiguous); out[o][i] = sum over r of x[o][r][i], accumulated in
+// float64 and multiplied by `scale` (1 for a sum, 1/reduce for a mean).
+void sumAxisCpu(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner, double scale);
+// x is outer x axis x inner; out[o][j][i] = x[o][index[j]][i] for j < count (4-byte words).
+// Throws a Range error naming the first index outside [0, axis).
+void gatherCpu(const float* x, const int32_t* index, float* out, int64_t outer, int64_t axis, int64_t inner, int64_t count);
+
+// Machine ceiling for the matmul: the BLAS sgemm called directly, with its own threading over
+// `threads` threads, on m x k times k x n; returns seconds per call (median of `iterations`
+// after a warm-up). Without a BLAS it times the blocked loop.
+double timeSgemmDirect(int64_t m, int64_t n, int64_t k, int iterations, int threads);
+
 // --- stage 2, shared by every backend that computes rows on the host ------------------------
 
 // Given per-row logpWith/logpWithout (masked rows ignored), fills mi, score, weight and

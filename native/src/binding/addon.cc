@@ -3,11 +3,14 @@
 // into JavaScript errors; argument checks live in args.cc.
 #include <napi.h>
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <utility>
 
 #include "binding/args.h"
 #include "binding/device_buffer.h"
+#include "common/errors.h"
 #include "rapo/rapo.h"
 #include "rapo_source_hash.h"
 
@@ -163,6 +166,252 @@ Napi::Value StreamRead(const Napi::CallbackInfo& info) {
   });
 }
 
+// matmul(a, b, out, batchA, batchB, m, n, k, transA, transB): the BatchMatMul contract of
+// rapo.h, synchronous (tfjs kernels are). Lengths are checked against the shape.
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    static const char* names[] = {"a", "b", "out"};
+    Napi::Float32Array arr[3];
+    for (int i = 0; i < 3; ++i) {
+      if (info.Length() <= static_cast<size_t>(i) || !info[i].IsTypedArray() ||
+          info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        throw Napi::TypeError::New(env, std::string("Expected Float32Array for ") + names[i] + " but received another type");
+      }
+      arr[i] = info[i].As<Napi::Float32Array>();
+    }
+    static const char* dims[] = {"batchA", "batchB", "m", "n", "k"};
+    int64_t d[5];
+    for (int i = 0; i < 5; ++i) {
+      const Napi::Value v = info.Length() > static_cast<size_t>(3 + i) ? info[3 + i] : env.Undefined();
+      const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!v.IsNumber() || x != std::floor(x) || x < (i < 2 ? 1 : 0) || x > 9.007199254740991e15) {
+        throw Napi::RangeError::New(env, std::string("Expected an integer >= ") + (i < 2 ? "1" : "0") + " for " + dims[i] +
+                                             " but received " + (v.IsNumber() ? jsNumber(x) : "another type"));
+      }
+      d[i] = static_cast<int64_t>(x);
+    }
+    MatmulShape s{d[0], d[1], d[2], d[3], d[4], false, false};
+    for (int i = 0; i < 2; ++i) {
+      const Napi::Value v = info.Length() > static_cast<size_t>(8 + i) ? info[8 + i] : env.Undefined();
+      if (!v.IsBoolean()) throw Napi::TypeError::New(env, std::string("Expected a boolean for ") + (i ? "transB" : "transA") + " but received another type");
+      (i ? s.transB : s.transA) = v.As<Napi::Boolean>().Value();
+    }
+    const int64_t want[3] = {s.batchA * s.m * s.k, s.batchB * s.k * s.n, std::max(s.batchA, s.batchB) * s.m * s.n};
+    for (int i = 0; i < 3; ++i) {
+      if (static_cast<int64_t>(arr[i].ElementLength()) != want[i]) {
+        throw Napi::RangeError::New(env, std::string("Expected ") + jsNumber(static_cast<double>(want[i])) + " elements for " + names[i] +
+                                             " but received " + jsNumber(static_cast<double>(arr[i].ElementLength())));
+      }
+    }
+    matmulCpu(arr[0].Data(), arr[1].Data(), arr[2].Data(), s);
+    return env.Undefined();
+  });
+}
+
+// --- tensor ops for the rapo-native tfjs backend ------------------------------------------------
+
+// A Float32Array argument, or a 4-byte typed array viewed as float32 (the copies move bits).
+float* floatData(const Napi::CallbackInfo& info, size_t i, const char* name, bool anyFourBytes, size_t& length) {
+  if (info.Length() > i && info[i].IsTypedArray()) {
+    Napi::TypedArray t = info[i].As<Napi::TypedArray>();
+    const auto type = t.TypedArrayType();
+    if (type == napi_float32_array || (anyFourBytes && (type == napi_int32_array || type == napi_uint32_array))) {
+      length = t.ElementLength();
+      return reinterpret_cast<float*>(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
+    }
+  }
+  throw Napi::TypeError::New(info.Env(), std::string("Expected ") + (anyFourBytes ? "a Float32Array or Int32Array" : "a Float32Array") + " for " + name +
+                                             " but received another type");
+}
+
+// An array of up to kMaxRank integers >= 0.
+int intList(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t* out, int expectRank = -1) {
+  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string("Expected an array of integers for ") + name + " but received another type");
+  Napi::Array a = info[i].As<Napi::Array>();
+  const int n = static_cast<int>(a.Length());
+  if (n > kMaxRank || (expectRank >= 0 && n != expectRank)) {
+    throw Napi::RangeError::New(info.Env(), std::string("Expected ") + (expectRank >= 0 ? std::to_string(expectRank) : "at most " + std::to_string(kMaxRank)) +
+                                                " entries for " + name + " but received " + std::to_string(n));
+  }
+  for (int d = 0; d < n; ++d) {
+    Napi::Value v = a.Get(static_cast<uint32_t>(d));
+    const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!v.IsNumber() || x < 0 || x != std::floor(x) || x > 9.007199254740991e15) {
+      throw Napi::RangeError::New(info.Env(), std::string("Expected integers >= 0 for ") + name + " but received " + (v.IsNumber() ? jsNumber(x) : "another type"));
+    }
+    out[d] = static_cast<int64_t>(x);
+  }
+  return n;
+}
+
+int64_t offsetArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  const double x = info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+  if (x < 0 || x != std::floor(x)) throw Napi::RangeError::New(info.Env(), std::string("Expected an integer >= 0 for ") + name);
+  return static_cast<int64_t>(x);
+}
+
+// The furthest element `offset + sum((shape - 1) * strides)` must lie inside the array.
+void checkReach(Napi::Env env, const char* name, size_t length, int64_t offset, int rank, const int64_t* shape, const int64_t* strides) {
+  int64_t last = offset;
+  for (int d = 0; d < rank; ++d) {
+    if (shape[d] == 0) return;  // nothing is read or written
+    last += (shape[d] - 1) * strides[d];
+  }
+  if (last >= static_cast<int64_t>(length)) {
+    throw Napi::RangeError::New(env, std::string("Expected ") + name + " to hold element " + std::to_string(last) + " of the strided view but it has " +
+                                         std::to_string(length) + " elements");
+  }
+}
+
+// binary(op, a, b, out, shape, aStrides, bStrides): out (contiguous) = a op b.
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const double op = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (op < 0 || op > 6 || op != std::floor(op)) throw Napi::RangeError::New(env, "Expected a binary op code in [0, 6] for op");
+    size_t la, lb, lo;
+    const float* a = floatData(info, 1, "a", false, la);
+    const float* b = floatData(info, 2, "b", false, lb);
+    float* out = floatData(info, 3, "out", false, lo);
+    int64_t shape[kMaxRank], sa[kMaxRank], sb[kMaxRank];
+    const int rank = intList(info, 4, "shape", shape);
+    intList(info, 5, "aStrides", sa, rank);
+    intList(info, 6, "bStrides", sb, rank);
+    int64_t size = 1;
+    for (int d = 0; d < rank; ++d) size *= shape[d];
+    if (static_cast<int64_t>(lo) != size) throw Napi::RangeError::New(env, "Expected " + std::to_string(size) + " elements for out but received " + std::to_string(lo));
+    checkReach(env, "a", la, 0, rank, shape, sa);
+    checkReach(env, "b", lb, 0, rank, shape, sb);
+    binaryCpu(static_cast<BinaryOp>(static_cast<int>(op)), a, b, out, rank, shape, sa, sb);
+    return env.Undefined();
+  });
+}
+
+// stridedCopy(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape)
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t ls, ld;
+    const float* src = floatData(info, 0, "src", true, ls);
+    const int64_t so = offsetArg(info, 1, "srcOffset");
+    int64_t shape[kMaxRank], ss[kMaxRank], sd[kMaxRank];
+    float* dst = floatData(info, 3, "dst", true, ld);
+    const int64_t doff = offsetArg(info, 4, "dstOffset");
+    const int rank = intList(info, 6, "shape", shape);
+    intList(info, 2, "srcStrides", ss, rank);
+    intList(info, 5, "dstStrides", sd, rank);
+    checkReach(env, "src", ls, so, rank, shape, ss);
+    checkReach(env, "dst", ld, doff, rank, shape, sd);
+    stridedCopyCpu(src + so, dst + doff, rank, shape, ss, sd);
+    return env.Undefined();
+  });
+}
+
+// softmaxRows(x, out, rows, cols)
+Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t lx, lo;
+    const float* x = floatData(info, 0, "x", false, lx);
+    float* out = floatData(info, 1, "out", false, lo);
+    const int64_t rows = offsetArg(info, 2, "rows"), cols = offsetArg(info, 3, "cols");
+    if (static_cast<int64_t>(lx) != rows * cols || lo != lx) {
+      throw Napi::RangeError::New(env, "Expected " + std::to_string(rows * cols) + " elements for x and out but received " + std::to_string(lx) + " and " + std::to_string(lo));
+    }
+    softmaxRowsCpu(x, out, rows, cols);
+    return env.Undefined();
+  });
+}
+
+// unary(op, x, out): out = op(x) elementwise.
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const double op = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (op < 0 || op > 8 || op != std::floor(op)) throw Napi::RangeError::New(env, "Expected a unary op code in [0, 8] for op");
+    size_t lx, lo;
+    const float* x = floatData(info, 1, "x", false, lx);
+    float* out = floatData(info, 2, "out", false, lo);
+    if (lo != lx) throw Napi::RangeError::New(env, "Expected out to hold " + std::to_string(lx) + " elements like x but it has " + std::to_string(lo));
+    unaryCpu(static_cast<UnaryOp>(static_cast<int>(op)), x, out, static_cast<int64_t>(lx));
+    return env.Undefined();
+  });
+}
+
+// sumAxis(x, out, outer, reduce, inner, scale): out[o][i] = scale * sum_r x[o][r][i].
+Napi::Value SumAxis(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t lx, lo;
+    const float* x = floatData(info, 0, "x", false, lx);
+    float* out = floatData(info, 1, "out", false, lo);
+    const int64_t outer = offsetArg(info, 2, "outer"), reduce = offsetArg(info, 3, "reduce"), inner = offsetArg(info, 4, "inner");
+    if (info.Length() < 6 || !info[5].IsNumber()) throw Napi::TypeError::New(env, "Expected a number for scale");
+    if (static_cast<int64_t>(lx) != outer * reduce * inner || static_cast<int64_t>(lo) != outer * inner) {
+      throw Napi::RangeError::New(env, "Expected x to hold " + std::to_string(outer * reduce * inner) + " and out " + std::to_string(outer * inner) +
+                                           " elements but they hold " + std::to_string(lx) + " and " + std::to_string(lo));
+    }
+    sumAxisCpu(x, out, outer, reduce, inner, info[5].As<Napi::Number>().DoubleValue());
+    return env.Undefined();
+  });
+}
+
+// gather(x, indices, out, outer, axis, inner): out[o][j][i] = x[o][indices[j]][i].
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t lx, lo;
+    const float* x = floatData(info, 0, "x", true, lx);
+    if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw Napi::TypeError::New(env, "Expected an Int32Array for indices but received another type");
+    }
+    Napi::Int32Array idx = info[1].As<Napi::Int32Array>();
+    float* out = floatData(info, 2, "out", true, lo);
+    const int64_t outer = offsetArg(info, 3, "outer"), axis = offsetArg(info, 4, "axis"), inner = offsetArg(info, 5, "inner");
+    const auto count = static_cast<int64_t>(idx.ElementLength());
+    if (static_cast<int64_t>(lx) != outer * axis * inner || static_cast<int64_t>(lo) != outer * count * inner) {
+      throw Napi::RangeError::New(env, "Expected x to hold " + std::to_string(outer * axis * inner) + " and out " + std::to_string(outer * count * inner) +
+                                           " elements but they hold " + std::to_string(lx) + " and " + std::to_string(lo));
+    }
+    gatherCpu(x, idx.Data(), out, outer, axis, inner, count);
+    return env.Undefined();
+  });
+}
+
+Napi::Value BlasInfoJs(const Napi::CallbackInfo& info) {
+  const BlasInfo b = blasInfo();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("blas", b.blas);
+  o.Set("library", b.library);
+  o.Set("impl", b.impl);
+  o.Set("threads", b.threads);
+  return o;
+}
+
+Napi::Value SetMatmulImpl(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "Expected a string for impl but received another type");
+    setMatmulImpl(info[0].As<Napi::String>().Utf8Value());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value TimeSgemmDirect(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    double v[5];
+    static const char* names[] = {"m", "n", "k", "iterations", "threads"};
+    for (int i = 0; i < 5; ++i) {
+      if (info.Length() <= static_cast<size_t>(i) || !info[i].IsNumber()) {
+        throw Napi::TypeError::New(info.Env(), std::string("Expected a number for ") + names[i] + " but received another type");
+      }
+      v[i] = info[i].As<Napi::Number>().DoubleValue();
+    }
+    return Napi::Number::New(info.Env(), timeSgemmDirect(static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]),
+                                                         static_cast<int>(v[3]), static_cast<int>(v[4])));
+  });
+}
+
 Napi::Value CpuInfoJs(const Napi::CallbackInfo& info) {
   const CpuInfo c = cpuInfo();
   Napi::Object o = Napi::Object::New(info.Env());
@@ -239,6 +488,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("logprobBackward", Napi::Function::New(env, LogprobBackward));
   exports.Set("logprobBackwardAsync", Napi::Function::New(env, LogprobBackwardAsync));
   exports.Set("streamRead", Napi::Function::New(env, StreamRead));
+  exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("blasInfo", Napi::Function::New(env, BlasInfoJs));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("sumAxis", Napi::Function::New(env, SumAxis));
+  exports.Set("gather", Napi::Function::New(env, Gather));
+  exports.Set("setMatmulImpl", Napi::Function::New(env, SetMatmulImpl));
+  exports.Set("timeSgemmDirect", Napi::Function::New(env, TimeSgemmDirect));
   exports.Set("timeMiForwardCuda", Napi::Function::New(env, TimeMiForwardCuda));
   exports.Set("timeLogprobBackwardCuda", Napi::Function::New(env, TimeLogprobBackwardCuda));
   exports.Set("timeDeviceCopyCuda", Napi::Function::New(env, TimeDeviceCopyCuda));
