@@ -14,8 +14,8 @@ describe('tfjs backend choice', () => {
   it('takes the best backend that loads and says why the faster ones did not', async () => {
     delete process.env.RAPO_TF_BACKEND;
     const info = await initBackend();
-    expect(['node-gpu', 'node', 'wasm', 'cpu']).toContain(info.name);
-    const order = ['node-gpu', 'node', 'wasm', 'cpu'];
+    expect(['node-gpu', 'node', 'rapo-native', 'wasm', 'cpu']).toContain(info.name);
+    const order = ['node-gpu', 'node', 'rapo-native', 'wasm', 'cpu'];
     expect(info.skipped.map((s) => s.name)).toEqual(order.slice(0, order.indexOf(info.name)));
     expect(describeBackend(info)).toMatch(new RegExp(`^tfjs backend: ${info.name}`));
   });
@@ -31,7 +31,7 @@ describe('tfjs backend choice', () => {
     else expect(r.name).toBe('node'); // where tfjs-node is installed
     process.env.RAPO_TF_BACKEND = 'gpu';
     resetBackendChoice();
-    await expect(initBackend()).rejects.toThrow('Expected one of "node-gpu", "node", "wasm", "cpu" for RAPO_TF_BACKEND but received "gpu"');
+    await expect(initBackend()).rejects.toThrow('Expected one of "node-gpu", "node", "rapo-native", "wasm", "cpu" for RAPO_TF_BACKEND but received "gpu"');
   });
 
   it('cpu and wasm compute the same logits', async () => {

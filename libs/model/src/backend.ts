@@ -1,13 +1,15 @@
-// The tfjs backend: the best one that loads, in order node-gpu, node, wasm, cpu, or the one
+// The tfjs backend: the best one that loads, in order node-gpu, node, rapo-native (the cpu
+// backend with the addon's native matmul, native-backend.ts), wasm, cpu, or the one
 // RAPO_TF_BACKEND names (an error if it cannot load). @tensorflow/tfjs-node and -node-gpu are
 // optional dependencies: their install downloads libtensorflow, which fails on machines without
 // internet, and npm then leaves them out. Only this lib imports tfjs.
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { registerNativeBackend } from './native-backend.js';
 
-export type TfBackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
-export const TF_BACKENDS: readonly TfBackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+export type TfBackendName = 'node-gpu' | 'node' | 'rapo-native' | 'wasm' | 'cpu';
+export const TF_BACKENDS: readonly TfBackendName[] = ['node-gpu', 'node', 'rapo-native', 'wasm', 'cpu'];
 
 export interface TfBackendInfo {
   /** The backend in use. */
@@ -29,6 +31,10 @@ async function tryLoad(name: TfBackendName): Promise<string | undefined> {
       await import(name === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
       if (!(await tf.setBackend('tensorflow'))) return 'the tensorflow backend failed to initialize';
       return undefined;
+    }
+    if (name === 'rapo-native') {
+      const why = registerNativeBackend();
+      if (why !== undefined) return why;
     }
     if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');

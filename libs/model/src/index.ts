@@ -5,6 +5,7 @@
 import { registerLocalModelFactory } from '@rapo/llm';
 import { LocalChatModel } from './local-model.js';
 
+export { NATIVE_BACKEND, registerNativeBackend, nativePoolStats } from './native-backend.js';
 export { initBackend, describeBackend, resetBackendChoice, tf, TF_BACKENDS, type TfBackendInfo, type TfBackendName } from './backend.js';
 export { parseConfig, toHfConfig, parameterCount, headDim, DEFAULT_CONFIG, ConfigError, type ModelConfig } from './config.js';
 export { LlamaModel, ModelError, parameterShapes, type NamedTensor, type LayerCache, type ForwardResult } from './model.js';
