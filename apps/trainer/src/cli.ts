@@ -9,7 +9,7 @@ export const USAGE = `Usage: rapo-train [--config <file.yaml>] [--set key=value 
        rapo-train --resume <run-dir>
 
 With no arguments, trains the default run: the persona testbed, a small model trained from
-scratch, SFT warm-up then RAPO (about 6 minutes on 2 CPU cores). The run folder holds
+scratch, SFT warm-up then RAPO (about 1.5 minutes on 2 CPU cores). The run folder holds
 resolved-config.yaml, metrics.jsonl, samples.jsonl, checkpoints/, final/ (servable with
 rapo-serve) and report.html.
 

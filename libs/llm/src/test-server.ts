@@ -23,6 +23,7 @@ export class FakeChatServer {
   #server: Server;
   #script: Behaviour[] = [];
   #fallback: Behaviour = { kind: 'answer' };
+  #responder: ((body: Record<string, unknown>) => Behaviour | undefined) | undefined;
   #sockets = new Set<import('node:net').Socket>();
 
   constructor() {
@@ -49,6 +50,16 @@ export class FakeChatServer {
     return this;
   }
 
+  /**
+   * Answers from the request itself when the script is empty: `fn` gets the parsed body (model,
+   * messages, ...) and returns a behaviour, or undefined for the fallback. For protocol tests
+   * where the answer depends on who is asked (an actor, a judge of one dimension...).
+   */
+  respond(fn: (body: Record<string, unknown>) => Behaviour | undefined): this {
+    this.#responder = fn;
+    return this;
+  }
+
   async stop(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -64,7 +75,7 @@ export class FakeChatServer {
       // keep {}: the test will notice
     }
     this.received.push({ body, headers: req.headers });
-    const b = this.#script.shift() ?? this.#fallback;
+    const b = this.#script.shift() ?? this.#responder?.(body) ?? this.#fallback;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     let closed = false;
