@@ -1,0 +1,165 @@
+// CharacterBench (Zhou et al., AAAI 2025; github.com/thu-coai/CharacterBench): one reply per item
+// from the model under test, scored by a judge on the item's dimension and rubric scale; per test
+// file mean(score) / max(gold score in the file) * 5, and "average" over the files given.
+import { Character, PsyCotParseError, type Lang } from '@rapo/psycot';
+import { askJudge, parseScoreInRange } from '../judge.js';
+import type { Aggregate, CaseRecord, EvalContext, Protocol, TranscriptEntry } from '../types.js';
+import { DIMENSIONS, FILE_ORDER } from './dimensions.js';
+import { loadCharacterBench, type CharacterBenchCase } from './load.js';
+import { judgeMessages } from './prompt.js';
+
+export { DIMENSIONS, FILE_ORDER, isDimension, type CharacterBenchDimension, type DimensionSpec } from './dimensions.js';
+export {
+  characterBenchFiles,
+  CharacterBenchDataError,
+  dimensionOfFile,
+  loadCharacterBench,
+  loadCharacterBenchFile,
+  type CharacterBenchCase,
+} from './load.js';
+export { judgeMessages as characterBenchJudgeMessages } from './prompt.js';
+
+/** How the user is introduced to the model under test when the item describes them. */
+function scenarioOf(c: CharacterBenchCase, lang: Lang): string | undefined {
+  if (!c.userProfile) return undefined;
+  return lang === 'zh' ? `与你对话的${c.userName}：${c.userProfile}` : `${c.userName}, who is talking with you: ${c.userProfile}`;
+}
+
+/** The case's given text as transcript lines: the dialogue so far and the user's message. */
+function contextTranscript(c: CharacterBenchCase): TranscriptEntry[] {
+  return [
+    ...c.history.map((t): TranscriptEntry => ({ speaker: t.role === 'user' ? c.userName : c.character, role: 'context', content: t.text })),
+    { speaker: c.userName, role: 'context', content: c.message },
+  ];
+}
+
+function baseMeta(c: CharacterBenchCase): Record<string, unknown> {
+  return {
+    file: c.file,
+    dimension: c.dimension,
+    index: c.index,
+    character: c.character,
+    gold: c.gold,
+    maxGold: c.maxGold,
+    scale: [1, DIMENSIONS[c.dimension].max],
+    lang: c.lang,
+    ...(c.untranslated.length ? { untranslated: c.untranslated } : {}),
+  };
+}
+
+async function runCase(c: CharacterBenchCase, ctx: EvalContext): Promise<CaseRecord> {
+  const call = ctx.signal ? { signal: ctx.signal } : {};
+  const agent = new Character({
+    profile: c.profile,
+    model: ctx.model,
+    style: ctx.reasoning,
+    lang: ctx.lang,
+    lenient: true,
+    params: { temperature: ctx.options.temperature ?? 0.7, max_tokens: ctx.options.maxTokens ?? 1024 },
+  });
+  const scenario = scenarioOf(c, ctx.lang);
+  const transcript = contextTranscript(c);
+  const record = (r: Pick<CaseRecord, 'status' | 'judgements' | 'scores'> & { error?: string; meta?: Record<string, unknown> }): CaseRecord => ({
+    id: c.id,
+    benchmark: 'characterbench',
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+    transcript,
+    judgements: r.judgements,
+    scores: r.scores,
+    meta: { ...baseMeta(c), ...r.meta },
+    seconds: 0,
+  });
+
+  let turn;
+  try {
+    // A generic "user" is not worth naming to the model; a named user (a character too) is.
+    const named = !/^(user|用户)$/i.test(c.userName);
+    turn = await agent.turn({ history: c.history, message: c.message, ...(named ? { userName: c.userName } : {}), ...(scenario ? { scenario } : {}) }, call);
+  } catch (e) {
+    // A reply that never followed the reasoning format cannot be judged; call errors propagate.
+    if (e instanceof PsyCotParseError) return record({ status: 'failed', error: `the model's reply did not follow the ${ctx.reasoning} format: ${e.message}`, judgements: [], scores: {} });
+    throw e;
+  }
+  transcript.push({ speaker: c.character, role: 'model', content: turn.reply, ...(turn.raw !== turn.reply ? { raw: turn.raw } : {}) });
+  if (c.reference) transcript.push({ speaker: 'reference', role: 'reference', content: c.reference });
+
+  const max = DIMENSIONS[c.dimension].max;
+  const judgement = await askJudge(ctx.judge, c.dimension, judgeMessages(c, turn.reply, ctx.lang), (a) => parseScoreInRange(a, 1, max), {
+    attempts: ctx.judgeAttempts,
+    ...call,
+  });
+  const meta = { attempts: turn.attempts, ...(turn.repairs.length ? { repairs: turn.repairs } : {}) };
+  if (judgement.parsed === null) {
+    return record({ status: 'failed', error: `judge answer unreadable after ${judgement.raw.length} attempts: ${judgement.error}`, judgements: [judgement], scores: {}, meta });
+  }
+  const score = judgement.parsed;
+  return record({ status: 'ok', judgements: [judgement], scores: { score, normalized: (score / c.maxGold) * 5 }, meta });
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * Per file: mean(score) / max(gold in the file) * 5 under the file's stem; "average": the mean of
+ * those over the files present. Failed records are not scored.
+ */
+export function aggregateCharacterBench(records: CaseRecord[]): Aggregate {
+  const byFile = new Map<string, { scores: number[]; golds: number[]; maxGold: number; dimension: string }>();
+  for (const r of records) {
+    if (r.status !== 'ok' || typeof r.scores.score !== 'number') continue;
+    const file = String(r.meta.file);
+    const maxGold = Number(r.meta.maxGold);
+    if (!Number.isFinite(maxGold) || maxGold <= 0) throw new Error(`CharacterBench record ${r.id} has no usable meta.maxGold (${String(r.meta.maxGold)})`);
+    const entry = byFile.get(file) ?? { scores: [], golds: [], maxGold, dimension: String(r.meta.dimension) };
+    entry.scores.push(r.scores.score);
+    if (typeof r.meta.gold === 'number') entry.golds.push(r.meta.gold);
+    entry.maxGold = Math.max(entry.maxGold, maxGold);
+    byFile.set(file, entry);
+  }
+  const rank = (file: string) => {
+    const i = FILE_ORDER.indexOf(byFile.get(file)!.dimension as never);
+    return i < 0 ? FILE_ORDER.length : i;
+  };
+  const files = [...byFile.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const perFile: Record<string, number> = {};
+  const raw: Record<string, number> = {};
+  const gold: Record<string, number> = {};
+  const counts: Record<string, number> = {};
+  const maxGold: Record<string, number> = {};
+  for (const f of files) {
+    const e = byFile.get(f)!;
+    perFile[f] = (mean(e.scores) / e.maxGold) * 5;
+    raw[f] = mean(e.scores);
+    if (e.golds.length) gold[f] = (mean(e.golds) / e.maxGold) * 5;
+    counts[f] = e.scores.length;
+    maxGold[f] = e.maxGold;
+  }
+  const values = Object.values(perFile);
+  return {
+    scores: { ...(values.length ? { average: mean(values) } : {}), ...perFile },
+    breakdown: {
+      'mean judge score on the rubric scale': raw,
+      'max gold score in the file (normaliser)': maxGold,
+      'human gold of the same items, normalised alike': gold,
+      'scored cases': counts,
+    },
+  };
+}
+
+export const characterbench: Protocol<CharacterBenchCase> = {
+  name: 'characterbench',
+  load: (path, opts) => loadCharacterBench(path, opts),
+  runCase,
+  aggregate: aggregateCharacterBench,
+  deviations: ({ lang, reasoning }) => [
+    'Judge: the official scorer is CharacterJudge (a fine-tuned model); here the judge model given to the run rates each reply with our own rubric prompt per dimension, so the numbers are comparable with each other but not with the paper.',
+    'Rubric scales follow the gold annotations of each file (memory, fact accuracy, attribute, behaviour (bot), emotion and empathy 1-4; boundary and behaviour (human) 1-3; morality 1-2; human-likeness and engagement 1-5). attribute_consistency_bot is judged on 1-4 because its gold scores top out at 4, although the official judge prompt lists five levels.',
+    `Replies come from rapo's Character agent (reasoning style "${reasoning}", temperature 0.7 unless set, up to 1024 tokens) with the item's profile, user profile, greeting and dialogue as chat history, instead of the official single role-play prompt that asks for a short JSON reply (30 Chinese / 15 English characters at most).`,
+    'A judge answer without a score in range is asked again (judgeAttempts) and the case fails when none parses; the official scorer falls back to a default score instead.',
+    'The judge sees the earlier dialogue except for the dimensions whose official judge input leaves it out (memory, fact accuracy, attribute (bot), boundary, emotion self-regulation, empathetic responsiveness).',
+    '"average" is the mean over the test files given (13 in the full benchmark); result keys are the file stems, as all_eval.py names them. Each file\'s normaliser is the highest gold score among all its items, also when only some cases were run.',
+    ...(lang === 'en'
+      ? ['English run: texts come from translation_en; an item or field without a translation falls back to the Chinese original (listed in the case meta as untranslated).']
+      : []),
+  ],
+};
