@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CachedChatModel, comparisonHtml, comparisonMarkdown, EvalRunError, loadComparison, runEval, testbedWorld, type EvalResults } from '@rapo/eval';
 import { createChatModel, type ChatModel } from '@rapo/llm';
 // Importing @rapo/model registers the local:<checkpoint> backend with @rapo/llm.
-import '@rapo/model';
+import { describeBackend, initBackend } from '@rapo/model';
 import { TestbedJudgeModel } from '@rapo/testbed';
 import { parseEvalArgs, USAGE, UsageError, type RunArgs } from './cli.js';
 
@@ -26,6 +26,8 @@ function headline(r: EvalResults): string {
 
 async function run(args: RunArgs): Promise<number> {
   const cache = join(args.out, 'llm-cache');
+  // Local checkpoints run on the best tfjs backend here (rapo-native when the addon loads).
+  if ([args.model, args.judge, args.envModel, args.nspModel].some((s) => s?.startsWith('local:'))) console.error(describeBackend(await initBackend()));
   const model = makeModel(args.model, args, cache);
   const judge = args.judge === args.model ? model : makeModel(args.judge, args, cache);
   const options = {
