@@ -59,6 +59,7 @@ export const TrainConfigSchema = z
       .object({
         source: z.enum(['testbed', 'jsonl']).default('testbed').describe('the persona testbed, or your own JSONL files'),
         characters: int(4).default(60).describe('testbed: characters in the world'),
+        world_seed: int(0).optional().describe('testbed: seeds the world and its prompt sets (default: seed); fix it to vary only the training seed'),
         held_out_fraction: z.number().gt(0).lt(1).default(0.2).describe('testbed: share of characters never trained on'),
         examples_per_character: int(1).default(24).describe('testbed: SFT examples per training character'),
         mix: z

@@ -53,6 +53,15 @@ describe('data', () => {
     expect(d.rlEval.every((p) => p.reference && p.turn)).toBe(true);
   });
 
+  it('data.world_seed fixes the world while the run seed varies', () => {
+    const base = loadDataset(parseTrainConfig({ seed: 1, data: { characters: 10, examples_per_character: 2 } }));
+    const fixed = loadDataset(parseTrainConfig({ seed: 7, data: { characters: 10, examples_per_character: 2, world_seed: 1 } }));
+    const other = loadDataset(parseTrainConfig({ seed: 7, data: { characters: 10, examples_per_character: 2 } }));
+    expect(fixed.rlEval.map((p) => p.id)).toEqual(base.rlEval.map((p) => p.id));
+    expect(fixed.world!.characters.map((c) => c.name)).toEqual(base.world!.characters.map((c) => c.name));
+    expect(other.world!.characters.map((c) => c.name)).not.toEqual(base.world!.characters.map((c) => c.name));
+  });
+
   it('reads JSONL files and names the line and field that is wrong', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rapo-data-'));
     const sft = join(dir, 'sft.jsonl');

@@ -96,19 +96,20 @@ export function loadDataset(config: TrainConfig): Dataset {
     const [rlTrain, rlEval] = rl.length ? split(rl) : [[], []];
     return { sftTrain, sftEval, rlTrain, rlEval };
   }
-  const world = generateWorld({ seed: config.seed, characters: d.characters, heldOutFraction: d.held_out_fraction });
+  const ws = d.world_seed ?? config.seed;
+  const world = generateWorld({ seed: ws, characters: d.characters, heldOutFraction: d.held_out_fraction });
   const sftTrain = sftCorpus(world, { examplesPerCharacter: d.examples_per_character, mix: d.mix }).map((e) => ({
     id: e.id, name: e.characterName, profile: e.profile, message: e.turn.text, response: e.response, characterId: e.characterId, turn: e.turn,
   }));
   const toPrompt = (p: ReturnType<typeof prompts>[number]): PromptRecord => ({
     id: p.id, name: p.characterName, profile: p.profile, message: p.turn.text, reference: referenceFor(world, p).text, characterId: p.characterId, turn: p.turn,
   });
-  const heldOut = prompts(world, 'heldout', { perCharacter: 6, seed: config.seed + 1 }).map(toPrompt);
+  const heldOut = prompts(world, 'heldout', { perCharacter: 6, seed: ws + 1 }).map(toPrompt);
   return {
     sftTrain,
     sftEval: heldOut.map((p) => ({ ...p, response: p.reference! })),
-    rlTrain: prompts(world, 'train', { perCharacter: 8, seed: config.seed + 2 }).map(toPrompt),
-    rlEval: prompts(world, 'heldout', { perCharacter: 4, seed: config.seed + 3 }).map(toPrompt),
+    rlTrain: prompts(world, 'train', { perCharacter: 8, seed: ws + 2 }).map(toPrompt),
+    rlEval: prompts(world, 'heldout', { perCharacter: 4, seed: ws + 3 }).map(toPrompt),
     world,
   };
 }

@@ -43,7 +43,7 @@ export function parseTestbedData(data: string): TestbedWorldSpec {
   if (!existsSync(file)) {
     throw new Error(`Expected a rapo-train run folder (with resolved-config.yaml), a config file or "testbed" for --data but ${file} does not exist`);
   }
-  let cfg: { seed?: number; data?: { source?: string; characters?: number; held_out_fraction?: number } };
+  let cfg: { seed?: number; data?: { source?: string; characters?: number; held_out_fraction?: number; world_seed?: number } };
   try {
     cfg = parseYaml(readFileSync(file, 'utf8')) ?? {};
   } catch (e) {
@@ -52,7 +52,7 @@ export function parseTestbedData(data: string): TestbedWorldSpec {
   if (cfg.data?.source && cfg.data.source !== 'testbed') throw new Error(`${file}: the run trained on data.source "${cfg.data.source}", not the testbed; there are no held-out characters to evaluate`);
   return {
     ...spec,
-    seed: cfg.seed ?? spec.seed,
+    seed: cfg.data?.world_seed ?? cfg.seed ?? spec.seed,
     characters: cfg.data?.characters ?? spec.characters,
     heldOutFraction: cfg.data?.held_out_fraction ?? spec.heldOutFraction,
   };
