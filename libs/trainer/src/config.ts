@@ -59,6 +59,10 @@ export const TrainConfigSchema = z
       .object({
         source: z.enum(['testbed', 'jsonl']).default('testbed').describe('the persona testbed, or your own JSONL files'),
         characters: int(4).default(60).describe('testbed: characters in the world'),
+        response_format: z
+          .enum(['psy-cot', 'reply', 'generic-cot'])
+          .default('psy-cot')
+          .describe('testbed: SFT answers with the three Psy-CoT steps, the reply alone, or one free-form <think> block before the reply'),
         world_seed: int(0).optional().describe('testbed: seeds the world and its prompt sets (default: seed); fix it to vary only the training seed'),
         held_out_fraction: z.number().gt(0).lt(1).default(0.2).describe('testbed: share of characters never trained on'),
         examples_per_character: int(1).default(24).describe('testbed: SFT examples per training character'),

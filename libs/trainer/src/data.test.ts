@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { BpeTokenizer, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN, renderChat } from '@rapo/model';
 import { describe, expect, it } from 'vitest';
 import { parseTrainConfig } from './config.js';
-import { loadDataset, type PromptRecord } from './data.js';
+import { parsePsyCot } from '@rapo/psycot';
+import { loadDataset, toResponseFormat, type PromptRecord } from './data.js';
 import { encodeExample, encodePrompt, encodeResponse, padBatch, promptMessages } from './format.js';
 import { batchAt, permutation, stepSeed } from './steps.js';
 
@@ -51,6 +52,19 @@ describe('data', () => {
     for (const id of held) expect(train.has(id)).toBe(false);
     for (const e of d.sftTrain) expect(held.has(e.characterId)).toBe(false);
     expect(d.rlEval.every((p) => p.reference && p.turn)).toBe(true);
+  });
+
+  it('rewrites testbed answers as the reply alone or one free-form <think> block', () => {
+    const cfg = (response_format: string) => parseTrainConfig({ data: { characters: 6, examples_per_character: 2, response_format } });
+    const psy = loadDataset(cfg('psy-cot'));
+    const reply = loadDataset(cfg('reply'));
+    const generic = loadDataset(cfg('generic-cot'));
+    const o = parsePsyCot(psy.sftTrain[0]!.response);
+    expect(reply.sftTrain[0]!.response).toBe(o.reply);
+    expect(generic.sftTrain[0]!.response).toBe(`<think>\n${o.perception.trim()} ${o.empathy.trim()} ${o.construction.trim()}\n</think>\n${o.reply}`);
+    expect(reply.sftEval.every((e) => !e.response.includes('<think>'))).toBe(true);
+    expect(toResponseFormat(psy.sftTrain[1]!.response, 'psy-cot')).toBe(psy.sftTrain[1]!.response);
+    expect(() => parseTrainConfig({ data: { response_format: 'cot' } })).toThrow(/response_format/);
   });
 
   it('data.world_seed fixes the world while the run seed varies', () => {

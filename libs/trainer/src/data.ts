@@ -1,6 +1,7 @@
 // Training data as the trainer sees it: SFT examples and RL prompts, from the persona testbed
 // (characters split into training and held-out) or from the user's JSONL files.
 import { readFileSync } from 'node:fs';
+import { parsePsyCot } from '@rapo/psycot';
 import { generateWorld, prompts, referenceFor, sftCorpus, type UserTurn, type World } from '@rapo/testbed';
 import { z } from 'zod';
 import { ConfigError, type TrainConfig } from './config.js';
@@ -83,6 +84,17 @@ function split<T>(items: T[]): [T[], T[]] {
   return n <= 0 ? [items, items] : [items.slice(0, items.length - n), items.slice(items.length - n)];
 }
 
+/**
+ * A testbed answer (Psy-CoT format) rewritten in another response format: the reply alone, or
+ * the three steps' text as one free-form <think> block (generic chain of thought).
+ */
+export function toResponseFormat(response: string, format: 'psy-cot' | 'reply' | 'generic-cot'): string {
+  if (format === 'psy-cot') return response;
+  const o = parsePsyCot(response);
+  if (format === 'reply') return o.reply;
+  return `<think>\n${[o.perception, o.empathy, o.construction].map((x) => x.trim()).join(' ')}\n</think>\n${o.reply}`;
+}
+
 export function loadDataset(config: TrainConfig): Dataset {
   const d = config.data;
   if (d.source === 'jsonl') {
@@ -99,7 +111,7 @@ export function loadDataset(config: TrainConfig): Dataset {
   const ws = d.world_seed ?? config.seed;
   const world = generateWorld({ seed: ws, characters: d.characters, heldOutFraction: d.held_out_fraction });
   const sftTrain = sftCorpus(world, { examplesPerCharacter: d.examples_per_character, mix: d.mix }).map((e) => ({
-    id: e.id, name: e.characterName, profile: e.profile, message: e.turn.text, response: e.response, characterId: e.characterId, turn: e.turn,
+    id: e.id, name: e.characterName, profile: e.profile, message: e.turn.text, response: toResponseFormat(e.response, d.response_format), characterId: e.characterId, turn: e.turn,
   }));
   const toPrompt = (p: ReturnType<typeof prompts>[number]): PromptRecord => ({
     id: p.id, name: p.characterName, profile: p.profile, message: p.turn.text, reference: referenceFor(world, p).text, characterId: p.characterId, turn: p.turn,
@@ -107,7 +119,7 @@ export function loadDataset(config: TrainConfig): Dataset {
   const heldOut = prompts(world, 'heldout', { perCharacter: 6, seed: ws + 1 }).map(toPrompt);
   return {
     sftTrain,
-    sftEval: heldOut.map((p) => ({ ...p, response: p.reference! })),
+    sftEval: heldOut.map((p) => ({ ...p, response: toResponseFormat(p.reference!, d.response_format) })),
     rlTrain: prompts(world, 'train', { perCharacter: 8, seed: ws + 2 }).map(toPrompt),
     rlEval: prompts(world, 'heldout', { perCharacter: 4, seed: ws + 3 }).map(toPrompt),
     world,

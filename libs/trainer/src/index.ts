@@ -2,7 +2,7 @@
 // into a directory; the pieces (config, data, prompt formats, optimizer, RL objective, rewards,
 // single steps, the HTML report) are exported for scripts and tests.
 export { ConfigError, TrainConfigSchema, RewardSchema, parseTrainConfig, applySets, loadTrainConfig, configToYaml, configHelp, type TrainConfig, type RewardConfig } from './config.js';
-export { loadDataset, type Dataset, type PromptRecord, type SftRecord } from './data.js';
+export { loadDataset, toResponseFormat, type Dataset, type PromptRecord, type SftRecord } from './data.js';
 export { promptMessages, encodePrompt, encodeResponse, encodeExample, padBatch, type PromptFormat, type Ablation, type Sequence } from './format.js';
 export { AdamW, clipGlobalNorm, learningRate, type AdamWOptions } from './optim.js';
 export { groupAdvantages, ppoLoss, correlation, summary, type AdvScale, type LossAgg, type PpoInputs, type PpoOptions, type PpoStats } from './rl.js';

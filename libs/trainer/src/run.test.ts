@@ -104,6 +104,17 @@ describe('a training run', () => {
     expect(weights(join(out, 'final'))).toEqual(weights(join(reference, 'final')));
   });
 
+  it('an SFT-only run ends with a held-out evaluation too, in any response format', async () => {
+    for (const format of ['reply', 'generic-cot'] as const) {
+      const out = join(root, `sft-only-${format}`);
+      const sftOnly = parseTrainConfig({ ...TINY, phases: ['sft'], data: { ...TINY.data, response_format: format } });
+      const r = await train({ config: sftOnly, out });
+      expect(r.final).toMatchObject({ phase: 'sft', step: 4 });
+      expect(r.final!.fidelity!.overall).toBeGreaterThanOrEqual(0);
+      expect(rows(out).at(-1)).toMatchObject({ phase: 'sft', step: 4, evalReward: r.final!.evalReward });
+    }
+  });
+
   it('refuses to overwrite a run, and to resume one with another config', async () => {
     await expect(train({ config, out: reference })).rejects.toThrow(/already holds a run\. Pass --resume/);
     const other = parseTrainConfig({ ...TINY, rl: { ...TINY.rl, algo: 'grpo' } });

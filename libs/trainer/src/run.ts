@@ -304,6 +304,21 @@ export async function train(options: RunOptions): Promise<RunResult> {
     throw new ConfigError(`model.init: the tokenizer has no ${PAD_TOKEN} or ${END_OF_TURN} token; rapo trains ChatML models`);
   }
   const ctx: Ctx = { config, model, tokenizer, pad, endOfTurn, ...(data.world ? { world: data.world } : {}) };
+  // Held-out evaluation (greedy answers to rl.eval_prompts held-out prompts, the RL rewards,
+  // the testbed's fidelity): every rl.eval_every RL steps, and once at the end of the run.
+  const rewards = config.rl.rewards.map((r) => makeRewardSource(r, data.world, config.seed));
+  const evalPrompts = batchAt(data.rlEval, Math.min(config.rl.eval_prompts, data.rlEval.length), 0, config.seed, 'rl-eval');
+  const heldOutRow = async (phase: Phase, step: number): Promise<MetricRow | undefined> => {
+    if (!evalPrompts.length) return undefined;
+    const e = await evaluate(ctx, rewards, evalPrompts);
+    const { count: _count, genericRate: _generic, ...fidelity } = e.fidelity ?? { count: 0, genericRate: 0 };
+    const row: MetricRow = {
+      step, phase, time: elapsed(), evalReward: e.reward, evalGenericRate: e.genericRate, ...(e.fidelity ? { fidelity } : {}),
+    };
+    appendRow(row);
+    log(`${phase} eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%`);
+    return row;
+  };
   log(`rapo-train: ${describeBackend(backend)}; model ${model.config.hidden_size}x${model.config.num_hidden_layers}, vocab ${tokenizer.vocabSize}; ` +
     `${data.sftTrain.length} SFT examples, ${data.rlTrain.length} RL prompts, ${data.rlEval.length} held-out prompts`);
 
@@ -353,7 +368,12 @@ export async function train(options: RunOptions): Promise<RunResult> {
         appendRow({ step, phase: 'sft', time: elapsed(), loss: m.loss, lr: m.lr, tokensPerSecond: m.tokens / m.seconds, gradNorm: m.gradNorm });
         progress('sft', step, c.steps, t0, `loss ${m.loss.toFixed(3)}  lr ${m.lr.toExponential(1)}  ${(m.tokens / m.seconds).toFixed(0)} tok/s`);
         const done = step + 1;
-        if (done === c.steps) evalRow(done);
+        if (done === c.steps) {
+          evalRow(done);
+          // A run that ends with SFT is judged like one that ends with RL: held-out fidelity,
+          // reward and generic rate of greedy answers.
+          if (!phases.includes('rl')) final = await heldOutRow('sft', done);
+        }
         if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'sft', done);
         if (options.signal?.aborted && done < c.steps) {
           stopped = { phase: 'sft', step: done };
@@ -379,20 +399,8 @@ export async function train(options: RunOptions): Promise<RunResult> {
       }
       const optimizer = new AdamW(model.params, { weightDecay: c.weight_decay });
       if (resumeFrom?.state.phase === 'rl') loadOptimizer(optimizer, resumeFrom);
-      const rewards = c.rewards.map((r) => makeRewardSource(r, data.world, config.seed));
       const state = { optimizer, rewards, swapPool: data.rlTrain, ...(reference ? { reference } : {}) };
-      const evalPrompts = batchAt(data.rlEval, Math.min(c.eval_prompts, data.rlEval.length), 0, config.seed, 'rl-eval');
-      const evalRow = async (step: number): Promise<MetricRow | undefined> => {
-        if (!evalPrompts.length) return undefined;
-        const e = await evaluate(ctx, rewards, evalPrompts);
-        const { count: _count, genericRate: _generic, ...fidelity } = e.fidelity ?? { count: 0, genericRate: 0 };
-        const row: MetricRow = {
-          step, phase: 'rl', time: elapsed(), evalReward: e.reward, evalGenericRate: e.genericRate, ...(e.fidelity ? { fidelity } : {}),
-        };
-        appendRow(row);
-        log(`rl eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%`);
-        return row;
-      };
+      const evalRow = (step: number) => heldOutRow('rl', step);
       const first = position.phase === 'rl' ? position.step : 0;
       for (let step = first; step < c.steps; step++) {
         if (step % c.eval_every === 0) await evalRow(step);
