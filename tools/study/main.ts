@@ -1,0 +1,61 @@
+// npm run study: RAPO vs GRPO on the persona testbed over several seeds, with optional
+// ablations and the SFT answer-format comparison; see docs/results.md.
+import { parseArgs } from 'node:util';
+import { ABLATIONS, runStudy, type StudyOptions } from './study.js';
+
+const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-formats] [--out DIR]
+                          [--sft-steps N] [--rl-steps N] [--eval-prompts N]
+
+Trains one SFT checkpoint, then RL with GRPO and with RAPO from it on seeds 1..N (default 3),
+and SFT on Psy-CoT, reply-only and generic-CoT answers at the same token budget; evaluates
+every final policy on held-out characters; writes <out>/results.json and <out>/report.html
+(default runs/study). Rerunning continues an interrupted study (finished runs are read back).
+
+  --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts (a smoke test, < 10 min)
+  --ablations LIST    extra RAPO variants, each differing in one setting: ${Object.keys(ABLATIONS).join(', ')}, or all
+  --no-formats        skip the SFT answer-format comparison
+`;
+
+const { values: v } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    seeds: { type: 'string' },
+    ablations: { type: 'string' },
+    'no-formats': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    'sft-steps': { type: 'string' },
+    'rl-steps': { type: 'string' },
+    'eval-prompts': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (v.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const int = (name: string, s: string | undefined, fallback: number) => {
+  if (s === undefined) return fallback;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`study: --${name}: expected an integer >= 1 but received "${s}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+};
+const options: StudyOptions = {
+  out: v.out ?? (v.quick ? 'runs/study-quick' : 'runs/study'),
+  seeds: int('seeds', v.seeds, v.quick ? 2 : 3),
+  sftSteps: int('sft-steps', v['sft-steps'], v.quick ? 24 : 80),
+  rlSteps: int('rl-steps', v['rl-steps'], v.quick ? 4 : 30),
+  evalPrompts: int('eval-prompts', v['eval-prompts'], v.quick ? 12 : 48),
+  ablations: v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
+  formats: !v['no-formats'],
+  log: (line) => console.error(`study ${new Date().toISOString().slice(11, 19)} ${line}`),
+};
+try {
+  const r = await runStudy(options);
+  console.log(`\n${r.conclusions.join('\n')}\n\nResults: ${options.out}/results.json\nReport:  ${options.out}/report.html  (${(r.seconds / 60).toFixed(1)} min)`);
+} catch (e) {
+  console.error(`study: ${(e as Error).message}`);
+  process.exit(1);
+}

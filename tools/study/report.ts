@@ -1,0 +1,76 @@
+// runs/study/report.html: the verdicts first, then the tables (mean and 95% interval per method),
+// the differences, learning curves per method, step times, and the SFT format comparison.
+import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/trainer';
+import type { Interval } from './stats.js';
+import { METRICS, type RunSummary, type StudyResults } from './study.js';
+
+const LABEL: Record<string, string> = { heldOutFidelity: 'held-out fidelity', judgeReward: 'judge reward', genericRate: 'generic-phrase rate', kl: 'KL to SFT policy' };
+const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4));
+const iv = (i: Interval) => `${fmt(i.mean)} <span class="ci">[${fmt(i.ci95[0])}, ${fmt(i.ci95[1])}]</span>`;
+const sig = (i: Interval) => (i.ci95[0] > 0 || i.ci95[1] < 0 ? ' class="sig"' : '');
+
+/** Mean over seeds of each step's value (steps every seed has). */
+function meanCurve(runs: RunSummary[], pick: (r: RunSummary) => [number, number][]): [number, number][] {
+  const by = new Map<number, number[]>();
+  for (const r of runs) for (const [x, y] of pick(r)) by.set(x, [...(by.get(x) ?? []), y]);
+  return [...by].filter(([, ys]) => ys.length === runs.length).sort((a, b) => a[0] - b[0]).map(([x, ys]) => [x, ys.reduce((a, b) => a + b, 0) / ys.length]);
+}
+
+export function renderStudyReport(r: StudyResults): string {
+  const methods = Object.keys(r.methods);
+  const head = `<tr><th>method</th>${METRICS.map((m) => `<th>${LABEL[m]}</th>`).join('')}<th>s / RL step</th></tr>`;
+  const rows = methods
+    .map((name) => `<tr><td>${esc(name)}</td>${METRICS.map((m) => `<td>${iv(r.methods[name]![m])}</td>`).join('')}<td>${r.stepSeconds[name]!.toFixed(2)}</td></tr>`)
+    .join('');
+  const diffRows = [['rapo - grpo', r.difference] as const, ...Object.entries(r.ablationDifferences).map(([k, d]) => [`${k} - grpo`, d] as const)]
+    .map(([k, d]) => `<tr><td>${esc(k)}</td>${METRICS.map((m) => `<td${sig(d[m])}>${iv(d[m])}</td>`).join('')}</tr>`)
+    .join('');
+  const rlRuns = Object.entries(r.runs).filter(([k]) => !k.startsWith('sft '));
+  const reward = lineChart({
+    title: 'training reward per RL step (mean over seeds)',
+    series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.rewardCurve), color: PALETTE[i % PALETTE.length]! })),
+    xLabel: 'RL step',
+  });
+  const fidelity = lineChart({
+    title: 'held-out fidelity (mean over seeds)',
+    series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.fidelityCurve), color: PALETTE[i % PALETTE.length]! })),
+    xLabel: 'RL step',
+    yInclude: [0],
+  });
+  const formats = r.sftFormats
+    ? `<h2>Psy-CoT on the testbed: SFT answer formats at the same token budget</h2>
+<table><tr><th>format</th><th>SFT steps</th><th>held-out fidelity</th><th>judge reward</th><th>generic-phrase rate</th></tr>
+${Object.entries(r.sftFormats)
+  .map(([f, x]) => `<tr><td>${esc(f)}</td><td>${x.steps}</td><td>${iv(x.heldOutFidelity)}</td><td>${iv(x.judgeReward)}</td><td>${iv(x.genericRate)}</td></tr>`)
+  .join('')}</table>
+<table><tr><th>difference (held-out fidelity)</th><th>mean [95% CI]</th></tr>${Object.entries(r.formatDifferences ?? {})
+        .map(([k, d]) => `<tr><td>${esc(k)}</td><td${sig(d)}>${iv(d)}</td></tr>`)
+        .join('')}</table>`
+    : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>rapo study: RAPO vs GRPO</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1080px; color: #222; }
+table { border-collapse: collapse; margin: .5em 0 1.5em; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; } td:first-child, th:first-child { text-align: left; }
+.ci { color: #777; font-size: 90%; } td.sig { background: #fff2c8; font-weight: 600; }
+</style></head><body>
+<h1>RAPO vs GRPO on the persona testbed</h1>
+<p>${r.seeds} seeds per method, every RL run starting from the same SFT checkpoint with the same budget and judge; evaluated on held-out characters
+(greedy answers; fidelity from the world's ground truth, reward from the testbed judge). Intervals are 95% t-intervals over seeds; differences are paired by seed.
+Study time ${(r.seconds / 60).toFixed(1)} min; written ${esc(r.createdAt)}.</p>
+<h2>Conclusions</h2>
+<ul>${r.conclusions.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>
+<h2>Methods (mean [95% CI])</h2>
+<table>${head}${rows}</table>
+<h2>Differences to GRPO (paired by seed; highlighted where the interval excludes 0)</h2>
+<table><tr><th></th>${METRICS.map((m) => `<th>${LABEL[m]}</th>`).join('')}</tr>${diffRows}</table>
+<p>RAPO overhead: a RAPO step takes ${r.overheadRatio.toFixed(3)}x a GRPO step.</p>
+<h2>Learning curves</h2>
+${reward}
+${fidelity}
+${formats}
+<h2>Settings</h2>
+<pre>${esc(JSON.stringify(r.settings, null, 2))}</pre>
+</body></html>
+`;
+}

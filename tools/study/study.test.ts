@@ -1,0 +1,59 @@
+// The whole study on a tiny model: every run, results.json in the documented shape, the report,
+// and a rerun that reads every finished run back instead of training again.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runStudy, type StudyResults } from './study.js';
+
+const root = mkdtempSync(join(tmpdir(), 'rapo-study-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const TINY = {
+  data: { characters: 6, examples_per_character: 2 },
+  model: { vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 },
+  sft: { batch_size: 2, eval_every: 2, eval_batches: 1, lr: 1e-2, warmup_steps: 1 },
+  rl: { prompts_per_step: 2, group_size: 2, max_new_tokens: 6, rewards: [{ type: 'testbed-judge', noise: 0.3 }] },
+  log: { samples_every: 1, samples: 1 },
+};
+
+describe('the study', () => {
+  it('runs SFT formats, GRPO, RAPO and an ablation over seeds, and resumes by reading runs back', async () => {
+    const out = join(root, 'study');
+    const lines: string[] = [];
+    const opts = { out, seeds: 2, sftSteps: 3, rlSteps: 2, evalPrompts: 2, ablations: ['one-sided'], formats: true, base: TINY, log: (l: string) => lines.push(l) };
+    const r = await runStudy(opts);
+    const onDisk = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as StudyResults;
+    expect(onDisk.seeds).toBe(2);
+    expect(Object.keys(onDisk.methods)).toEqual(['grpo', 'rapo', 'rapo lam_neg=0']);
+    for (const m of ['heldOutFidelity', 'judgeReward', 'genericRate', 'kl']) {
+      const x = onDisk.methods.rapo![m as 'kl'];
+      expect(x.ci95[0]).toBeLessThanOrEqual(x.mean);
+      expect(x.ci95[1]).toBeGreaterThanOrEqual(x.mean);
+      expect(onDisk.difference[m as 'kl'].mean).toBeCloseTo(
+        (r.runs.rapo![0]!.metrics[m as 'kl'] - r.runs.grpo![0]!.metrics[m as 'kl'] + r.runs.rapo![1]!.metrics[m as 'kl'] - r.runs.grpo![1]!.metrics[m as 'kl']) / 2,
+        12,
+      );
+    }
+    expect(onDisk.overheadRatio).toBeGreaterThan(0);
+    expect(Object.keys(onDisk.sftFormats!)).toEqual(['psy-cot', 'reply', 'generic-cot']);
+    // The same token budget: shorter answers get more steps.
+    expect(onDisk.sftFormats!.reply.steps).toBeGreaterThan(onDisk.sftFormats!['psy-cot'].steps);
+    expect(onDisk.conclusions[0]).toMatch(/^RAPO - GRPO, held-out fidelity: (significantly (higher|lower)|no significant difference)/);
+    expect(lines.filter((l) => /: training ->/.test(l))).toHaveLength(6 + 6);
+    // Every RL run started from the same SFT checkpoint.
+    const cfg = readFileSync(join(out, 'rl', 'rapo', 'seed-2', 'resolved-config.yaml'), 'utf8');
+    expect(cfg).toContain(join(out, 'sft', 'psy-cot', 'seed-1', 'final'));
+    expect(cfg).toMatch(/seed: 2/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('RAPO vs GRPO');
+    expect(html).toContain('<svg');
+
+    lines.length = 0;
+    const again = await runStudy(opts);
+    expect(lines.filter((l) => /done before/.test(l))).toHaveLength(12);
+    expect(again.methods).toEqual(r.methods);
+    await expect(runStudy({ ...opts, seeds: 1 })).rejects.toThrow('Expected at least 2 seeds');
+    await expect(runStudy({ ...opts, ablations: ['norm-cube'] })).rejects.toThrow('Unknown ablation "norm-cube"');
+  });
+});

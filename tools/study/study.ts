@@ -1,0 +1,259 @@
+// The RAPO study: one SFT checkpoint, then RL with GRPO and with RAPO (and any ablations) on
+// several seeds with the same budget and judge; every final policy evaluated on held-out
+// characters; and SFT on Psy-CoT vs reply-only vs generic-CoT answers at the same token budget.
+// Every run is an ordinary rapo-train run folder under <out>, so an interrupted study resumes
+// where it stopped (finished runs are read back, a partial one continues from its checkpoint).
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadDataset, parseTrainConfig, train, type TrainConfig } from '@rapo/trainer';
+import type { MetricRow } from '@rapo/trainer';
+import { interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
+
+export const METRICS = ['heldOutFidelity', 'judgeReward', 'genericRate', 'kl'] as const;
+export type Metric = (typeof METRICS)[number];
+export const FORMATS = ['psy-cot', 'reply', 'generic-cot'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** An RL method: a name and the rl config it overrides. */
+export interface Variant {
+  name: string;
+  rl: Record<string, unknown>;
+}
+
+export const GRPO: Variant = { name: 'grpo', rl: { algo: 'grpo' } };
+export const RAPO: Variant = { name: 'rapo', rl: { algo: 'rapo' } };
+
+/** The ablation flags: each adds one RAPO variant that differs from the default in one setting. */
+export const ABLATIONS: Record<string, Variant> = {
+  'norm-clip': { name: 'rapo norm=clip', rl: { algo: 'rapo', rapo: { norm: 'clip' } } },
+  'norm-tanh': { name: 'rapo norm=tanh', rl: { algo: 'rapo', rapo: { norm: 'tanh' } } },
+  'one-sided': { name: 'rapo lam_neg=0', rl: { algo: 'rapo', rapo: { lam_neg: 0 } } },
+  'name-only': { name: 'rapo ablation=name-only', rl: { algo: 'rapo', rapo: { ablation: 'name-only' } } },
+  swap: { name: 'rapo ablation=swap', rl: { algo: 'rapo', rapo: { ablation: 'swap' } } },
+  'scorer-reference': { name: 'rapo scorer=reference', rl: { algo: 'rapo', rapo: { scorer: 'reference' } } },
+  'renorm-sequence': { name: 'rapo renorm=sequence', rl: { algo: 'rapo', rapo: { renorm: 'sequence' } } },
+};
+
+export interface StudyOptions {
+  out: string;
+  /** Seeds 1..seeds for every method (at least 2, for intervals). */
+  seeds: number;
+  sftSteps: number;
+  rlSteps: number;
+  /** Held-out prompts in every evaluation (the testbed's held-out set has 4 per held-out character). */
+  evalPrompts: number;
+  ablations: string[];
+  /** Run the SFT response-format comparison. */
+  formats: boolean;
+  /** Config overrides for every run (tests use a tiny model). */
+  base?: Record<string, unknown>;
+  log?: (line: string) => void;
+}
+
+export interface RunSummary {
+  dir: string;
+  seed: number;
+  metrics: Record<Metric, number>;
+  /** Mean wall-clock seconds of an RL step. */
+  stepSeconds: number;
+  /** [step, reward] of every RL step; [step, held-out fidelity] of every evaluation. */
+  rewardCurve: [number, number][];
+  fidelityCurve: [number, number][];
+  seconds: number;
+}
+
+export interface StudyResults {
+  seeds: number;
+  methods: Record<string, Record<Metric, Interval>>;
+  difference: Record<Metric, Interval>;
+  overheadRatio: number;
+  /** Each ablation minus GRPO, paired by seed. */
+  ablationDifferences: Record<string, Record<Metric, Interval>>;
+  /** SFT only, per response format: held-out fidelity, judge reward, generic rate. */
+  sftFormats?: Record<Format, { steps: number; heldOutFidelity: Interval; judgeReward: Interval; genericRate: Interval }>;
+  /** Psy-CoT minus each other format, held-out fidelity, paired by seed. */
+  formatDifferences?: Record<string, Interval>;
+  conclusions: string[];
+  stepSeconds: Record<string, number>;
+  runs: Record<string, RunSummary[]>;
+  settings: Omit<StudyOptions, 'log' | 'base'> & { base?: Record<string, unknown> };
+  createdAt: string;
+  seconds: number;
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? merge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+function readRows(dir: string): MetricRow[] {
+  const path = join(dir, 'metrics.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricRow);
+}
+
+/** The numbers of a finished run folder. */
+export function summarize(dir: string, seed: number): RunSummary {
+  const rows = readRows(dir);
+  const evals = rows.filter((r) => r.fidelity?.overall !== undefined && r.evalReward !== undefined);
+  const final = evals.at(-1);
+  if (!final) throw new Error(`${dir}: no held-out evaluation in metrics.jsonl; the run did not finish`);
+  const steps = rows.filter((r) => r.phase === 'rl' && r.reward !== undefined);
+  const tail = steps.slice(Math.floor(steps.length * 0.75));
+  const timing = steps.map((r) => Object.values((r as { timing?: Record<string, number> }).timing ?? {}).reduce((a, b) => a + b, 0));
+  return {
+    dir,
+    seed,
+    metrics: {
+      heldOutFidelity: final.fidelity!.overall!,
+      judgeReward: final.evalReward!,
+      genericRate: final.evalGenericRate ?? 0,
+      kl: tail.length ? mean(tail.map((r) => r.kl ?? 0)) : 0,
+    },
+    stepSeconds: timing.length ? mean(timing) : 0,
+    rewardCurve: steps.map((r) => [r.step, r.reward!]),
+    fidelityCurve: evals.filter((r) => r.phase === 'rl').map((r) => [r.step, r.fidelity!.overall!]),
+    seconds: rows.at(-1)?.time ?? 0,
+  };
+}
+
+/** Runs (or continues, or reads back) one training run. */
+async function runOnce(dir: string, config: TrainConfig, seed: number, label: string, log: (l: string) => void): Promise<RunSummary> {
+  const finished = existsSync(join(dir, 'final')) && readRows(dir).some((r) => r.fidelity?.overall !== undefined);
+  if (finished) {
+    log(`${label}: done before, read back from ${dir}`);
+    return summarize(dir, seed);
+  }
+  const resume = existsSync(join(dir, 'resolved-config.yaml'));
+  log(`${label}: ${resume ? 'continuing' : 'training'} -> ${dir}`);
+  const t0 = performance.now();
+  await train({ config, out: dir, resume });
+  const s = summarize(dir, seed);
+  log(`${label}: held-out fidelity ${s.metrics.heldOutFidelity.toFixed(3)}, judge ${s.metrics.judgeReward.toFixed(3)}, generic ${(100 * s.metrics.genericRate).toFixed(0)}%, kl ${s.metrics.kl.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  return s;
+}
+
+/** Mean characters of an SFT example (profile, message, answer) in a response format. */
+function exampleChars(base: Record<string, unknown>, format: Format): number {
+  const d = loadDataset(parseTrainConfig(merge(base, { data: { response_format: format } })));
+  return mean(d.sftTrain.map((e) => e.profile.length + e.message.length + e.response.length));
+}
+
+export async function runStudy(o: StudyOptions): Promise<StudyResults> {
+  if (!Number.isInteger(o.seeds) || o.seeds < 2) throw new RangeError(`Expected at least 2 seeds (intervals need them) but received ${o.seeds}`);
+  for (const a of o.ablations) {
+    if (!ABLATIONS[a]) throw new RangeError(`Unknown ablation "${a}"; expected some of ${Object.keys(ABLATIONS).join(', ')}`);
+  }
+  const log = o.log ?? (() => {});
+  const started = performance.now();
+  const out = resolve(o.out);
+  mkdirSync(out, { recursive: true });
+  const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
+  // The world (characters, held-out split, prompt sets) is fixed; seeds vary weights of the
+  // SFT runs, the data order and the sampling.
+  const base = merge(
+    {
+      data: { world_seed: 1 },
+      sft: { steps: o.sftSteps },
+      rl: { steps: o.rlSteps, eval_every: Math.max(1, Math.floor(o.rlSteps / 3)), eval_prompts: o.evalPrompts },
+      checkpoint: { every: 1000, keep: 1 },
+    },
+    o.base ?? {},
+  );
+  const variants = [GRPO, RAPO, ...o.ablations.map((a) => ABLATIONS[a]!)];
+  const formats = o.formats ? [...FORMATS] : (['psy-cot'] as Format[]);
+  const total = (o.formats ? FORMATS.length * seeds.length : 1) + variants.length * seeds.length;
+  let n = 0;
+  const label = (what: string) => `[${++n}/${total}] ${what}`;
+
+  // SFT: the base checkpoint (Psy-CoT, seed 1) and, with formats, every format x seed at the
+  // same token budget (steps scaled by the mean example length).
+  const psyChars = exampleChars(base, 'psy-cot');
+  const sftRuns: Partial<Record<Format, RunSummary[]>> = {};
+  const sftSteps: Partial<Record<Format, number>> = {};
+  for (const f of formats) {
+    const steps = f === 'psy-cot' ? o.sftSteps : Math.max(1, Math.round((o.sftSteps * psyChars) / exampleChars(base, f)));
+    sftSteps[f] = steps;
+    for (const seed of o.formats ? seeds : [1]) {
+      const config = parseTrainConfig(merge(base, { seed, phases: ['sft'], data: { response_format: f }, sft: { steps } }));
+      (sftRuns[f] ??= []).push(await runOnce(join(out, 'sft', f, `seed-${seed}`), config, seed, label(`sft ${f} seed ${seed} (${steps} steps)`), log));
+    }
+  }
+  const init = join(out, 'sft', 'psy-cot', 'seed-1', 'final');
+
+  // RL from the same SFT checkpoint.
+  const runs: Record<string, RunSummary[]> = {};
+  for (const v of variants) {
+    for (const seed of seeds) {
+      const config = parseTrainConfig(merge(base, { seed, phases: ['rl'], model: { init }, rl: v.rl }));
+      (runs[v.name] ??= []).push(await runOnce(join(out, 'rl', v.name.replace(/[^a-z0-9=_-]+/gi, '_'), `seed-${seed}`), config, seed, label(`rl ${v.name} seed ${seed}`), log));
+    }
+  }
+
+  const of = (rs: RunSummary[], m: Metric) => rs.map((r) => r.metrics[m]);
+  const methods: StudyResults['methods'] = {};
+  for (const [name, rs] of Object.entries(runs)) methods[name] = Object.fromEntries(METRICS.map((m) => [m, interval(of(rs, m))])) as Record<Metric, Interval>;
+  const diffTo = (a: RunSummary[], b: RunSummary[]) => Object.fromEntries(METRICS.map((m) => [m, pairedDifference(of(a, m), of(b, m))])) as Record<Metric, Interval>;
+  const difference = diffTo(runs.grpo!, runs.rapo!);
+  const ablationDifferences: StudyResults['ablationDifferences'] = {};
+  for (const v of variants.slice(2)) ablationDifferences[v.name] = diffTo(runs.grpo!, runs[v.name]!);
+  const stepSeconds = Object.fromEntries(Object.entries(runs).map(([k, rs]) => [k, mean(rs.map((r) => r.stepSeconds))]));
+  const overheadRatio = stepSeconds.rapo! / stepSeconds.grpo!;
+
+  const conclusions = [
+    verdict(difference.heldOutFidelity, 'RAPO - GRPO, held-out fidelity'),
+    verdict(difference.judgeReward, 'RAPO - GRPO, judge reward'),
+    verdict(difference.genericRate, 'RAPO - GRPO, generic-phrase rate'),
+    verdict(difference.kl, 'RAPO - GRPO, KL to the SFT policy'),
+    `RAPO step time / GRPO step time = ${overheadRatio.toFixed(3)}`,
+    ...Object.entries(ablationDifferences).map(([k, d]) => verdict(d.heldOutFidelity, `${k} - GRPO, held-out fidelity`)),
+  ];
+  let sftFormats: StudyResults['sftFormats'];
+  let formatDifferences: StudyResults['formatDifferences'];
+  if (o.formats) {
+    sftFormats = Object.fromEntries(
+      FORMATS.map((f) => [
+        f,
+        { steps: sftSteps[f]!, heldOutFidelity: interval(of(sftRuns[f]!, 'heldOutFidelity')), judgeReward: interval(of(sftRuns[f]!, 'judgeReward')), genericRate: interval(of(sftRuns[f]!, 'genericRate')) },
+      ]),
+    ) as StudyResults['sftFormats'];
+    formatDifferences = {};
+    for (const f of ['reply', 'generic-cot'] as const) {
+      const d = pairedDifference(of(sftRuns[f]!, 'heldOutFidelity'), of(sftRuns['psy-cot']!, 'heldOutFidelity'));
+      formatDifferences[`psy-cot - ${f}`] = d;
+      conclusions.push(verdict(d, `SFT on Psy-CoT - SFT on ${f}, held-out fidelity`));
+    }
+  }
+
+  const { log: _log, ...settings } = o;
+  const results: StudyResults = {
+    seeds: o.seeds,
+    methods,
+    difference,
+    overheadRatio,
+    ablationDifferences,
+    ...(sftFormats ? { sftFormats } : {}),
+    ...(formatDifferences ? { formatDifferences } : {}),
+    conclusions,
+    stepSeconds,
+    runs: { ...runs, ...Object.fromEntries(Object.entries(sftRuns).map(([f, rs]) => [`sft ${f}`, rs!])) },
+    settings,
+    createdAt: new Date().toISOString(),
+    seconds: (performance.now() - started) / 1000,
+  };
+  writeAtomic(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const { renderStudyReport } = await import('./report.js');
+  writeAtomic(join(out, 'report.html'), renderStudyReport(results));
+  return results;
+}
+
+function writeAtomic(path: string, text: string) {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
