@@ -12,6 +12,7 @@ every final policy on held-out characters; writes <out>/results.json and <out>/r
 (default runs/study). Rerunning continues an interrupted study (finished runs are read back).
 
   --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts (a smoke test, < 10 min)
+  defaults            3 seeds, 240 SFT steps, 30 RL steps, all 48 held-out prompts
   --ablations LIST    extra RAPO variants, each differing in one setting: ${Object.keys(ABLATIONS).join(', ')}, or all
   --no-formats        skip the SFT answer-format comparison
 `;
@@ -45,7 +46,7 @@ const int = (name: string, s: string | undefined, fallback: number) => {
 const options: StudyOptions = {
   out: v.out ?? (v.quick ? 'runs/study-quick' : 'runs/study'),
   seeds: int('seeds', v.seeds, v.quick ? 2 : 3),
-  sftSteps: int('sft-steps', v['sft-steps'], v.quick ? 24 : 80),
+  sftSteps: int('sft-steps', v['sft-steps'], v.quick ? 24 : 240),
   rlSteps: int('rl-steps', v['rl-steps'], v.quick ? 4 : 30),
   evalPrompts: int('eval-prompts', v['eval-prompts'], v.quick ? 12 : 48),
   ablations: v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),

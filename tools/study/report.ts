@@ -4,7 +4,7 @@ import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/trainer';
 import type { Interval } from './stats.js';
 import { METRICS, type RunSummary, type StudyResults } from './study.js';
 
-const LABEL: Record<string, string> = { heldOutFidelity: 'held-out fidelity', judgeReward: 'judge reward', genericRate: 'generic-phrase rate', kl: 'KL to SFT policy' };
+const LABEL: Record<string, string> = { heldOutFidelity: 'held-out fidelity', judgeReward: 'judge reward', genericRate: 'generic-phrase rate', kl: 'KL to SFT policy', heldOutFacts: 'held-out facts', heldOutStyle: 'held-out voice' };
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4));
 const iv = (i: Interval) => `${fmt(i.mean)} <span class="ci">[${fmt(i.ci95[0])}, ${fmt(i.ci95[1])}]</span>`;
 const sig = (i: Interval) => (i.ci95[0] > 0 || i.ci95[1] < 0 ? ' class="sig"' : '');
@@ -39,9 +39,9 @@ export function renderStudyReport(r: StudyResults): string {
   });
   const formats = r.sftFormats
     ? `<h2>Psy-CoT on the testbed: SFT answer formats at the same token budget</h2>
-<table><tr><th>format</th><th>SFT steps</th><th>held-out fidelity</th><th>judge reward</th><th>generic-phrase rate</th></tr>
+<table><tr><th>format</th><th>SFT steps</th><th>held-out fidelity</th><th>judge reward</th><th>generic-phrase rate</th><th>held-out facts</th><th>held-out voice</th></tr>
 ${Object.entries(r.sftFormats)
-  .map(([f, x]) => `<tr><td>${esc(f)}</td><td>${x.steps}</td><td>${iv(x.heldOutFidelity)}</td><td>${iv(x.judgeReward)}</td><td>${iv(x.genericRate)}</td></tr>`)
+  .map(([f, x]) => `<tr><td>${esc(f)}</td><td>${x.steps}</td><td>${iv(x.heldOutFidelity)}</td><td>${iv(x.judgeReward)}</td><td>${iv(x.genericRate)}</td><td>${iv(x.heldOutFacts)}</td><td>${iv(x.heldOutStyle)}</td></tr>`)
   .join('')}</table>
 <table><tr><th>difference (held-out fidelity)</th><th>mean [95% CI]</th></tr>${Object.entries(r.formatDifferences ?? {})
         .map(([k, d]) => `<tr><td>${esc(k)}</td><td${sig(d)}>${iv(d)}</td></tr>`)
@@ -64,7 +64,7 @@ Study time ${(r.seconds / 60).toFixed(1)} min; written ${esc(r.createdAt)}.</p>
 <table>${head}${rows}</table>
 <h2>Differences to GRPO (paired by seed; highlighted where the interval excludes 0)</h2>
 <table><tr><th></th>${METRICS.map((m) => `<th>${LABEL[m]}</th>`).join('')}</tr>${diffRows}</table>
-<p>RAPO overhead: a RAPO step takes ${r.overheadRatio.toFixed(3)}x a GRPO step.</p>
+<p>RAPO overhead: ${r.overheadRatio.toFixed(3)}x GRPO's wall-clock per sampled token (a step: ${(r.stepSeconds.rapo! / r.stepSeconds.grpo!).toFixed(3)}x; answers differ in length).</p>
 <h2>Learning curves</h2>
 ${reward}
 ${fidelity}

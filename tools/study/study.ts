@@ -9,7 +9,9 @@ import { loadDataset, parseTrainConfig, train, type TrainConfig } from '@rapo/tr
 import type { MetricRow } from '@rapo/trainer';
 import { interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
-export const METRICS = ['heldOutFidelity', 'judgeReward', 'genericRate', 'kl'] as const;
+// The four the study is about, and two parts of fidelity that a bland but well-formed reply does
+// not earn (the fidelity of any non-empty reply without facts or voice is about 0.58).
+export const METRICS = ['heldOutFidelity', 'judgeReward', 'genericRate', 'kl', 'heldOutFacts', 'heldOutStyle'] as const;
 export type Metric = (typeof METRICS)[number];
 export const FORMATS = ['psy-cot', 'reply', 'generic-cot'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -54,8 +56,9 @@ export interface RunSummary {
   dir: string;
   seed: number;
   metrics: Record<Metric, number>;
-  /** Mean wall-clock seconds of an RL step. */
+  /** Mean wall-clock seconds of an RL step, and per sampled token (answers differ in length). */
   stepSeconds: number;
+  secondsPerToken: number;
   /** [step, reward] of every RL step; [step, held-out fidelity] of every evaluation. */
   rewardCurve: [number, number][];
   fidelityCurve: [number, number][];
@@ -70,7 +73,7 @@ export interface StudyResults {
   /** Each ablation minus GRPO, paired by seed. */
   ablationDifferences: Record<string, Record<Metric, Interval>>;
   /** SFT only, per response format: held-out fidelity, judge reward, generic rate. */
-  sftFormats?: Record<Format, { steps: number; heldOutFidelity: Interval; judgeReward: Interval; genericRate: Interval }>;
+  sftFormats?: Record<Format, { steps: number; heldOutFidelity: Interval; judgeReward: Interval; genericRate: Interval; heldOutFacts: Interval; heldOutStyle: Interval }>;
   /** Psy-CoT minus each other format, held-out fidelity, paired by seed. */
   formatDifferences?: Record<string, Interval>;
   conclusions: string[];
@@ -113,8 +116,11 @@ export function summarize(dir: string, seed: number): RunSummary {
       judgeReward: final.evalReward!,
       genericRate: final.evalGenericRate ?? 0,
       kl: tail.length ? mean(tail.map((r) => r.kl ?? 0)) : 0,
+      heldOutFacts: final.fidelity!.facts ?? 0,
+      heldOutStyle: final.fidelity!.style ?? 0,
     },
     stepSeconds: timing.length ? mean(timing) : 0,
+    secondsPerToken: steps.length ? mean(steps.map((r) => 1 / (r.tokensPerSecond ?? Infinity))) : 0,
     rewardCurve: steps.map((r) => [r.step, r.reward!]),
     fidelityCurve: evals.filter((r) => r.phase === 'rl').map((r) => [r.step, r.fidelity!.overall!]),
     seconds: rows.at(-1)?.time ?? 0,
@@ -202,14 +208,18 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const ablationDifferences: StudyResults['ablationDifferences'] = {};
   for (const v of variants.slice(2)) ablationDifferences[v.name] = diffTo(runs.grpo!, runs[v.name]!);
   const stepSeconds = Object.fromEntries(Object.entries(runs).map(([k, rs]) => [k, mean(rs.map((r) => r.stepSeconds))]));
-  const overheadRatio = stepSeconds.rapo! / stepSeconds.grpo!;
+  // Per sampled token: RAPO and GRPO sample answers of different lengths, and a step's time
+  // grows with them; the extra work of RAPO (the profile-ablated pass) is per token too.
+  const perToken = (name: string) => mean(runs[name]!.map((r) => r.secondsPerToken));
+  const overheadRatio = perToken('rapo') / perToken('grpo');
 
   const conclusions = [
     verdict(difference.heldOutFidelity, 'RAPO - GRPO, held-out fidelity'),
     verdict(difference.judgeReward, 'RAPO - GRPO, judge reward'),
     verdict(difference.genericRate, 'RAPO - GRPO, generic-phrase rate'),
     verdict(difference.kl, 'RAPO - GRPO, KL to the SFT policy'),
-    `RAPO step time / GRPO step time = ${overheadRatio.toFixed(3)}`,
+    verdict(difference.heldOutFacts, 'RAPO - GRPO, held-out facts'),
+    `RAPO / GRPO wall-clock per sampled token = ${overheadRatio.toFixed(3)} (per step: ${(stepSeconds.rapo! / stepSeconds.grpo!).toFixed(3)})`,
     ...Object.entries(ablationDifferences).map(([k, d]) => verdict(d.heldOutFidelity, `${k} - GRPO, held-out fidelity`)),
   ];
   let sftFormats: StudyResults['sftFormats'];
@@ -218,7 +228,13 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     sftFormats = Object.fromEntries(
       FORMATS.map((f) => [
         f,
-        { steps: sftSteps[f]!, heldOutFidelity: interval(of(sftRuns[f]!, 'heldOutFidelity')), judgeReward: interval(of(sftRuns[f]!, 'judgeReward')), genericRate: interval(of(sftRuns[f]!, 'genericRate')) },
+        {
+          steps: sftSteps[f]!,
+          ...(Object.fromEntries((['heldOutFidelity', 'judgeReward', 'genericRate', 'heldOutFacts', 'heldOutStyle'] as const).map((m) => [m, interval(of(sftRuns[f]!, m))])) as Record<
+            'heldOutFidelity' | 'judgeReward' | 'genericRate' | 'heldOutFacts' | 'heldOutStyle',
+            Interval
+          >),
+        },
       ]),
     ) as StudyResults['sftFormats'];
     formatDifferences = {};
