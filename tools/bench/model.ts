@@ -2,13 +2,11 @@
 // and of generation with and without the KV cache, for a ~1M and a ~10M parameter config, on
 // every tfjs backend that loads here. `npm run bench:model` (-- --quick for the 1M config only,
 // fewer tokens). Results: bench/results/model-<device>.json and a table; docs/perf.md.
-import { cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate, initBackend, LlamaModel, parameterCount, resetBackendChoice, type TfBackendName } from '@rapo/model';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
-import { slug, writeJsonAtomic } from './lib/report.js';
+import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -53,7 +51,7 @@ async function generationTime(model: LlamaModel, batch: number, newTokens: numbe
   return s;
 }
 
-const cpuName = `${(readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model ?? 'CPU').trim()} (${cpus().length} cores)`;
+const cpuName = cpuDeviceName();
 const wanted = (opt.backends?.split(',') ?? ['node-gpu', 'node', 'rapo-native', 'wasm', 'cpu']) as TfBackendName[];
 console.log(`device: ${cpuName}`);
 for (const backend of wanted) {

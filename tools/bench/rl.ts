@@ -4,15 +4,13 @@
 // tokens per second, the ratio rapo/grpo and the share of the extra ablated pass, next to the
 // machine's streaming-read ceiling measured in the same run. `npm run bench:rl` (-- --quick).
 // Results: bench/results/rl-<device>.json; docs/perf.md.
-import { cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadNative } from '@rapo/kernels';
 import { describeBackend, END_OF_TURN, initBackend, PAD_TOKEN } from '@rapo/model';
 import { AdamW, loadDataset, makeRewardSource, parseTrainConfig, rlStep, scratchModel, type Ctx, type RlMetrics } from '@rapo/trainer';
 import { gbps, median, timeSync } from './lib/measure.js';
-import { slug, writeJsonAtomic } from './lib/report.js';
+import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -29,7 +27,7 @@ if (opt.help) {
 const reps = Number(opt.reps ?? (opt.quick ? 2 : 5));
 if (!(Number.isInteger(reps) && reps >= 1)) throw new TypeError(`Expected a whole number >= 1 for --reps but received "${opt.reps}"`);
 
-const cpuName = `${(readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model ?? 'CPU').trim()} (${cpus().length} cores)`;
+const cpuName = cpuDeviceName();
 const backend = await initBackend();
 console.log(`device: ${cpuName}\n${describeBackend(backend)}`);
 

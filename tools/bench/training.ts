@@ -4,14 +4,12 @@
 // (the ceiling), rapo-native, cpu and wasm; and training tokens per second of the 1M and 10M
 // configs on rapo-native, wasm and cpu. `npm run bench:training` (-- --quick: the 1M config and
 // fewer runs). Results: bench/results/<device>-training.json and a table; docs/perf.md.
-import { cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { blasInfo, loadNative, matmul, setMatmulImpl } from '@rapo/kernels';
 import { initBackend, LlamaModel, parameterCount, resetBackendChoice, tf, type TfBackendName } from '@rapo/model';
 import { timeSync } from './lib/measure.js';
-import { slug, writeJsonAtomic } from './lib/report.js';
+import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
 
 const { values: opt } = parseArgs({
@@ -26,7 +24,7 @@ if (opt.help) {
   process.exit(0);
 }
 
-const cpuName = `${(readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model ?? 'CPU').trim()} (${cpus().length} cores)`;
+const cpuName = cpuDeviceName();
 const blas = blasInfo();
 const threads = blas.threads;
 console.log(`device: ${cpuName}; BLAS: ${blas.library} (${blas.impl}), ${threads} kernel threads`);

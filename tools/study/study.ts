@@ -3,10 +3,12 @@
 // characters; and SFT on Psy-CoT vs reply-only vs generic-CoT answers at the same token budget.
 // Every run is an ordinary rapo-train run folder under <out>, so an interrupted study resumes
 // where it stopped (finished runs are read back, a partial one continues from its checkpoint).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { loadDataset, parseTrainConfig, train, type TrainConfig } from '@rapo/trainer';
 import type { MetricRow } from '@rapo/trainer';
+import { writeJsonAtomic, writeTextAtomic } from '../bench/lib/report.js';
+import { renderStudyReport } from './report.js';
 import { interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
 // The four the study is about, and two parts of fidelity that a bland but well-formed reply does
@@ -261,15 +263,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     createdAt: new Date().toISOString(),
     seconds: (performance.now() - started) / 1000,
   };
-  writeAtomic(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  const { renderStudyReport } = await import('./report.js');
-  writeAtomic(join(out, 'report.html'), renderStudyReport(results));
+  writeJsonAtomic(join(out, 'results.json'), results);
+  writeTextAtomic(join(out, 'report.html'), renderStudyReport(results));
   return results;
-}
-
-function writeAtomic(path: string, text: string) {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }

@@ -34,14 +34,7 @@ export interface RunOptions {
 }
 
 /** What identifies a run: a folder holds one. */
-interface RunIdentity {
-  benchmark: BenchmarkName;
-  data: string;
-  model: string;
-  judge: string;
-  reasoning: ReasoningStyle;
-  lang: Lang;
-}
+type RunIdentity = Pick<EvalResults, 'benchmark' | 'data' | 'model' | 'judge' | 'reasoning' | 'lang'>;
 
 const CALL_ERROR = 'call-error';
 

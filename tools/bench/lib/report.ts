@@ -1,6 +1,7 @@
 // Benchmark results: the JSON other tools read (bench/results/<device>.json), the printed
 // table, and the targets of docs/perf.md.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 
 export type Op = 'miForward' | 'logprobBackward';
@@ -89,12 +90,23 @@ export function checkTargets(rows: ResultRow[]): TargetCheck[] {
   return checks.map((c) => ({ ...c, pass: c.value === null ? null : c.value >= c.target }));
 }
 
-/** Writes JSON atomically (temporary file, then rename). */
-export function writeJsonAtomic(path: string, data: unknown): void {
+/** Writes a file atomically (temporary file, then rename). */
+export function writeTextAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
+}
+
+/** Writes JSON atomically (temporary file, then rename). */
+export function writeJsonAtomic(path: string, data: unknown): void {
+  writeTextAtomic(path, JSON.stringify(data, null, 2) + '\n');
+}
+
+/** The CPU's model name and core count, e.g. "AMD EPYC (2 cores)", for result files. */
+export function cpuDeviceName(): string {
+  const model = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model ?? 'CPU';
+  return `${model.trim()} (${cpus().length} cores)`;
 }
 
 /** A file-name-safe form of a device name. */
