@@ -22,7 +22,7 @@ export function renderStudyReport(r: StudyResults): string {
   const rows = methods
     .map((name) => `<tr><td>${esc(name)}</td>${METRICS.map((m) => `<td>${iv(r.methods[name]![m])}</td>`).join('')}<td>${r.stepSeconds[name]!.toFixed(2)}</td></tr>`)
     .join('');
-  const diffRows = [['rapo - grpo', r.difference] as const, ...Object.entries(r.ablationDifferences).map(([k, d]) => [`${k} - grpo`, d] as const)]
+  const diffRows = [['rapo - grpo', r.difference] as const, ...Object.entries(r.ablationDifferences).map(([k, d]) => [k, d] as const)]
     .map(([k, d]) => `<tr><td>${esc(k)}</td>${METRICS.map((m) => `<td${sig(d[m])}>${iv(d[m])}</td>`).join('')}</tr>`)
     .join('');
   const rlRuns = Object.entries(r.runs).filter(([k]) => !k.startsWith('sft '));
@@ -47,6 +47,25 @@ ${Object.entries(r.sftFormats)
         .map(([k, d]) => `<tr><td>${esc(k)}</td><td${sig(d)}>${iv(d)}</td></tr>`)
         .join('')}</table>`
     : '';
+  const p = r.pmiSignal;
+  const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
+  const signal = p
+    ? `<h2>PMI signal quality</h2>
+<p>Each token of testbed answers (the character's reference answer with two generic phrases added) is labelled role-specific (the character's facts,
+name, voice and trait words), generic (empathy boilerplate) or other (format tags, function words), and scored with and without the profile.
+AUC = P(PMI of a role-specific token &gt; PMI of a generic one); 0.5 is chance. RAPO can only help where role-specific tokens outrank the rest.</p>
+<table><tr><th>SFT checkpoint</th><th>tokens role / generic / other</th><th>mean PMI role / generic / other</th><th>mean log p role / generic / other</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI: role / generic</th></tr>
+${p.base
+  .map(
+    (x) =>
+      `<tr><td>${esc(`${x.split}, ${x.ablation}`)}</td><td>${x.tokens.role} / ${x.tokens.generic} / ${x.tokens.other}</td><td>${f3(x.meanPmi.role)} / ${f3(x.meanPmi.generic)} / ${f3(x.meanPmi.other)}</td><td>${f3(x.meanLogp.role)} / ${f3(x.meanLogp.generic)} / ${f3(x.meanLogp.other)}</td><td>${f3(x.aucRoleVsGeneric)}</td><td>${f3(x.aucRoleVsOther)}</td><td>${(100 * x.topDecile.role).toFixed(0)}% / ${(100 * x.topDecile.generic).toFixed(0)}%</td></tr>`,
+  )
+  .join('')}</table>
+<table><tr><th>final policies (held-out)</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI role share</th><th>corr(PMI, advantage) in training</th></tr>
+${Object.entries(p.finals)
+  .map(([k, x]) => `<tr><td>${esc(k)}</td><td>${iv(x.aucRoleVsGeneric)}</td><td>${iv(x.aucRoleVsOther)}</td><td>${iv(x.topDecileRole)}</td><td>${iv(x.corrPmiAdvantage)}</td></tr>`)
+  .join('')}</table>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rapo study: RAPO vs GRPO</title>
 <style>
@@ -68,6 +87,7 @@ Study time ${(r.seconds / 60).toFixed(1)} min; written ${esc(r.createdAt)}.</p>
 <h2>Learning curves</h2>
 ${reward}
 ${fidelity}
+${signal}
 ${formats}
 <h2>Settings</h2>
 <pre>${esc(JSON.stringify(r.settings, null, 2))}</pre>

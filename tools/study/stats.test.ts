@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interval, mean, pairedDifference, sd, t975, verdict } from './stats.js';
+import { auc, interval, mean, pairedDifference, sd, t975, verdict } from './stats.js';
 
 describe('study statistics', () => {
   it('computes the t-interval of a mean', () => {
@@ -29,5 +29,15 @@ describe('study statistics', () => {
     expect(() => mean([])).toThrow('Expected at least one value');
     expect(() => interval([1])).toThrow('at least two values');
     expect(() => pairedDifference([1, 2], [1])).toThrow('the same number of seeds');
+  });
+
+  it('computes the AUC of two samples, ties counted half', () => {
+    expect(auc([3, 4], [1, 2])).toBe(1);
+    expect(auc([1, 2], [3, 4])).toBe(0);
+    expect(auc([1], [1])).toBe(0.5);
+    // Pairs (1,2) lose, (3,2) win: 1/2. With a tie: (2,2) half, (3,2) win, (2,1) win, (3,1) win = 3.5/4.
+    expect(auc([1, 3], [2])).toBe(0.5);
+    expect(auc([2, 3], [2, 1])).toBe(3.5 / 4);
+    expect(auc([], [1])).toBeNaN();
   });
 });

@@ -11,7 +11,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const TINY = {
   data: { characters: 6, examples_per_character: 2 },
-  model: { vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 },
+  model: { vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32, max_position_embeddings: 1024 },
   sft: { batch_size: 2, eval_every: 2, eval_batches: 1, lr: 1e-2, warmup_steps: 1 },
   rl: { prompts_per_step: 2, group_size: 2, max_new_tokens: 6, rewards: [{ type: 'testbed-judge', noise: 0.3 }] },
   log: { samples_every: 1, samples: 1 },
@@ -21,11 +21,27 @@ describe('the study', () => {
   it('runs SFT formats, GRPO, RAPO and an ablation over seeds, and resumes by reading runs back', async () => {
     const out = join(root, 'study');
     const lines: string[] = [];
-    const opts = { out, seeds: 2, sftSteps: 3, rlSteps: 2, evalPrompts: 2, ablations: ['one-sided'], formats: true, base: TINY, log: (l: string) => lines.push(l) };
+    const opts = { out, seeds: 2, sftSteps: 3, rlSteps: 2, evalPrompts: 2, ablations: ['one-sided', 'lr-half'], formats: true, base: TINY, log: (l: string) => lines.push(l) };
     const r = await runStudy(opts);
     const onDisk = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as StudyResults;
     expect(onDisk.seeds).toBe(2);
-    expect(Object.keys(onDisk.methods)).toEqual(['grpo', 'rapo', 'rapo lam_neg=0']);
+    expect(Object.keys(onDisk.methods)).toEqual(['grpo', 'rapo', 'rapo lam_neg=0', 'grpo lr=2.5e-4', 'rapo lr=2.5e-4']);
+    // lr-half pairs RAPO with GRPO at the same (halved) rate; the others are paired with GRPO.
+    expect(Object.keys(onDisk.ablationDifferences)).toEqual(['rapo lam_neg=0 - grpo', 'grpo lr=2.5e-4 - grpo', 'rapo lr=2.5e-4 - grpo lr=2.5e-4']);
+    const lrRun = (m: string, seed: number) => r.runs[m]!.find((x) => x.seed === seed)!.metrics.kl;
+    expect(onDisk.ablationDifferences['rapo lr=2.5e-4 - grpo lr=2.5e-4']!.kl.mean).toBeCloseTo((lrRun('rapo lr=2.5e-4', 1) - lrRun('grpo lr=2.5e-4', 1) + lrRun('rapo lr=2.5e-4', 2) - lrRun('grpo lr=2.5e-4', 2)) / 2, 12);
+    expect(readFileSync(join(out, 'rl', 'rapo_lr=2_5e-4', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/lr: 0\.00025/);
+    // The PMI signal of the SFT checkpoint (both splits, every ablation mode) and of every final policy.
+    const ps = onDisk.pmiSignal!;
+    expect(ps.base.map((x) => `${x.split} ${x.ablation}`)).toEqual(['heldout drop', 'heldout name-only', 'heldout swap', 'train drop', 'train name-only', 'train swap']);
+    for (const x of ps.base) {
+      expect(x.tokens.role).toBeGreaterThan(0);
+      expect(x.tokens.generic).toBeGreaterThan(0);
+      expect(x.aucRoleVsGeneric).toBeGreaterThanOrEqual(0);
+      expect(x.aucRoleVsGeneric).toBeLessThanOrEqual(1);
+    }
+    expect(Object.keys(ps.finals)).toEqual(Object.keys(onDisk.methods));
+    expect(ps.finals.grpo!.corrPmiAdvantage.mean).toBe(0);
     for (const m of ['heldOutFidelity', 'judgeReward', 'genericRate', 'kl']) {
       const x = onDisk.methods.rapo![m as 'kl'];
       expect(x.ci95[0]).toBeLessThanOrEqual(x.mean);
@@ -40,7 +56,7 @@ describe('the study', () => {
     // The same token budget: shorter answers get more steps.
     expect(onDisk.sftFormats!.reply.steps).toBeGreaterThan(onDisk.sftFormats!['psy-cot'].steps);
     expect(onDisk.conclusions[0]).toMatch(/^RAPO - GRPO, held-out fidelity: (significantly (higher|lower)|no significant difference)/);
-    expect(lines.filter((l) => /: training ->/.test(l))).toHaveLength(6 + 6);
+    expect(lines.filter((l) => /: training ->/.test(l))).toHaveLength(6 + 10);
     // Every RL run started from the same SFT checkpoint.
     const cfg = readFileSync(join(out, 'rl', 'rapo', 'seed-2', 'resolved-config.yaml'), 'utf8');
     expect(cfg).toContain(join(out, 'sft', 'psy-cot', 'seed-1', 'final'));
@@ -48,10 +64,11 @@ describe('the study', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('RAPO vs GRPO');
     expect(html).toContain('<svg');
+    expect(html).toContain('PMI signal quality');
 
     lines.length = 0;
     const again = await runStudy(opts);
-    expect(lines.filter((l) => /done before/.test(l))).toHaveLength(12);
+    expect(lines.filter((l) => /done before/.test(l))).toHaveLength(16);
     expect(again.methods).toEqual(r.methods);
     await expect(runStudy({ ...opts, seeds: 1 })).rejects.toThrow('Expected at least 2 seeds');
     await expect(runStudy({ ...opts, ablations: ['norm-cube'] })).rejects.toThrow('Unknown ablation "norm-cube"');

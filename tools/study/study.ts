@@ -6,8 +6,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDataset, parseTrainConfig, train, type TrainConfig } from '@rapo/trainer';
-import type { MetricRow } from '@rapo/trainer';
+import type { Ablation, MetricRow } from '@rapo/trainer';
 import { writeJsonAtomic, writeTextAtomic } from '../bench/lib/report.js';
+import { measurePmiSignal, type PmiSignal } from './pmi-signal.js';
 import { renderStudyReport } from './report.js';
 import { interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
@@ -18,24 +19,34 @@ export type Metric = (typeof METRICS)[number];
 export const FORMATS = ['psy-cot', 'reply', 'generic-cot'] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** An RL method: a name and the rl config it overrides. */
+/** An RL method: a name, the rl config it overrides, and the method it is compared with. */
 export interface Variant {
   name: string;
   rl: Record<string, unknown>;
+  /** The variant this one is paired with in `ablationDifferences` (default grpo). */
+  baseline?: string;
 }
 
 export const GRPO: Variant = { name: 'grpo', rl: { algo: 'grpo' } };
 export const RAPO: Variant = { name: 'rapo', rl: { algo: 'rapo' } };
 
-/** The ablation flags: each adds one RAPO variant that differs from the default in one setting. */
-export const ABLATIONS: Record<string, Variant> = {
-  'norm-clip': { name: 'rapo norm=clip', rl: { algo: 'rapo', rapo: { norm: 'clip' } } },
-  'norm-tanh': { name: 'rapo norm=tanh', rl: { algo: 'rapo', rapo: { norm: 'tanh' } } },
-  'one-sided': { name: 'rapo lam_neg=0', rl: { algo: 'rapo', rapo: { lam_neg: 0 } } },
-  'name-only': { name: 'rapo ablation=name-only', rl: { algo: 'rapo', rapo: { ablation: 'name-only' } } },
-  swap: { name: 'rapo ablation=swap', rl: { algo: 'rapo', rapo: { ablation: 'swap' } } },
-  'scorer-reference': { name: 'rapo scorer=reference', rl: { algo: 'rapo', rapo: { scorer: 'reference' } } },
-  'renorm-sequence': { name: 'rapo renorm=sequence', rl: { algo: 'rapo', rapo: { renorm: 'sequence' } } },
+// Half the trainer's default RL learning rate (5e-4).
+const HALF_LR = 2.5e-4;
+
+/** The ablation flags: each adds RAPO variants that differ from the default in one setting. */
+export const ABLATIONS: Record<string, Variant[]> = {
+  'norm-clip': [{ name: 'rapo norm=clip', rl: { algo: 'rapo', rapo: { norm: 'clip' } } }],
+  'norm-tanh': [{ name: 'rapo norm=tanh', rl: { algo: 'rapo', rapo: { norm: 'tanh' } } }],
+  'one-sided': [{ name: 'rapo lam_neg=0', rl: { algo: 'rapo', rapo: { lam_neg: 0 } } }],
+  'name-only': [{ name: 'rapo ablation=name-only', rl: { algo: 'rapo', rapo: { ablation: 'name-only' } } }],
+  swap: [{ name: 'rapo ablation=swap', rl: { algo: 'rapo', rapo: { ablation: 'swap' } } }],
+  'scorer-reference': [{ name: 'rapo scorer=reference', rl: { algo: 'rapo', rapo: { scorer: 'reference' } } }],
+  'renorm-sequence': [{ name: 'rapo renorm=sequence', rl: { algo: 'rapo', rapo: { renorm: 'sequence' } } }],
+  // The learning rate: both methods at half the step size, RAPO paired with GRPO at that rate.
+  'lr-half': [
+    { name: 'grpo lr=2.5e-4', rl: { algo: 'grpo', lr: HALF_LR } },
+    { name: 'rapo lr=2.5e-4', rl: { algo: 'rapo', lr: HALF_LR }, baseline: 'grpo lr=2.5e-4' },
+  ],
 };
 
 export interface StudyOptions {
@@ -49,6 +60,8 @@ export interface StudyOptions {
   ablations: string[];
   /** Run the SFT response-format comparison. */
   formats: boolean;
+  /** Measure the PMI signal quality of the SFT checkpoint and of every final policy (default true). */
+  pmiSignal?: boolean;
   /** Config overrides for every run (tests use a tiny model). */
   base?: Record<string, unknown>;
   log?: (line: string) => void;
@@ -64,7 +77,17 @@ export interface RunSummary {
   /** [step, reward] of every RL step; [step, held-out fidelity] of every evaluation. */
   rewardCurve: [number, number][];
   fidelityCurve: [number, number][];
+  /** Mean over RL steps of the correlation of PMI with the advantage (RAPO runs; 0 for GRPO). */
+  corrPmiAdvantage: number;
   seconds: number;
+}
+
+/** How well PMI singles out role-specific tokens: the SFT checkpoint, and each method's final policies. */
+export interface StudyPmiSignal {
+  /** The SFT checkpoint every RL run starts from, per split and ablation mode. */
+  base: PmiSignal[];
+  /** Final policies on held-out answers (with the method's ablation mode; drop for GRPO), over seeds. */
+  finals: Record<string, { aucRoleVsGeneric: Interval; aucRoleVsOther: Interval; topDecileRole: Interval; corrPmiAdvantage: Interval }>;
 }
 
 export interface StudyResults {
@@ -72,12 +95,13 @@ export interface StudyResults {
   methods: Record<string, Record<Metric, Interval>>;
   difference: Record<Metric, Interval>;
   overheadRatio: number;
-  /** Each ablation minus GRPO, paired by seed. */
+  /** Each ablation minus its baseline (GRPO unless named), paired by seed; keyed "<variant> - <baseline>". */
   ablationDifferences: Record<string, Record<Metric, Interval>>;
   /** SFT only, per response format: held-out fidelity, judge reward, generic rate. */
   sftFormats?: Record<Format, { steps: number; heldOutFidelity: Interval; judgeReward: Interval; genericRate: Interval; heldOutFacts: Interval; heldOutStyle: Interval }>;
   /** Psy-CoT minus each other format, held-out fidelity, paired by seed. */
   formatDifferences?: Record<string, Interval>;
+  pmiSignal?: StudyPmiSignal;
   conclusions: string[];
   stepSeconds: Record<string, number>;
   runs: Record<string, RunSummary[]>;
@@ -125,6 +149,7 @@ export function summarize(dir: string, seed: number): RunSummary {
     secondsPerToken: steps.length ? mean(steps.map((r) => 1 / (r.tokensPerSecond ?? Infinity))) : 0,
     rewardCurve: steps.map((r) => [r.step, r.reward!]),
     fidelityCurve: evals.filter((r) => r.phase === 'rl').map((r) => [r.step, r.fidelity!.overall!]),
+    corrPmiAdvantage: steps.length ? mean(steps.map((r) => r.corrPmiAdvantage ?? 0)) : 0,
     seconds: rows.at(-1)?.time ?? 0,
   };
 }
@@ -172,7 +197,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     },
     o.base ?? {},
   );
-  const variants = [GRPO, RAPO, ...o.ablations.map((a) => ABLATIONS[a]!)];
+  const variants = [GRPO, RAPO, ...o.ablations.flatMap((a) => ABLATIONS[a]!)];
   const formats = o.formats ? [...FORMATS] : (['psy-cot'] as Format[]);
   const total = (o.formats ? FORMATS.length * seeds.length : 1) + variants.length * seeds.length;
   let n = 0;
@@ -208,7 +233,10 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const diffTo = (a: RunSummary[], b: RunSummary[]) => Object.fromEntries(METRICS.map((m) => [m, pairedDifference(of(a, m), of(b, m))])) as Record<Metric, Interval>;
   const difference = diffTo(runs.grpo!, runs.rapo!);
   const ablationDifferences: StudyResults['ablationDifferences'] = {};
-  for (const v of variants.slice(2)) ablationDifferences[v.name] = diffTo(runs.grpo!, runs[v.name]!);
+  for (const v of variants.slice(2)) {
+    const b = v.baseline ?? 'grpo';
+    ablationDifferences[`${v.name} - ${b}`] = diffTo(runs[b]!, runs[v.name]!);
+  }
   const stepSeconds = Object.fromEntries(Object.entries(runs).map(([k, rs]) => [k, mean(rs.map((r) => r.stepSeconds))]));
   // Per sampled token: RAPO and GRPO sample answers of different lengths, and a step's time
   // grows with them; the extra work of RAPO (the profile-ablated pass) is per token too.
@@ -222,8 +250,30 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     verdict(difference.kl, 'RAPO - GRPO, KL to the SFT policy'),
     verdict(difference.heldOutFacts, 'RAPO - GRPO, held-out facts'),
     `RAPO / GRPO wall-clock per sampled token = ${overheadRatio.toFixed(3)} (per step: ${(stepSeconds.rapo! / stepSeconds.grpo!).toFixed(3)})`,
-    ...Object.entries(ablationDifferences).map(([k, d]) => verdict(d.heldOutFidelity, `${k} - GRPO, held-out fidelity`)),
+    ...Object.entries(ablationDifferences).flatMap(([k, d]) => [verdict(d.heldOutFidelity, `${k}, held-out fidelity`), verdict(d.kl, `${k}, KL to the SFT policy`)]),
   ];
+  let pmiSignal: StudyPmiSignal | undefined;
+  if (o.pmiSignal !== false) {
+    log('PMI signal quality: the SFT checkpoint and every final policy');
+    const baseConfig = parseTrainConfig(merge(base, { seed: 1, phases: ['rl'], model: { init } }));
+    const finals: StudyPmiSignal['finals'] = {};
+    for (const v of variants) {
+      const ablation = ((v.rl.rapo as { ablation?: Ablation } | undefined)?.ablation ?? 'drop') as Ablation;
+      const per = [];
+      for (const r of runs[v.name]!) per.push((await measurePmiSignal({ checkpoint: join(r.dir, 'final'), config: baseConfig, splits: ['heldout'], ablations: [ablation], answers: o.evalPrompts }))[0]!);
+      finals[v.name] = {
+        aucRoleVsGeneric: interval(per.map((x) => x.aucRoleVsGeneric)),
+        aucRoleVsOther: interval(per.map((x) => x.aucRoleVsOther)),
+        topDecileRole: interval(per.map((x) => x.topDecile.role)),
+        corrPmiAdvantage: interval(runs[v.name]!.map((r) => r.corrPmiAdvantage)),
+      };
+    }
+    pmiSignal = { base: await measurePmiSignal({ checkpoint: init, config: baseConfig, answers: o.evalPrompts }), finals };
+    const drop = pmiSignal.base.find((x) => x.split === 'heldout' && x.ablation === 'drop')!;
+    conclusions.push(
+      `PMI signal of the SFT checkpoint (held-out answers, ablation drop): AUC role-specific vs generic tokens ${drop.aucRoleVsGeneric.toFixed(3)}, role-specific vs other tokens ${drop.aucRoleVsOther.toFixed(3)}; of the top 10% PMI tokens ${(100 * drop.topDecile.role).toFixed(0)}% are role-specific, ${(100 * drop.topDecile.generic).toFixed(0)}% generic`,
+    );
+  }
   let sftFormats: StudyResults['sftFormats'];
   let formatDifferences: StudyResults['formatDifferences'];
   if (o.formats) {
@@ -256,6 +306,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     ablationDifferences,
     ...(sftFormats ? { sftFormats } : {}),
     ...(formatDifferences ? { formatDifferences } : {}),
+    ...(pmiSignal ? { pmiSignal } : {}),
     conclusions,
     stepSeconds,
     runs: { ...runs, ...Object.fromEntries(Object.entries(sftRuns).map(([f, rs]) => [`sft ${f}`, rs!])) },

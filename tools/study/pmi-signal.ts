@@ -1,0 +1,224 @@
+// PMI signal quality: does the profile-token PMI that RAPO weights by actually single out the
+// role-specific tokens? On testbed answers whose every token we can label (the character's facts,
+// voice and trait words vs generic empathy boilerplate), a checkpoint scores each token with and
+// without the profile, and we measure how well PMI separates the two kinds (AUC: 1 = every
+// role-specific token outranks every generic one, 0.5 = no better than chance).
+import { initBackend, loadCheckpoint, PAD_TOKEN, tf, type BpeTokenizer, type LlamaModel } from '@rapo/model';
+import { miForward } from '@rapo/kernels';
+import {
+  FACT_ATTRIBUTES, GENERIC_PHRASES, Rng, factValue, referenceResponse, styleOf, traitOf, withBoilerplate, type Character, type World,
+} from '@rapo/testbed';
+import { encodePrompt, encodeResponse, loadDataset, padBatch, promptMessages, toResponseFormat, type Ablation, type PromptRecord, type TrainConfig } from '@rapo/trainer';
+import { auc, mean } from './stats.js';
+
+export type TokenLabel = 'role' | 'generic' | 'other';
+export const TOKEN_LABELS: readonly TokenLabel[] = ['role', 'generic', 'other'];
+
+export interface Span {
+  start: number;
+  end: number;
+  label: Exclude<TokenLabel, 'other'>;
+}
+
+function occurrences(text: string, phrase: string): [number, number][] {
+  const p = phrase.trim();
+  if (!p) return [];
+  const esc = p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`(?<![\\p{L}\\p{N}])${esc}(?![\\p{L}\\p{N}])`, 'giu');
+  return [...text.matchAll(re)].map((m) => [m.index!, m.index! + m[0].length]);
+}
+
+/**
+ * Character spans of `text` that are role-specific (the character's fact values, secret, name,
+ * style and trait markers) or generic (the testbed's empathy boilerplate). A span found as both
+ * counts as role-specific.
+ */
+export function labelSpans(text: string, c: Character): Span[] {
+  const role = [
+    ...FACT_ATTRIBUTES.map((a) => factValue(c, a)),
+    c.secret,
+    c.firstName,
+    ...styleOf(c.style).markers,
+    ...c.traits.flatMap((t) => traitOf(t).markers),
+  ];
+  const generic = GENERIC_PHRASES.map((p) => p.replace(/[.!?]$/, ''));
+  return [
+    ...role.flatMap((p) => occurrences(text, p).map(([start, end]) => ({ start, end, label: 'role' as const }))),
+    ...generic.flatMap((p) => occurrences(text, p).map(([start, end]) => ({ start, end, label: 'generic' as const }))),
+  ];
+}
+
+/**
+ * The label of each token, given the text each token decodes to (concatenated they are the
+ * text the spans index). A token takes the label of a span it overlaps by at least one
+ * non-space character; role wins over generic.
+ */
+export function tokenLabels(pieces: readonly string[], spans: readonly Span[]): TokenLabel[] {
+  let at = 0;
+  return pieces.map((piece) => {
+    const start = at;
+    at += piece.length;
+    // Leading spaces belong to the word that follows; do not let them touch the previous span.
+    const lead = piece.length - piece.trimStart().length;
+    const s = start + lead;
+    if (s >= at) return 'other';
+    const hit = spans.filter((x) => x.start < at && x.end > s);
+    return hit.some((x) => x.label === 'role') ? 'role' : hit.length ? 'generic' : 'other';
+  });
+}
+
+export interface PmiSignal {
+  split: 'train' | 'heldout';
+  ablation: Ablation;
+  answers: number;
+  /** Answers left out: prompt and answer do not fit the model's context. */
+  skipped: number;
+  tokens: Record<TokenLabel, number>;
+  /** Mean PMI m = log p(token | profile) - log p(token | ablated profile), per label. */
+  meanPmi: Record<TokenLabel, number>;
+  /** Mean log p(token | profile) per label: whether the model predicts the token at all. */
+  meanLogp: Record<TokenLabel, number>;
+  /** P(m(role token) > m(generic token)), ties half. */
+  aucRoleVsGeneric: number;
+  /** P(m(role token) > m(other token)). */
+  aucRoleVsOther: number;
+  /** Share of the tokens with the top 10% PMI that are role-specific, and that are generic. */
+  topDecile: { role: number; generic: number };
+}
+
+export interface PmiSignalOptions {
+  /** The checkpoint that scores (a run's final/ folder). */
+  checkpoint: string;
+  /** The run's config: the world, the prompt format and the answer format come from it. */
+  config: TrainConfig;
+  splits?: ('train' | 'heldout')[];
+  ablations?: Ablation[];
+  /** Answers per split (default 48). */
+  answers?: number;
+  batchSize?: number;
+}
+
+interface Item {
+  record: PromptRecord;
+  character: Character;
+  prompt: number[];
+  response: number[];
+  labels: TokenLabel[];
+}
+
+/** Logit rows [N, V] of the response tokens of each sequence (prompt + response). */
+function responseLogits(model: LlamaModel, seqs: { prompt: number[]; response: number[] }[], pad: number): Float32Array {
+  const V = model.config.vocab_size;
+  const batch = padBatch(
+    seqs.map((s) => ({ ids: [...s.prompt, ...s.response], lossMask: [] })),
+    pad,
+  );
+  const B = seqs.length;
+  const T = batch.length;
+  const ids = tf.tensor2d(batch.ids, [B, T], 'int32');
+  const att = tf.tensor2d(batch.attention, [B, T], 'int32');
+  const logits = model.forward(ids, att).logits;
+  const data = logits.dataSync() as Float32Array;
+  tf.dispose([ids, att, logits]);
+  const n = seqs.reduce((a, s) => a + s.response.length, 0);
+  const out = new Float32Array(n * V);
+  let k = 0;
+  seqs.forEach((s, b) => {
+    // Position t predicts token t + 1: the response's tokens are predicted from prompt.length - 1 on.
+    for (let j = 0; j < s.response.length; j++) {
+      const t = s.prompt.length - 1 + j;
+      out.set(data.subarray((b * T + t) * V, (b * T + t + 1) * V), k++ * V);
+    }
+  });
+  return out;
+}
+
+/** Logit rows of the response tokens of every sequence, in order, `bs` sequences per forward pass. */
+export function logitRows(model: LlamaModel, seqs: { prompt: number[]; response: number[] }[], pad: number, bs = 8): Float32Array {
+  const parts: Float32Array[] = [];
+  for (let i = 0; i < seqs.length; i += bs) parts.push(responseLogits(model, seqs.slice(i, i + bs), pad));
+  const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let k = 0;
+  for (const p of parts) {
+    all.set(p, k);
+    k += p.length;
+  }
+  return all;
+}
+
+/** The profile swapped in for the i-th answer: a training character other than its own, as the trainer picks one. */
+function swapPartner(pool: PromptRecord[], rec: PromptRecord, i: number): PromptRecord | undefined {
+  const others = pool.filter((q) => q.characterId !== rec.characterId && q.profile !== rec.profile);
+  return others[i % Math.max(1, others.length)];
+}
+
+function itemsFor(world: World, records: PromptRecord[], tokenizer: BpeTokenizer, config: TrainConfig, count: number): Item[] {
+  return records.slice(0, count).map((record) => {
+    const c = world.byId.get(record.characterId!)!;
+    // The character's reference answer with two generic phrases in its reply: role-specific and
+    // generic tokens in one answer, as a judge-pleasing policy writes them.
+    const text = toResponseFormat(withBoilerplate(referenceResponse(c, record.turn!), Rng.derive(config.seed, 'pmi-signal', record.id), 2).text, config.data.response_format);
+    const response = encodeResponse(tokenizer, text);
+    const pieces = response.map((id) => tokenizer.decode([id]));
+    const decoded = pieces.join('');
+    if (!decoded.startsWith(text)) throw new Error(`pmi signal: the tokenizer does not decode token by token back to the answer of ${record.id}; cannot label its tokens`);
+    return { record, character: c, prompt: encodePrompt(tokenizer, promptMessages(record, config.data.prompt_format)), response, labels: tokenLabels(pieces, labelSpans(text, c)) };
+  });
+}
+
+/** PMI signal quality of a checkpoint on the testbed, per split and ablation. */
+export async function measurePmiSignal(o: PmiSignalOptions): Promise<PmiSignal[]> {
+  if (o.config.data.source !== 'testbed') throw new Error('pmi signal: needs a testbed run (data.source testbed): only there is every token labelled');
+  await initBackend();
+  const { model, tokenizer } = loadCheckpoint(o.checkpoint);
+  const pad = tokenizer.tokenToId(PAD_TOKEN) ?? 0;
+  const data = loadDataset(o.config);
+  const world = data.world!;
+  const count = o.answers ?? 48;
+  const bs = o.batchSize ?? 8;
+  const out: PmiSignal[] = [];
+  try {
+    for (const split of o.splits ?? ['heldout', 'train']) {
+      // Answers longer than the model's context are left out (and counted).
+      const all = itemsFor(world, split === 'heldout' ? data.rlEval : data.rlTrain, tokenizer, o.config, count);
+      const fits = (it: Item) => it.prompt.length + it.response.length <= model.config.max_position_embeddings;
+      const items = all.filter(fits);
+      if (items.length === 0) {
+        const n = all[0]!.prompt.length + all[0]!.response.length;
+        throw new Error(`pmi signal: no ${split} answer fits the model's ${model.config.max_position_embeddings} positions (${all[0]!.record.id} needs ${n})`);
+      }
+      const tokens = Int32Array.from(items.flatMap((it) => it.response));
+      const offsets = new Int32Array(items.length + 1);
+      items.forEach((it, i) => (offsets[i + 1] = offsets[i]! + it.response.length));
+      const labels = items.flatMap((it) => it.labels);
+      const withRows = logitRows(model, items.map((it) => ({ prompt: it.prompt, response: it.response })), pad, bs);
+      for (const ablation of o.ablations ?? (['drop', 'name-only', 'swap'] as Ablation[])) {
+        const ablated = items.map((it, i) => ({ prompt: encodePrompt(tokenizer, promptMessages(it.record, o.config.data.prompt_format, ablation, swapPartner(data.rlTrain, it.record, i))), response: it.response }));
+        const r = miForward({
+          logitsWith: withRows, logitsWithout: logitRows(model, ablated, pad, bs), tokens, vocabSize: model.config.vocab_size, seqOffsets: offsets,
+          advantages: new Float32Array(items.length), temperature: 1, norm: 'none',
+        });
+        const by = (l: TokenLabel, xs: Float32Array) => Array.from(xs).filter((_, i) => labels[i] === l);
+        const pmi = Object.fromEntries(TOKEN_LABELS.map((l) => [l, by(l, r.mi)])) as Record<TokenLabel, number[]>;
+        const order = Array.from(r.mi.keys()).sort((a, b) => r.mi[b]! - r.mi[a]!);
+        const top = order.slice(0, Math.max(1, Math.round(order.length / 10)));
+        const safeMean = (xs: number[]) => (xs.length ? mean(xs) : NaN);
+        out.push({
+          split,
+          ablation,
+          answers: items.length,
+          skipped: all.length - items.length,
+          tokens: Object.fromEntries(TOKEN_LABELS.map((l) => [l, pmi[l].length])) as Record<TokenLabel, number>,
+          meanPmi: Object.fromEntries(TOKEN_LABELS.map((l) => [l, safeMean(pmi[l])])) as Record<TokenLabel, number>,
+          meanLogp: Object.fromEntries(TOKEN_LABELS.map((l) => [l, safeMean(by(l, r.logpWith))])) as Record<TokenLabel, number>,
+          aucRoleVsGeneric: auc(pmi.role, pmi.generic),
+          aucRoleVsOther: auc(pmi.role, pmi.other),
+          topDecile: { role: top.filter((i) => labels[i] === 'role').length / top.length, generic: top.filter((i) => labels[i] === 'generic').length / top.length },
+        });
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+  return out;
+}
