@@ -2,14 +2,14 @@
 // ablations and the SFT answer-format comparison; see docs/results.md.
 import { parseArgs } from 'node:util';
 import { writeJsonAtomic } from '../bench/lib/report.js';
-import { loadTrainConfig } from '@rapo/trainer';
+import { applySets, loadTrainConfig } from '@rapo/trainer';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { measurePmiSignal } from './pmi-signal.js';
 import { ABLATIONS, runStudy, type StudyOptions } from './study.js';
 
 const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-formats] [--no-pmi-signal]
-                          [--out DIR] [--sft-steps N] [--rl-steps N] [--eval-prompts N]
+                          [--out DIR] [--sft-steps N] [--rl-steps N] [--eval-prompts N] [--set key=value ...]
        npm run study -- --pmi-signal-of RUN_DIR
 
 Trains one SFT checkpoint, then RL with GRPO and with RAPO from it on seeds 1..N (default 3),
@@ -20,7 +20,10 @@ every final policy on held-out characters; writes <out>/results.json and <out>/r
   --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts (a smoke test, < 10 min)
   defaults            3 seeds, 240 SFT steps, 30 RL steps, all 48 held-out prompts
   --ablations LIST    extra variants, each differing in one setting: ${Object.keys(ABLATIONS).join(', ')}, or all
-                      (lr-half runs GRPO and RAPO at half the RL learning rate and pairs them)
+                      (lr-half runs GRPO and RAPO at half the RL learning rate and pairs them; random-reward
+                      runs both on a pure-noise reward, which shows the drift the weighting itself causes)
+  --set key=value     a trainer option for every run of the study (repeatable), e.g.
+                      --set data.characters=300 --set data.examples_per_character=8
   --no-formats        skip the SFT answer-format comparison
   --no-pmi-signal     skip measuring how well PMI singles out role-specific tokens
   --pmi-signal-of DIR only that measurement, of a testbed run's final/ checkpoint; writes DIR/pmi-signal.json
@@ -34,6 +37,7 @@ const { values: v } = parseArgs({
     'no-formats': { type: 'boolean', default: false },
     'no-pmi-signal': { type: 'boolean', default: false },
     'pmi-signal-of': { type: 'string' },
+    set: { type: 'string', multiple: true },
     out: { type: 'string' },
     'sft-steps': { type: 'string' },
     'rl-steps': { type: 'string' },
@@ -51,10 +55,10 @@ if (v['pmi-signal-of'] !== undefined) {
     if (!existsSync(join(dir, 'final'))) throw new Error(`${dir}: no final/ checkpoint; give a finished rapo-train run folder`);
     const signal = await measurePmiSignal({ checkpoint: join(dir, 'final'), config: loadTrainConfig(join(dir, 'resolved-config.yaml')) });
     const f = (x: number) => x.toFixed(3);
-    console.log('split    ablation   tokens role/generic/other  mean PMI role/generic/other  AUC role-generic  AUC role-other  top10% role/generic');
+    console.log('split    ablation   tokens role/generic/other  mean PMI role/generic/other  AUC role-generic  AUC role-other  top10% role/generic  median PMI  end-of-turn PMI');
     for (const x of signal) {
       console.log(
-        `${x.split.padEnd(8)} ${x.ablation.padEnd(10)} ${`${x.tokens.role}/${x.tokens.generic}/${x.tokens.other}`.padEnd(26)} ${`${f(x.meanPmi.role)}/${f(x.meanPmi.generic)}/${f(x.meanPmi.other)}`.padEnd(28)} ${f(x.aucRoleVsGeneric).padEnd(17)} ${f(x.aucRoleVsOther).padEnd(15)} ${(100 * x.topDecile.role).toFixed(0)}%/${(100 * x.topDecile.generic).toFixed(0)}%`,
+        `${x.split.padEnd(8)} ${x.ablation.padEnd(10)} ${`${x.tokens.role}/${x.tokens.generic}/${x.tokens.other}`.padEnd(26)} ${`${f(x.meanPmi.role)}/${f(x.meanPmi.generic)}/${f(x.meanPmi.other)}`.padEnd(28)} ${f(x.aucRoleVsGeneric).padEnd(17)} ${f(x.aucRoleVsOther).padEnd(15)} ${`${(100 * x.topDecile.role).toFixed(0)}%/${(100 * x.topDecile.generic).toFixed(0)}%`.padEnd(20)} ${f(x.medianPmi).padEnd(11)} ${f(x.endOfTurnPmi)}`,
       );
     }
     writeJsonAtomic(join(dir, 'pmi-signal.json'), signal);
@@ -63,6 +67,14 @@ if (v['pmi-signal-of'] !== undefined) {
   } catch (e) {
     console.error(`study: ${(e as Error).message}`);
     process.exit(1);
+  }
+}
+function setsOrExit(sets: string[]): Record<string, unknown> {
+  try {
+    return applySets({}, sets);
+  } catch (e) {
+    console.error(`study: ${(e as Error).message}`);
+    process.exit(2);
   }
 }
 const int = (name: string, s: string | undefined, fallback: number) => {
@@ -83,6 +95,7 @@ const options: StudyOptions = {
   ablations: v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
   formats: !v['no-formats'],
   pmiSignal: !v['no-pmi-signal'],
+  ...(v.set?.length ? { base: setsOrExit(v.set) } : {}),
   log: (line) => console.error(`study ${new Date().toISOString().slice(11, 19)} ${line}`),
 };
 try {

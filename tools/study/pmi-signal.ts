@@ -82,6 +82,10 @@ export interface PmiSignal {
   aucRoleVsGeneric: number;
   /** P(m(role token) > m(other token)). */
   aucRoleVsOther: number;
+  /** Median PMI of all answer tokens (what the robust normalization centres on). */
+  medianPmi: number;
+  /** Mean PMI of the end-of-turn token that closes each answer (what decides when the policy stops). */
+  endOfTurnPmi: number;
   /** Share of the tokens with the top 10% PMI that are role-specific, and that are generic. */
   topDecile: { role: number; generic: number };
 }
@@ -211,6 +215,8 @@ export async function measurePmiSignal(o: PmiSignalOptions): Promise<PmiSignal[]
           tokens: Object.fromEntries(TOKEN_LABELS.map((l) => [l, pmi[l].length])) as Record<TokenLabel, number>,
           meanPmi: Object.fromEntries(TOKEN_LABELS.map((l) => [l, safeMean(pmi[l])])) as Record<TokenLabel, number>,
           meanLogp: Object.fromEntries(TOKEN_LABELS.map((l) => [l, safeMean(by(l, r.logpWith))])) as Record<TokenLabel, number>,
+          medianPmi: r.mi[order[Math.floor(order.length / 2)]!]!,
+          endOfTurnPmi: mean(items.map((_, i) => r.mi[offsets[i + 1]! - 1]!)),
           aucRoleVsGeneric: auc(pmi.role, pmi.generic),
           aucRoleVsOther: auc(pmi.role, pmi.other),
           topDecile: { role: top.filter((i) => labels[i] === 'role').length / top.length, generic: top.filter((i) => labels[i] === 'generic').length / top.length },

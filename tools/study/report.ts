@@ -54,11 +54,11 @@ ${Object.entries(r.sftFormats)
 <p>Each token of testbed answers (the character's reference answer with two generic phrases added) is labelled role-specific (the character's facts,
 name, voice and trait words), generic (empathy boilerplate) or other (format tags, function words), and scored with and without the profile.
 AUC = P(PMI of a role-specific token &gt; PMI of a generic one); 0.5 is chance. RAPO can only help where role-specific tokens outrank the rest.</p>
-<table><tr><th>SFT checkpoint</th><th>tokens role / generic / other</th><th>mean PMI role / generic / other</th><th>mean log p role / generic / other</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI: role / generic</th></tr>
+<table><tr><th>SFT checkpoint</th><th>tokens role / generic / other</th><th>mean PMI role / generic / other</th><th>mean log p role / generic / other</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI: role / generic</th><th>median PMI</th><th>end-of-turn PMI</th></tr>
 ${p.base
   .map(
     (x) =>
-      `<tr><td>${esc(`${x.split}, ${x.ablation}`)}</td><td>${x.tokens.role} / ${x.tokens.generic} / ${x.tokens.other}</td><td>${f3(x.meanPmi.role)} / ${f3(x.meanPmi.generic)} / ${f3(x.meanPmi.other)}</td><td>${f3(x.meanLogp.role)} / ${f3(x.meanLogp.generic)} / ${f3(x.meanLogp.other)}</td><td>${f3(x.aucRoleVsGeneric)}</td><td>${f3(x.aucRoleVsOther)}</td><td>${(100 * x.topDecile.role).toFixed(0)}% / ${(100 * x.topDecile.generic).toFixed(0)}%</td></tr>`,
+      `<tr><td>${esc(`${x.split}, ${x.ablation}`)}</td><td>${x.tokens.role} / ${x.tokens.generic} / ${x.tokens.other}</td><td>${f3(x.meanPmi.role)} / ${f3(x.meanPmi.generic)} / ${f3(x.meanPmi.other)}</td><td>${f3(x.meanLogp.role)} / ${f3(x.meanLogp.generic)} / ${f3(x.meanLogp.other)}</td><td>${f3(x.aucRoleVsGeneric)}</td><td>${f3(x.aucRoleVsOther)}</td><td>${(100 * x.topDecile.role).toFixed(0)}% / ${(100 * x.topDecile.generic).toFixed(0)}%</td><td>${f3(x.medianPmi)}</td><td>${f3(x.endOfTurnPmi)}</td></tr>`,
   )
   .join('')}</table>
 <table><tr><th>final policies (held-out)</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI role share</th><th>corr(PMI, advantage) in training</th></tr>

@@ -39,6 +39,8 @@ describe('the study', () => {
       expect(x.tokens.generic).toBeGreaterThan(0);
       expect(x.aucRoleVsGeneric).toBeGreaterThanOrEqual(0);
       expect(x.aucRoleVsGeneric).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(x.endOfTurnPmi) && Number.isFinite(x.medianPmi)).toBe(true);
+      expect(x.answers + x.skipped).toBe(2);
     }
     expect(Object.keys(ps.finals)).toEqual(Object.keys(onDisk.methods));
     expect(ps.finals.grpo!.corrPmiAdvantage.mean).toBe(0);

@@ -32,6 +32,7 @@ export const RAPO: Variant = { name: 'rapo', rl: { algo: 'rapo' } };
 
 // Half the trainer's default RL learning rate (5e-4).
 const HALF_LR = 2.5e-4;
+const RANDOM_REWARD = { type: 'testbed-judge', weight: 1, noise: 100 };
 
 /** The ablation flags: each adds RAPO variants that differ from the default in one setting. */
 export const ABLATIONS: Record<string, Variant[]> = {
@@ -46,6 +47,13 @@ export const ABLATIONS: Record<string, Variant[]> = {
   'lr-half': [
     { name: 'grpo lr=2.5e-4', rl: { algo: 'grpo', lr: HALF_LR } },
     { name: 'rapo lr=2.5e-4', rl: { algo: 'rapo', lr: HALF_LR }, baseline: 'grpo lr=2.5e-4' },
+  ],
+  // A reward that is pure noise (judge noise sd 100 on a 0-1 score): whatever the policy learns
+  // then is not from the reward. GRPO's advantages cancel per token in expectation; RAPO's
+  // asymmetric weights do not, so this isolates the drift the weighting itself causes.
+  'random-reward': [
+    { name: 'grpo random reward', rl: { algo: 'grpo', rewards: [RANDOM_REWARD] } },
+    { name: 'rapo random reward', rl: { algo: 'rapo', rewards: [RANDOM_REWARD] }, baseline: 'grpo random reward' },
   ],
 };
 
