@@ -4,7 +4,7 @@ import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/trainer';
 import type { Interval } from './stats.js';
 import { METRICS, type RunSummary, type StudyResults } from './study.js';
 
-const LABEL: Record<string, string> = { heldOutFidelity: 'held-out fidelity', judgeReward: 'judge reward', genericRate: 'generic-phrase rate', kl: 'KL to SFT policy', heldOutFacts: 'held-out facts', heldOutStyle: 'held-out voice' };
+const LABEL: Record<string, string> = { heldOutFidelity: 'held-out fidelity', judgeReward: 'judge reward', genericRate: 'generic-phrase rate', kl: 'KL to SFT policy', heldOutFacts: 'held-out facts', heldOutStyle: 'held-out voice', answerTokens: 'answer tokens (last quarter of RL)' };
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4));
 const iv = (i: Interval) => `${fmt(i.mean)} <span class="ci">[${fmt(i.ci95[0])}, ${fmt(i.ci95[1])}]</span>`;
 const sig = (i: Interval) => (i.ci95[0] > 0 || i.ci95[1] < 0 ? ' class="sig"' : '');

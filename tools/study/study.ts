@@ -12,9 +12,10 @@ import { measurePmiSignal, type PmiSignal } from './pmi-signal.js';
 import { renderStudyReport } from './report.js';
 import { interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
-// The four the study is about, and two parts of fidelity that a bland but well-formed reply does
-// not earn (the fidelity of any non-empty reply without facts or voice is about 0.58).
-export const METRICS = ['heldOutFidelity', 'judgeReward', 'genericRate', 'kl', 'heldOutFacts', 'heldOutStyle'] as const;
+// The four the study is about, two parts of fidelity that a bland but well-formed reply does not
+// earn (the fidelity of any non-empty reply without facts or voice is about 0.58), and the length
+// of the sampled answers late in RL (a policy that stops ending its answers runs to the limit).
+export const METRICS = ['heldOutFidelity', 'judgeReward', 'genericRate', 'kl', 'heldOutFacts', 'heldOutStyle', 'answerTokens'] as const;
 export type Metric = (typeof METRICS)[number];
 export const FORMATS = ['psy-cot', 'reply', 'generic-cot'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -152,6 +153,7 @@ export function summarize(dir: string, seed: number): RunSummary {
       kl: tail.length ? mean(tail.map((r) => r.kl ?? 0)) : 0,
       heldOutFacts: final.fidelity!.facts ?? 0,
       heldOutStyle: final.fidelity!.style ?? 0,
+      answerTokens: tail.length ? mean(tail.map((r) => r.responseLength ?? 0)) : 0,
     },
     stepSeconds: timing.length ? mean(timing) : 0,
     secondsPerToken: steps.length ? mean(steps.map((r) => 1 / (r.tokensPerSecond ?? Infinity))) : 0,

@@ -104,6 +104,21 @@ describe('a training run', () => {
     expect(weights(join(out, 'final'))).toEqual(weights(join(reference, 'final')));
   });
 
+  it('stops on an abort that comes from outside the loop (a signal handler, a timer), in SFT and in RL', async () => {
+    for (const phase of ['sft', 'rl'] as const) {
+      const out = join(root, `aborted-outside-${phase}`);
+      const ac = new AbortController();
+      // The abort is queued, as a SIGINT handler's would be, not called from inside the step.
+      const r = await train({ config, out, signal: ac.signal, onRow: (row) => (row.phase === phase && row.step === 0 && (row.loss ?? row.reward) !== undefined ? void setTimeout(() => ac.abort(), 0) : undefined) });
+      expect(r.complete).toBe(false);
+      expect(r.position.phase).toBe(phase);
+      expect(r.position.step).toBeLessThan(4);
+      const done = await train({ config, out, resume: true });
+      expect(done.complete).toBe(true);
+      expect(weights(join(out, 'final'))).toEqual(weights(join(reference, 'final')));
+    }
+  });
+
   it('an SFT-only run ends with a held-out evaluation too, in any response format', async () => {
     for (const format of ['reply', 'generic-cot'] as const) {
       const out = join(root, `sft-only-${format}`);

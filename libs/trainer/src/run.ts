@@ -247,6 +247,11 @@ function sampleRow(step: number, s: RlSample): SampleRow {
 }
 
 /** Runs (or continues) a training run. */
+/** Lets pending timers and signal handlers run (they cannot while a loop only computes). */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export async function train(options: RunOptions): Promise<RunResult> {
   const { config, out } = options;
   const log = options.log ?? (() => {});
@@ -368,6 +373,9 @@ export async function train(options: RunOptions): Promise<RunResult> {
         appendRow({ step, phase: 'sft', time: elapsed(), loss: m.loss, lr: m.lr, tokensPerSecond: m.tokens / m.seconds, gradNorm: m.gradNorm });
         progress('sft', step, c.steps, t0, `loss ${m.loss.toFixed(3)}  lr ${m.lr.toExponential(1)}  ${(m.tokens / m.seconds).toFixed(0)} tok/s`);
         const done = step + 1;
+        // A step never waits on I/O: without this, a SIGINT handler (or any timer) that aborts
+        // would only run after the whole phase.
+        await yieldToEvents();
         if (done === c.steps) {
           evalRow(done);
           // A run that ends with SFT is judged like one that ends with RL: held-out fidelity,
@@ -415,6 +423,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
         appendRow(row);
         progress('rl', step, c.steps, t0, rlLine(m));
         const done = step + 1;
+        await yieldToEvents();
         if (done === c.steps) final = await evalRow(done);
         if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'rl', done);
         if (options.signal?.aborted && done < c.steps) {
