@@ -10,7 +10,7 @@ import { ABLATIONS, runStudy, type StudyOptions } from './study.js';
 
 const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-formats] [--no-pmi-signal]
                           [--out DIR] [--sft-steps N] [--rl-steps N] [--eval-prompts N] [--set key=value ...]
-       npm run study -- --pmi-signal-of RUN_DIR
+       npm run study -- --pmi-signal-of RUN_DIR [--checkpoint DIR]
 
 Trains one SFT checkpoint, then RL with GRPO and with RAPO from it on seeds 1..N (default 3),
 and SFT on Psy-CoT, reply-only and generic-CoT answers at the same token budget; evaluates
@@ -26,7 +26,8 @@ every final policy on held-out characters; writes <out>/results.json and <out>/r
                       --set data.characters=300 --set data.examples_per_character=8
   --no-formats        skip the SFT answer-format comparison
   --no-pmi-signal     skip measuring how well PMI singles out role-specific tokens
-  --pmi-signal-of DIR only that measurement, of a testbed run's final/ checkpoint; writes DIR/pmi-signal.json
+  --pmi-signal-of DIR only that measurement, of a testbed run's final/ checkpoint (or --checkpoint DIR, e.g. one of
+                      the run's checkpoints/step-N); writes pmi-signal.json into the checkpoint folder
 `;
 
 const { values: v } = parseArgs({
@@ -37,6 +38,7 @@ const { values: v } = parseArgs({
     'no-formats': { type: 'boolean', default: false },
     'no-pmi-signal': { type: 'boolean', default: false },
     'pmi-signal-of': { type: 'string' },
+    checkpoint: { type: 'string' },
     set: { type: 'string', multiple: true },
     out: { type: 'string' },
     'sft-steps': { type: 'string' },
@@ -52,8 +54,10 @@ if (v.help) {
 if (v['pmi-signal-of'] !== undefined) {
   const dir = v['pmi-signal-of'];
   try {
-    if (!existsSync(join(dir, 'final'))) throw new Error(`${dir}: no final/ checkpoint; give a finished rapo-train run folder`);
-    const signal = await measurePmiSignal({ checkpoint: join(dir, 'final'), config: loadTrainConfig(join(dir, 'resolved-config.yaml')) });
+    const checkpoint = v.checkpoint ?? join(dir, 'final');
+    if (!existsSync(join(dir, 'resolved-config.yaml'))) throw new Error(`${dir}: no resolved-config.yaml; give a rapo-train run folder`);
+    if (!existsSync(checkpoint)) throw new Error(`${checkpoint}: no such checkpoint${v.checkpoint ? '' : '; give a finished run, or --checkpoint <run>/checkpoints/step-N'}`);
+    const signal = await measurePmiSignal({ checkpoint, config: loadTrainConfig(join(dir, 'resolved-config.yaml')) });
     const f = (x: number) => x.toFixed(3);
     console.log('split    ablation   tokens role/generic/other  mean PMI role/generic/other  AUC role-generic  AUC role-other  top10% role/generic  median PMI  end-of-turn PMI');
     for (const x of signal) {
@@ -61,8 +65,8 @@ if (v['pmi-signal-of'] !== undefined) {
         `${x.split.padEnd(8)} ${x.ablation.padEnd(10)} ${`${x.tokens.role}/${x.tokens.generic}/${x.tokens.other}`.padEnd(26)} ${`${f(x.meanPmi.role)}/${f(x.meanPmi.generic)}/${f(x.meanPmi.other)}`.padEnd(28)} ${f(x.aucRoleVsGeneric).padEnd(17)} ${f(x.aucRoleVsOther).padEnd(15)} ${`${(100 * x.topDecile.role).toFixed(0)}%/${(100 * x.topDecile.generic).toFixed(0)}%`.padEnd(20)} ${f(x.medianPmi).padEnd(11)} ${f(x.endOfTurnPmi)}`,
       );
     }
-    writeJsonAtomic(join(dir, 'pmi-signal.json'), signal);
-    console.log(`\nWritten: ${join(dir, 'pmi-signal.json')}`);
+    writeJsonAtomic(join(checkpoint, 'pmi-signal.json'), signal);
+    console.log(`\nWritten: ${join(checkpoint, 'pmi-signal.json')}`);
     process.exit(0);
   } catch (e) {
     console.error(`study: ${(e as Error).message}`);
