@@ -31,6 +31,17 @@ export function renderStudyReport(r: StudyResults): string {
     series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.rewardCurve), color: PALETTE[i % PALETTE.length]! })),
     xLabel: 'RL step',
   });
+  const kl = lineChart({
+    title: 'KL to the SFT policy per RL step (mean over seeds)',
+    series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.klCurve), color: PALETTE[i % PALETTE.length]! })),
+    xLabel: 'RL step',
+    yInclude: [0],
+  });
+  const length = lineChart({
+    title: 'sampled answer tokens per RL step (mean over seeds)',
+    series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.lengthCurve), color: PALETTE[i % PALETTE.length]! })),
+    xLabel: 'RL step',
+  });
   const fidelity = lineChart({
     title: 'held-out fidelity (mean over seeds)',
     series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.fidelityCurve), color: PALETTE[i % PALETTE.length]! })),
@@ -87,6 +98,8 @@ Study time ${(r.seconds / 60).toFixed(1)} min; written ${esc(r.createdAt)}.</p>
 <h2>Learning curves</h2>
 ${reward}
 ${fidelity}
+${kl}
+${length}
 ${signal}
 ${formats}
 <h2>Settings</h2>

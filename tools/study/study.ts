@@ -85,6 +85,9 @@ export interface RunSummary {
   secondsPerToken: number;
   /** [step, reward] of every RL step; [step, held-out fidelity] of every evaluation. */
   rewardCurve: [number, number][];
+  /** [step, KL to the SFT policy] and [step, mean answer tokens] of every RL step. */
+  klCurve: [number, number][];
+  lengthCurve: [number, number][];
   fidelityCurve: [number, number][];
   /** Mean over RL steps of the correlation of PMI with the advantage (RAPO runs; 0 for GRPO). */
   corrPmiAdvantage: number;
@@ -158,6 +161,8 @@ export function summarize(dir: string, seed: number): RunSummary {
     stepSeconds: timing.length ? mean(timing) : 0,
     secondsPerToken: steps.length ? mean(steps.map((r) => 1 / (r.tokensPerSecond ?? Infinity))) : 0,
     rewardCurve: steps.map((r) => [r.step, r.reward!]),
+    klCurve: steps.map((r) => [r.step, r.kl ?? 0]),
+    lengthCurve: steps.map((r) => [r.step, r.responseLength ?? 0]),
     fidelityCurve: evals.filter((r) => r.phase === 'rl').map((r) => [r.step, r.fidelity!.overall!]),
     corrPmiAdvantage: steps.length ? mean(steps.map((r) => r.corrPmiAdvantage ?? 0)) : 0,
     seconds: rows.at(-1)?.time ?? 0,
