@@ -6,7 +6,7 @@
 import { initBackend, loadCheckpoint, PAD_TOKEN, tf, type BpeTokenizer, type LlamaModel } from '@rapo/model';
 import { miForward } from '@rapo/kernels';
 import {
-  FACT_ATTRIBUTES, GENERIC_PHRASES, Rng, factValue, referenceResponse, styleOf, traitOf, withBoilerplate, type Character, type World,
+  FACT_ATTRIBUTES, GENERIC_CORES, Rng, factValue, phraseRegex, referenceResponse, styleOf, traitOf, withBoilerplate, type Character, type World,
 } from '@rapo/testbed';
 import { encodePrompt, encodeResponse, loadDataset, padBatch, promptMessages, toResponseFormat, type Ablation, type PromptRecord, type TrainConfig } from '@rapo/trainer';
 import { auc, mean } from './stats.js';
@@ -20,12 +20,10 @@ export interface Span {
   label: Exclude<TokenLabel, 'other'>;
 }
 
+/** Every place the testbed's metric would find `phrase` in `text` (whole words, any case). */
 function occurrences(text: string, phrase: string): [number, number][] {
-  const p = phrase.trim();
-  if (!p) return [];
-  const esc = p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`(?<![\\p{L}\\p{N}])${esc}(?![\\p{L}\\p{N}])`, 'giu');
-  return [...text.matchAll(re)].map((m) => [m.index!, m.index! + m[0].length]);
+  if (!phrase.trim()) return [];
+  return [...text.matchAll(new RegExp(phraseRegex(phrase).source, 'giu'))].map((m) => [m.index!, m.index! + m[0].length]);
 }
 
 /**
@@ -41,10 +39,9 @@ export function labelSpans(text: string, c: Character): Span[] {
     ...styleOf(c.style).markers,
     ...c.traits.flatMap((t) => traitOf(t).markers),
   ];
-  const generic = GENERIC_PHRASES.map((p) => p.replace(/[.!?]$/, ''));
   return [
     ...role.flatMap((p) => occurrences(text, p).map(([start, end]) => ({ start, end, label: 'role' as const }))),
-    ...generic.flatMap((p) => occurrences(text, p).map(([start, end]) => ({ start, end, label: 'generic' as const }))),
+    ...GENERIC_CORES.flatMap((p) => occurrences(text, p).map(([start, end]) => ({ start, end, label: 'generic' as const }))),
   ];
 }
 

@@ -13,7 +13,8 @@ export {
 } from './responses.js';
 export { LocalJudge, DEFAULT_JUDGE_WEIGHTS, type JudgeOptions, type JudgeScore, type JudgeWeights } from './judge.js';
 export { fidelity, summarizeFidelity, FIDELITY_DIMENSIONS, type FidelityScore, type FidelitySummary, type FidelityDimension } from './fidelity.js';
-export { genericCount, genericShare, foreignFacts } from './signals.js';
+export { genericCount, genericShare, foreignFacts, GENERIC_CORES } from './signals.js';
+export { phraseRegex } from './text.js';
 export {
   sftCorpus, prompts, referenceFor, toJsonl, promptMessages, DEFAULT_MIX,
   type Example, type Prompt, type CorpusOptions, type PromptOptions, type ResponseMix,

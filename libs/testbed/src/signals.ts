@@ -4,7 +4,8 @@ import { AI_ADMISSIONS, GENERIC_PHRASES, REFUSALS, STYLES, UNKNOWN_TOPICS } from
 import { mentions, mentionsAny, sentences } from './text.js';
 import { factValue, styleOf, traitOf, type Character, type FactAttribute, type World } from './world.js';
 
-const GENERIC_CORES = GENERIC_PHRASES.map((p) => p.replace(/[.!?]$/, ''));
+/** The generic phrases without their final punctuation, as they are looked for in text. */
+export const GENERIC_CORES = GENERIC_PHRASES.map((p) => p.replace(/[.!?]$/, ''));
 
 /** Distinct generic phrases in the text. */
 export function genericCount(text: string): number {
