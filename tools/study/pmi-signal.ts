@@ -8,7 +8,7 @@ import { miForward } from '@rapo/kernels';
 import {
   FACT_ATTRIBUTES, GENERIC_CORES, Rng, factValue, phraseRegex, referenceResponse, styleOf, traitOf, withBoilerplate, type Character, type World,
 } from '@rapo/testbed';
-import { encodePrompt, encodeResponse, loadDataset, padBatch, promptMessages, toResponseFormat, type Ablation, type PromptRecord, type TrainConfig } from '@rapo/trainer';
+import { encodePrompt, encodeResponse, loadDataset, padBatch, promptMessages, responseRows, toResponseFormat, type Ablation, type PromptRecord, type TrainConfig } from '@rapo/trainer';
 import { auc, mean } from './stats.js';
 
 export type TokenLabel = 'role' | 'generic' | 'other';
@@ -101,53 +101,32 @@ export interface PmiSignalOptions {
 
 interface Item {
   record: PromptRecord;
-  character: Character;
   prompt: number[];
   response: number[];
   labels: TokenLabel[];
 }
 
-/** Logit rows [N, V] of the response tokens of each sequence (prompt + response). */
-function responseLogits(model: LlamaModel, seqs: { prompt: number[]; response: number[] }[], pad: number): Float32Array {
+/** Logit rows of the response tokens of every sequence, in order, `bs` sequences per forward pass. */
+export function logitRows(model: LlamaModel, seqs: { prompt: number[]; response: number[] }[], pad: number, bs = 8): Float32Array {
   const V = model.config.vocab_size;
-  const batch = padBatch(
-    seqs.map((s) => ({ ids: [...s.prompt, ...s.response], lossMask: [] })),
-    pad,
-  );
-  const B = seqs.length;
-  const T = batch.length;
-  const ids = tf.tensor2d(batch.ids, [B, T], 'int32');
-  const att = tf.tensor2d(batch.attention, [B, T], 'int32');
-  const logits = model.forward(ids, att).logits;
-  const data = logits.dataSync() as Float32Array;
-  tf.dispose([ids, att, logits]);
-  const n = seqs.reduce((a, s) => a + s.response.length, 0);
-  const out = new Float32Array(n * V);
+  const out = new Float32Array(seqs.reduce((a, s) => a + s.response.length, 0) * V);
   let k = 0;
-  seqs.forEach((s, b) => {
-    // Position t predicts token t + 1: the response's tokens are predicted from prompt.length - 1 on.
-    for (let j = 0; j < s.response.length; j++) {
-      const t = s.prompt.length - 1 + j;
-      out.set(data.subarray((b * T + t) * V, (b * T + t + 1) * V), k++ * V);
-    }
-  });
+  for (let i = 0; i < seqs.length; i += bs) {
+    const chunk = seqs.slice(i, i + bs);
+    const batch = padBatch(chunk.map((s) => ({ ids: [...s.prompt, ...s.response], lossMask: [] })), pad);
+    const ids = tf.tensor2d(batch.ids, [chunk.length, batch.length], 'int32');
+    const att = tf.tensor2d(batch.attention, [chunk.length, batch.length], 'int32');
+    const logits = model.forward(ids, att).logits;
+    // Position t predicts token t + 1: a response is predicted from prompt.length - 1 on.
+    const rows = responseRows(logits.dataSync() as Float32Array, V, batch.length, chunk.map((s) => s.response.map((_, j) => s.prompt.length - 1 + j)));
+    tf.dispose([ids, att, logits]);
+    out.set(rows, k);
+    k += rows.length;
+  }
   return out;
 }
 
-/** Logit rows of the response tokens of every sequence, in order, `bs` sequences per forward pass. */
-export function logitRows(model: LlamaModel, seqs: { prompt: number[]; response: number[] }[], pad: number, bs = 8): Float32Array {
-  const parts: Float32Array[] = [];
-  for (let i = 0; i < seqs.length; i += bs) parts.push(responseLogits(model, seqs.slice(i, i + bs), pad));
-  const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let k = 0;
-  for (const p of parts) {
-    all.set(p, k);
-    k += p.length;
-  }
-  return all;
-}
-
-/** The profile swapped in for the i-th answer: a training character other than its own, as the trainer picks one. */
+/** The profile swapped in for the i-th answer: another training character's, as the trainer's swap ablation uses (its pick differs). */
 function swapPartner(pool: PromptRecord[], rec: PromptRecord, i: number): PromptRecord | undefined {
   const others = pool.filter((q) => q.characterId !== rec.characterId && q.profile !== rec.profile);
   return others[i % Math.max(1, others.length)];
@@ -163,7 +142,7 @@ function itemsFor(world: World, records: PromptRecord[], tokenizer: BpeTokenizer
     const pieces = response.map((id) => tokenizer.decode([id]));
     const decoded = pieces.join('');
     if (!decoded.startsWith(text)) throw new Error(`pmi signal: the tokenizer does not decode token by token back to the answer of ${record.id}; cannot label its tokens`);
-    return { record, character: c, prompt: encodePrompt(tokenizer, promptMessages(record, config.data.prompt_format)), response, labels: tokenLabels(pieces, labelSpans(text, c)) };
+    return { record, prompt: encodePrompt(tokenizer, promptMessages(record, config.data.prompt_format)), response, labels: tokenLabels(pieces, labelSpans(text, c)) };
   });
 }
 

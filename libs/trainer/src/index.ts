@@ -7,6 +7,6 @@ export { promptMessages, encodePrompt, encodeResponse, encodeExample, padBatch, 
 export { AdamW, clipGlobalNorm, learningRate, type AdamWOptions } from './optim.js';
 export { groupAdvantages, ppoLoss, correlation, summary, type AdvScale, type LossAgg, type PpoInputs, type PpoOptions, type PpoStats } from './rl.js';
 export { formatScore, makeRewardSource, scoreAll, type RewardSource } from './rewards.js';
-export { stepSeed, permutation, batchAt, sftLoss, sftStep, rlStep, evaluate, type Ctx, type RlSample, type RlMetrics, type RlState, type EvalResult, type SftMetrics } from './steps.js';
+export { stepSeed, permutation, batchAt, sftLoss, sftStep, rlStep, evaluate, responseRows, type Ctx, type RlSample, type RlMetrics, type RlState, type EvalResult, type SftMetrics } from './steps.js';
 export { train, scratchModel, writeReport, formatProgress, rlLine, formatSeconds, RunError, type RunOptions, type RunResult, type Phase, type Progress } from './run.js';
 export * from './report/index.js';

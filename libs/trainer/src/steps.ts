@@ -152,7 +152,7 @@ export interface RlMetrics {
 }
 
 /** Response-position rows of logits [B, T, V] (position t predicts token t + 1), sequence by sequence. */
-function responseRows(logits: Float32Array, V: number, T: number, rows: number[][]): Float32Array {
+export function responseRows(logits: Float32Array, V: number, T: number, rows: number[][]): Float32Array {
   const n = rows.reduce((s, r) => s + r.length, 0);
   const out = new Float32Array(n * V);
   let k = 0;
