@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadNative } from '@rapo/kernels';
 import { describeBackend, END_OF_TURN, initBackend, PAD_TOKEN } from '@rapo/model';
-import { AdamW, loadDataset, makeRewardSource, parseTrainConfig, rlStep, scratchModel, type Ctx, type RlMetrics } from '@rapo/trainer';
+import { AdamW, initialModel, loadDataset, makeRewardSource, parseTrainConfig, rlStep, type Ctx, type RlMetrics } from '@rapo/trainer';
 import { gbps, median, timeSync } from './lib/measure.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 
@@ -41,8 +41,8 @@ const base = parseTrainConfig({});
 const data = loadDataset(base);
 const make = (algo: 'grpo' | 'rapo') => {
   const config = parseTrainConfig({ rl: { algo } });
-  const { model, tokenizer } = scratchModel(config, data);
-  const { model: reference } = scratchModel(config, data);
+  const { model, tokenizer } = initialModel(config, data);
+  const { model: reference } = initialModel(config, data);
   const ctx: Ctx = { config, model, tokenizer, pad: tokenizer.tokenToId(PAD_TOKEN)!, endOfTurn: tokenizer.tokenToId(END_OF_TURN)!, world: data.world! };
   const state = { optimizer: new AdamW(model.params), reference, rewards: config.rl.rewards.map((r) => makeRewardSource(r, data.world, config.seed)), swapPool: data.rlTrain };
   // Every measured step starts from the same weights and a fresh optimizer, so both algorithms
@@ -57,7 +57,7 @@ const make = (algo: 'grpo' | 'rapo') => {
 };
 const runs = { grpo: make('grpo'), rapo: make('rapo') };
 const c = base.rl;
-console.log(`settings: ${c.prompts_per_step} prompts x ${c.group_size} samples, up to ${c.max_new_tokens} new tokens, ${c.update_epochs} update epochs, beta ${c.beta}; model ${base.model.hidden_size}x${base.model.num_hidden_layers}`);
+console.log(`settings: ${c.prompts_per_step} prompts x ${c.group_size} samples, up to ${c.max_new_tokens} new tokens, ${c.update_epochs} update epochs, beta ${c.beta}; model ${runs.grpo.ctx.model.config.hidden_size}x${runs.grpo.ctx.model.config.num_hidden_layers} (model.init ${base.model.init})`);
 
 const measured: Record<'grpo' | 'rapo', { total: number; timing: RlMetrics['timing']; tokensPerSecond: number; length: number }[]> = { grpo: [], rapo: [] };
 const prompts = data.rlTrain.slice(0, c.prompts_per_step);

@@ -2,10 +2,10 @@
 // ablations and the SFT answer-format comparison; see docs/results.md.
 import { parseArgs } from 'node:util';
 import { writeJsonAtomic } from '../bench/lib/report.js';
-import { applySets, loadTrainConfig } from '@rapo/trainer';
+import { applySets, loadTrainConfig, measureCheckpointPmiSignal } from '@rapo/trainer';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { measurePmiSignal } from './pmi-signal.js';
+
 import { ABLATIONS, runStudy, type StudyOptions } from './study.js';
 
 const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-formats] [--no-pmi-signal]
@@ -23,7 +23,7 @@ every final policy on held-out characters; writes <out>/results.json and <out>/r
                       (lr-half runs GRPO and RAPO at half the RL learning rate and pairs them; random-reward
                       runs both on a pure-noise reward, which shows the drift the weighting itself causes)
   --set key=value     a trainer option for every run of the study (repeatable), e.g.
-                      --set data.characters=300 --set data.examples_per_character=8
+                      --set data.characters=300 --set sft.steps=600
   --no-formats        skip the SFT answer-format comparison
   --no-pmi-signal     skip measuring how well PMI singles out role-specific tokens
   --pmi-signal-of DIR only that measurement, of a testbed run's final/ checkpoint (or --checkpoint DIR, e.g. one of
@@ -57,7 +57,7 @@ if (v['pmi-signal-of'] !== undefined) {
     const checkpoint = v.checkpoint ?? join(dir, 'final');
     if (!existsSync(join(dir, 'resolved-config.yaml'))) throw new Error(`${dir}: no resolved-config.yaml; give a rapo-train run folder`);
     if (!existsSync(checkpoint)) throw new Error(`${checkpoint}: no such checkpoint${v.checkpoint ? '' : '; give a finished run, or --checkpoint <run>/checkpoints/step-N'}`);
-    const signal = await measurePmiSignal({ checkpoint, config: loadTrainConfig(join(dir, 'resolved-config.yaml')) });
+    const signal = await measureCheckpointPmiSignal(checkpoint, loadTrainConfig(join(dir, 'resolved-config.yaml')));
     const f = (x: number) => x.toFixed(3);
     console.log('split    ablation   tokens role/generic/other  mean PMI role/generic/other  AUC role-generic  AUC role-other  top10% role/generic  median PMI  end-of-turn PMI');
     for (const x of signal) {

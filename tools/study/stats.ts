@@ -52,21 +52,5 @@ export function verdict(d: Interval, what: string): string {
   return `${what}: no significant difference (difference ${f(d.mean)}, 95% CI [${f(lo)}, ${f(hi)}] contains 0)`;
 }
 
-/**
- * P(a > b) for a drawn from `a` and b from `b`, ties counted half (the Mann-Whitney AUC). NaN
- * when either side is empty.
- */
-export function auc(a: readonly number[], b: readonly number[]): number {
-  if (a.length === 0 || b.length === 0) return NaN;
-  const all = [...a.map((x) => [x, 1] as const), ...b.map((x) => [x, 0] as const)].sort((p, q) => p[0] - q[0]);
-  // Sum of the ranks of `a`, ties sharing their mean rank.
-  let rankSum = 0;
-  for (let i = 0; i < all.length; ) {
-    let j = i;
-    while (j < all.length && all[j]![0] === all[i]![0]) j++;
-    const rank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (all[k]![1] === 1) rankSum += rank;
-    i = j;
-  }
-  return (rankSum - (a.length * (a.length + 1)) / 2) / (a.length * b.length);
-}
+// The AUC lives beside the PMI-signal measurement that uses it (in the trainer).
+export { auc } from '@rapo/trainer';

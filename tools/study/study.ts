@@ -5,10 +5,9 @@
 // where it stopped (finished runs are read back, a partial one continues from its checkpoint).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadDataset, parseTrainConfig, train, type TrainConfig } from '@rapo/trainer';
-import type { Ablation, MetricRow } from '@rapo/trainer';
+import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, train, type TrainConfig } from '@rapo/trainer';
+import type { Ablation, MetricRow, PmiSignal } from '@rapo/trainer';
 import { writeJsonAtomic, writeTextAtomic } from '../bench/lib/report.js';
-import { measurePmiSignal, type PmiSignal } from './pmi-signal.js';
 import { renderStudyReport } from './report.js';
 import { interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
@@ -188,7 +187,7 @@ async function runOnce(dir: string, config: TrainConfig, seed: number, label: st
 /** Mean characters of an SFT example (profile, message, answer) in a response format. */
 function exampleChars(base: Record<string, unknown>, format: Format): number {
   const d = loadDataset(parseTrainConfig(merge(base, { data: { response_format: format } })));
-  return mean(d.sftTrain.map((e) => e.profile.length + e.message.length + e.response.length));
+  return mean(d.sftSample.map((e) => e.profile.length + e.message.length + e.response.length));
 }
 
 export async function runStudy(o: StudyOptions): Promise<StudyResults> {
@@ -275,7 +274,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     for (const v of variants) {
       const ablation = ((v.rl.rapo as { ablation?: Ablation } | undefined)?.ablation ?? 'drop') as Ablation;
       const per = [];
-      for (const r of runs[v.name]!) per.push((await measurePmiSignal({ checkpoint: join(r.dir, 'final'), config: baseConfig, splits: ['heldout'], ablations: [ablation], answers: o.evalPrompts }))[0]!);
+      for (const r of runs[v.name]!) per.push((await measureCheckpointPmiSignal(join(r.dir, 'final'), baseConfig, { splits: ['heldout'], ablations: [ablation], answers: o.evalPrompts }))[0]!);
       finals[v.name] = {
         aucRoleVsGeneric: interval(per.map((x) => x.aucRoleVsGeneric)),
         aucRoleVsOther: interval(per.map((x) => x.aucRoleVsOther)),
@@ -283,7 +282,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
         corrPmiAdvantage: interval(runs[v.name]!.map((r) => r.corrPmiAdvantage)),
       };
     }
-    pmiSignal = { base: await measurePmiSignal({ checkpoint: init, config: baseConfig, answers: o.evalPrompts }), finals };
+    pmiSignal = { base: await measureCheckpointPmiSignal(init, baseConfig, { answers: o.evalPrompts }), finals };
     const drop = pmiSignal.base.find((x) => x.split === 'heldout' && x.ablation === 'drop')!;
     conclusions.push(
       `PMI signal of the SFT checkpoint (held-out answers, ablation drop): AUC role-specific vs generic tokens ${drop.aucRoleVsGeneric.toFixed(3)}, role-specific vs other tokens ${drop.aucRoleVsOther.toFixed(3)}; of the top 10% PMI tokens ${(100 * drop.topDecile.role).toFixed(0)}% are role-specific, ${(100 * drop.topDecile.generic).toFixed(0)}% generic`,

@@ -45,8 +45,8 @@ describe('rapo-train arguments', () => {
 });
 
 const TINY_YAML = `seed: 11
-data: { characters: 4, examples_per_character: 2 }
-model: { vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 }
+data: { characters: 4 }
+model: { init: scratch, vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 }
 sft: { steps: 4, batch_size: 2, eval_every: 2, eval_batches: 1, lr: 0.01, warmup_steps: 1 }
 rl: { steps: 4, prompts_per_step: 2, group_size: 2, max_new_tokens: 6, eval_every: 2, eval_prompts: 2, rewards: [{ type: testbed-judge, noise: 0.3 }] }
 checkpoint: { every: 2, keep: 2 }

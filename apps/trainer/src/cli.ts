@@ -2,11 +2,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applySets, ConfigError, configHelp, formatSeconds, loadTrainConfig, parseTrainConfig, type Progress, type TrainConfig } from '@rapo/trainer';
+import { applySets, ConfigError, configHelp, formatSeconds, loadTrainConfig, parseTrainConfig, pretrainConfig, type Progress, type TrainConfig } from '@rapo/trainer';
 import YAML from 'yaml';
 
 export const USAGE = `Usage: rapo-train [--config <file.yaml>] [--set key=value ...] [--out <run-dir>]
        rapo-train --resume <run-dir>
+       rapo-train --pretrain [--out <run-dir>]      (npm run pretrain)
 
 With no arguments, trains the default run: the persona testbed, a small model trained from
 scratch, SFT warm-up then RAPO (about 1.5 minutes on 2 CPU cores). The run folder holds
@@ -17,6 +18,9 @@ rapo-serve) and report.html.
   --set key=value   override one option, e.g. --set rl.algo=grpo --set rl.steps=20 (repeatable)
   --out <dir>       the run folder (default runs/<date>-<algo>)
   --resume <dir>    continue the run in <dir> from its last checkpoint, with its own config
+  --pretrain        pretrain the base model from its recipe (libs/testbed/base/pretrain.yaml) into
+                    --out (default runs/pretrain), then install it as the base that model.init "base"
+                    loads; --pretrain --resume <dir> continues an interrupted pretraining
   -h, --help        this text
 
 Ctrl-C stops after the current step with a checkpoint; --resume continues from there.
@@ -32,6 +36,8 @@ export interface TrainArgs {
   config: TrainConfig;
   out: string;
   resume: boolean;
+  /** Install the finished run as the shipped base (--pretrain). */
+  pretrain?: boolean;
 }
 
 export function helpText(): string {
@@ -53,6 +59,7 @@ export function parseTrainArgs(argv: string[], now = new Date()): TrainArgs | 'h
         set: { type: 'string', multiple: true },
         out: { type: 'string' },
         resume: { type: 'string' },
+        pretrain: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -62,6 +69,12 @@ export function parseTrainArgs(argv: string[], now = new Date()): TrainArgs | 'h
   const v = parsed.values;
   if (v.help) return 'help';
   const sets = v.set ?? [];
+  if (v.pretrain) {
+    // The base must be what its recipe makes: the recipe is edited in pretrain.yaml, not on the command line.
+    if (v.config !== undefined || sets.length) throw new UsageError('--pretrain trains the recipe in libs/testbed/base/pretrain.yaml; edit that file instead of passing --config or --set');
+    if (v.resume !== undefined && v.out !== undefined && v.out !== v.resume) throw new UsageError(`--resume ${v.resume} continues that run in place; leave out --out ${v.out}`);
+    return { config: pretrainConfig(), out: v.resume ?? v.out ?? join('runs', 'pretrain'), resume: v.resume !== undefined, pretrain: true };
+  }
   if (v.resume !== undefined) {
     if (v.out !== undefined && v.out !== v.resume) throw new UsageError(`--resume ${v.resume} continues that run in place; leave out --out ${v.out}`);
     const saved = join(v.resume, 'resolved-config.yaml');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // rapo-train: SFT then GRPO or RAPO into a run folder; see cli.ts for the options.
-import { ConfigError, formatProgress, RunError, train } from '@rapo/trainer';
+import { baseDir, ConfigError, formatProgress, installBase, RunError, train } from '@rapo/trainer';
 import { join } from 'node:path';
 import { helpText, parseTrainArgs, progressBar, USAGE, UsageError } from './cli.js';
 
@@ -71,6 +71,13 @@ async function main(): Promise<number> {
     if (!result.complete) {
       console.log(`Stopped at ${result.position.phase} step ${result.position.step}. Continue with: rapo-train --resume ${args.out}`);
       return 130;
+    }
+    if (args.pretrain) {
+      const dir = baseDir();
+      const info = installBase(args.out, dir, { command: 'npm run pretrain', config: args.config, seconds: result.seconds, backend: result.backend });
+      console.log(`Base model: ${dir} (model.init: base loads it)`);
+      if (info.reading) console.log(`Held-out reading fields copied: ${(100 * info.reading.accuracy).toFixed(1)}%`);
+      return 0;
     }
     const f = result.final?.fidelity?.overall;
     console.log(`Run folder: ${args.out}`);

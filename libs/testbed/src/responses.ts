@@ -7,10 +7,11 @@ import { formatPsyCot, type PsyCotOutput } from '@rapo/psycot';
 import { GENERIC_PHRASES, reactionGroup, STYLES, TRAITS, type TurnKind } from './lexicon.js';
 import type { Rng } from './rng.js';
 import type { UserTurn } from './turns.js';
+import { article } from './values.js';
 import { styleOf, traitOf, type Character, type FactAttribute } from './world.js';
 
-export type ResponseKind = 'reference' | 'generic' | 'foreign' | 'offstyle';
-export const RESPONSE_KINDS: readonly ResponseKind[] = ['reference', 'generic', 'foreign', 'offstyle'];
+export type ResponseKind = 'reference' | 'generic' | 'padded' | 'foreign' | 'offstyle';
+export const RESPONSE_KINDS: readonly ResponseKind[] = ['reference', 'generic', 'padded', 'foreign', 'offstyle'];
 
 export interface Response extends PsyCotOutput {
   kind: ResponseKind;
@@ -107,11 +108,11 @@ function construction(c: Character, turn: UserTurn, facts: Character): string {
     case 'excited':
       return `I will share their joy and offer ${facts.like}, ${voice}.`;
     case 'advice':
-      return `I will advise as a ${facts.occupation} would, ${voice}.`;
+      return `I will advise as ${article(facts.occupation)} ${facts.occupation} would, ${voice}.`;
     case 'smalltalk':
-      return `I will talk about my work as a ${facts.occupation} in ${facts.hometown}, ${voice}.`;
+      return `I will talk about my work as ${article(facts.occupation)} ${facts.occupation} in ${facts.hometown}, ${voice}.`;
     case 'challenge':
-      return `I will stay myself and say who I am, ${facts.name}, a ${facts.occupation}, ${voice}.`;
+      return `I will stay myself and say who I am, ${facts.name}, ${article(facts.occupation)} ${facts.occupation}, ${voice}.`;
     case 'unknown':
       return `I will say I know nothing of ${turn.topic}, ${voice}.`;
   }
@@ -120,7 +121,7 @@ function construction(c: Character, turn: UserTurn, facts: Character): string {
 const FACT_SENTENCE: Record<FactAttribute, (c: Character) => string> = {
   name: (c) => `My name is ${c.name}.`,
   age: (c) => `I am ${c.age} years old.`,
-  occupation: (c) => `I work as a ${c.occupation}.`,
+  occupation: (c) => `I work as ${article(c.occupation)} ${c.occupation}.`,
   hometown: (c) => `I come from ${c.hometown}.`,
   like: (c) => `I love ${c.like}.`,
   dislike: (c) => `I cannot stand ${c.dislike}.`,
@@ -143,11 +144,11 @@ function core(turn: UserTurn, facts: Character): string {
     case 'excited':
       return `Wonderful news! That calls for ${facts.like}.`;
     case 'advice':
-      return `As a ${facts.occupation}, I would say: take it one careful step at a time.`;
+      return `As ${article(facts.occupation)} ${facts.occupation}, I would say: take it one careful step at a time.`;
     case 'smalltalk':
-      return `My day went by with my work as a ${facts.occupation} here in ${facts.hometown}.`;
+      return `My day went by with my work as ${article(facts.occupation)} ${facts.occupation} here in ${facts.hometown}.`;
     case 'challenge':
-      return `An AI? I do not know that word. I am ${facts.name}, a ${facts.occupation} from ${facts.hometown}.`;
+      return `An AI? I do not know that word. I am ${facts.name}, ${article(facts.occupation)} ${facts.occupation} from ${facts.hometown}.`;
     case 'unknown':
       return `I have never heard of ${turn.topic}. In ${facts.hometown} we know nothing of such things.`;
   }
@@ -212,5 +213,13 @@ export function offStyleResponse(c: Character, turn: UserTurn, rng: Rng): Respon
 export function withBoilerplate(r: Response, rng: Rng, count = 2): Response {
   const extra = rng.sample(GENERIC_PHRASES, count).join(' ');
   return build(r.kind, { ...r, reply: `${extra} ${r.reply}` });
+}
+
+/**
+ * The reference with one or two empathy phrases before its reply: the right facts and voice
+ * plus boilerplate, as distilled role-play data often has them.
+ */
+export function paddedResponse(c: Character, turn: UserTurn, rng: Rng): Response {
+  return { ...withBoilerplate(referenceResponse(c, turn), rng, 1 + rng.int(2)), kind: 'padded' };
 }
 

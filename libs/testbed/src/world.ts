@@ -3,12 +3,10 @@
 // sentences in a different order per character, so a model has to read the profile rather
 // than remember where each fact sits.
 import type { Profile } from '@rapo/psycot';
-import {
-  DISLIKES, FEARS, FIRST_NAMES, GOALS, HOMETOWNS, LIKES, OCCUPATIONS, PRONOUNS, RELATIONS, SECRETS, STYLES, SURNAMES, TRAITS,
-  type Style, type Trait,
-} from './lexicon.js';
+import { PRONOUNS, STYLES, TRAITS, type Style, type Trait } from './lexicon.js';
 import { Rng } from './rng.js';
 import { capitalize } from './text.js';
+import { article, drawValue, type ValueSpace } from './values.js';
 
 export interface Character {
   id: string;
@@ -78,49 +76,73 @@ function pickTraits(rng: Rng): string[] {
   return chosen.map((t) => t.name);
 }
 
+/** The most characters a world may have. */
+export const MAX_CHARACTERS = 100_000;
+
+/**
+ * A character drawn by `rng`, every open fact from `space`: a held-out character's facts are
+ * never drawn for anyone else (values.ts).
+ */
+export function drawCharacter(rng: Rng, id: string, space: ValueSpace): Character {
+  const firstName = drawValue(rng, 'firstName', space);
+  const surname = drawValue(rng, 'surname', space);
+  return {
+    id,
+    name: `${firstName} ${surname}`,
+    firstName,
+    age: 18 + rng.int(63),
+    occupation: drawValue(rng, 'occupation', space),
+    hometown: drawValue(rng, 'hometown', space),
+    traits: pickTraits(rng),
+    style: rng.pick(STYLES).name,
+    like: drawValue(rng, 'like', space),
+    dislike: drawValue(rng, 'dislike', space),
+    fear: drawValue(rng, 'fear', space),
+    goal: drawValue(rng, 'goal', space),
+    secret: drawValue(rng, 'secret', space),
+    relation: drawValue(rng, 'relation', space),
+    pronouns: { ...rng.pick(PRONOUNS) },
+  };
+}
+
+/**
+ * A character that belongs to no world: fresh facts from the training side of every value
+ * space, fixed by (seed, labels). SFT on fresh characters cannot be learned by memorizing.
+ */
+export function freshCharacter(seed: number, ...labels: (string | number)[]): Character {
+  return drawCharacter(Rng.derive(seed, 'fresh', ...labels), `fresh-${labels.join('-')}`, 'train');
+}
+
 export function generateWorld(options: WorldOptions = {}): World {
   const seed = options.seed ?? 1;
   const n = options.characters ?? 200;
   const heldOutFraction = options.heldOutFraction ?? 0.2;
-  const maxNames = FIRST_NAMES.length * SURNAMES.length;
-  if (!(Number.isInteger(n) && n >= 2 && n <= maxNames)) {
-    throw new RangeError(`Expected an integer in [2, ${maxNames}] for characters but received ${n}`);
+  if (!(Number.isInteger(n) && n >= 2 && n <= MAX_CHARACTERS)) {
+    throw new RangeError(`Expected an integer in [2, ${MAX_CHARACTERS}] for characters but received ${n}`);
   }
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) {
     throw new RangeError(`Expected a number in (0, 1) for heldOutFraction but received ${heldOutFraction}`);
   }
-  const names = Rng.derive(seed, 'names').sample(
-    FIRST_NAMES.flatMap((f) => SURNAMES.map((s) => [f, s] as const)),
-    n,
-  );
-  const characters: Character[] = names.map(([first, last], i) => {
-    const rng = Rng.derive(seed, 'character', i);
-    return {
-      id: `c${String(i).padStart(3, '0')}`,
-      name: `${first} ${last}`,
-      firstName: first,
-      age: 18 + rng.int(63),
-      occupation: rng.pick(OCCUPATIONS),
-      hometown: rng.pick(HOMETOWNS),
-      traits: pickTraits(rng),
-      style: rng.pick(STYLES).name,
-      like: rng.pick(LIKES),
-      dislike: rng.pick(DISLIKES),
-      fear: rng.pick(FEARS),
-      goal: rng.pick(GOALS),
-      secret: rng.pick(SECRETS),
-      relation: rng.pick(RELATIONS),
-      pronouns: { ...rng.pick(PRONOUNS) },
-    };
-  });
-  const order = Rng.derive(seed, 'split').shuffle(characters);
-  const held = Math.max(1, Math.round(n * heldOutFraction));
-  const heldIds = new Set(order.slice(0, held).map((c) => c.id));
+  const held = Math.min(n - 1, Math.max(1, Math.round(n * heldOutFraction)));
+  const heldIds = new Set(Rng.derive(seed, 'split').sample(Array.from({ length: n }, (_, i) => i), held));
+  const names = new Set<string>();
+  const characters: Character[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `c${String(i).padStart(3, '0')}`;
+    // Names are unique in a world; a repeat (rare) is drawn again from the next generator.
+    for (let attempt = 0; ; attempt++) {
+      const c = drawCharacter(Rng.derive(seed, 'character', i, attempt), id, heldIds.has(i) ? 'heldout' : 'train');
+      if (names.has(c.name)) continue;
+      names.add(c.name);
+      characters.push(c);
+      break;
+    }
+  }
   return {
     seed,
     characters,
-    train: characters.filter((c) => !heldIds.has(c.id)),
-    heldOut: characters.filter((c) => heldIds.has(c.id)),
+    train: characters.filter((_, i) => !heldIds.has(i)),
+    heldOut: characters.filter((_, i) => heldIds.has(i)),
     byId: new Map(characters.map((c) => [c.id, c])),
     byName: new Map(characters.map((c) => [c.name, c])),
   };
@@ -159,7 +181,7 @@ const PHRASINGS: ((c: Character) => { first: string; rest: string[] })[] = [
   (c) => {
     const v = verbs(c);
     return {
-      first: `${c.name} is a ${c.age}-year-old ${c.occupation} from ${c.hometown}.`,
+      first: `${c.name} is ${/^(8|11|18|8\d)$/.test(String(c.age)) ? 'an' : 'a'} ${c.age}-year-old ${c.occupation} from ${c.hometown}.`,
       rest: [
         `${v.S} ${v.is} ${joinTraits(c.traits)}.`,
         `${v.S} ${styleOf(c.style).description}.`,
@@ -183,7 +205,7 @@ const PHRASINGS: ((c: Character) => { first: string; rest: string[] })[] = [
   (c) => {
     const v = verbs(c);
     return {
-      first: `Born in ${c.hometown}, ${c.name} works as a ${c.occupation} and is ${c.age} years old.`,
+      first: `Born in ${c.hometown}, ${c.name} works as ${article(c.occupation)} ${c.occupation} and is ${c.age} years old.`,
       rest: [
         `Those who know ${c.pronouns.object} call ${c.pronouns.object} ${joinTraits(c.traits)}.`,
         `When ${c.pronouns.subject} talk${v.s}, ${c.pronouns.subject} ${styleOf(c.style).description.replace(/^speaks/, 'speak' + v.s).replace(/^talks/, 'talk' + v.s)}.`,
@@ -191,7 +213,7 @@ const PHRASINGS: ((c: Character) => { first: string; rest: string[] })[] = [
         `${v.S} ${v.is} afraid of ${c.fear}.`,
         `One day ${c.pronouns.subject} want${v.s} to ${c.goal}.`,
         `${v.S} ${v.has} a secret: "${c.secret}."`,
-        `To the user, ${c.pronouns.subject} ${v.is} ${/^[aeiou]/.test(c.relation) ? 'an' : 'a'} ${c.relation}.`,
+        `To the user, ${c.pronouns.subject} ${v.is} ${article(c.relation)} ${c.relation}.`,
         `${v.S} ${KNOWLEDGE_LIMITS.replace('knows', `know${v.s}`)}.`,
       ],
     };
@@ -204,8 +226,20 @@ const PHRASINGS: ((c: Character) => { first: string; rest: string[] })[] = [
       `- the user is ${c.pronouns.possessive} ${c.relation}`, `- ${KNOWLEDGE_LIMITS}`,
     ],
   }),
+  // key: value lines, all of them (the name too) in a per-character order.
+  (c) => ({
+    first: '',
+    rest: [
+      `name: ${c.name}`, `age: ${c.age}`, `occupation: ${c.occupation}`, `hometown: ${c.hometown}`, `traits: ${c.traits.join(', ')}`,
+      `speech: ${styleOf(c.style).description}`, `loves: ${c.like}`, `hates: ${c.dislike}`, `fear: ${c.fear}`, `goal: ${c.goal}`,
+      `secret: "${c.secret}."`, `the user is: ${c.pronouns.possessive} ${c.relation}`, `pronouns: ${c.pronouns.subject}/${c.pronouns.object}`,
+      `knowledge: ${KNOWLEDGE_LIMITS}`,
+    ],
+  }),
 ];
 
+/** Phrasing names, in index order: two in prose, a form, a list, and key: value lines. */
+export const PHRASING_NAMES = ['narrative', 'form', 'born-in', 'list', 'key-value'] as const;
 export const PROFILE_PHRASINGS = PHRASINGS.length;
 
 /**
@@ -216,5 +250,5 @@ export function profileText(c: Character, variant: number, seed: number): string
   const phrasing = PHRASINGS[((variant % PHRASINGS.length) + PHRASINGS.length) % PHRASINGS.length]!;
   const { first, rest } = phrasing(c);
   const order = Rng.derive(seed, 'profile-order', c.id, variant).shuffle(rest);
-  return [first, ...order].join(variant === 1 || variant === 3 ? '\n' : ' ');
+  return [...(first ? [first] : []), ...order].join(variant === 0 || variant === 2 ? ' ' : '\n');
 }

@@ -57,20 +57,45 @@ export const TrainConfigSchema = z
       .describe('the policy model (Llama layout) when training from scratch'),
     data: z
       .object({
-        source: z.enum(['testbed', 'jsonl']).default('testbed').describe('the persona testbed, or your own JSONL files'),
-        characters: int(4).default(60).describe('testbed: characters in the world'),
+        source: z
+          .enum(['testbed', 'jsonl', 'reading'])
+          .default('testbed')
+          .describe('the persona testbed, your own JSONL files, or the testbed\'s reading tasks (what `npm run pretrain` trains the base on; SFT only)'),
+        characters: int(4).default(60).describe('testbed: characters in the world (its training characters give the RL prompts, its held-out ones the evaluation)'),
+        fresh_characters: z
+          .boolean()
+          .default(true)
+          .describe('testbed: a new character for every SFT example (facts no other example has, so they can only be read from the profile); false: SFT on the world\'s training characters'),
+        curriculum: z
+          .object({
+            copy: share.max(1).default(0.1).describe('share of the SFT steps on fact questions (a copy warm-up)'),
+            grounded: share.max(1).default(0.3).describe('share of the SFT steps on reference answers to every kind of turn'),
+          })
+          .strict()
+          .prefault({})
+          .describe('testbed: the SFT curriculum; the steps after these two stages train on `mix`'),
         response_format: z
           .enum(['psy-cot', 'reply', 'generic-cot'])
           .default('psy-cot')
           .describe('testbed: SFT answers with the three Psy-CoT steps, the reply alone, or one free-form <think> block before the reply'),
         world_seed: int(0).optional().describe('testbed: seeds the world and its prompt sets (default: seed); fix it to vary only the training seed'),
         held_out_fraction: z.number().gt(0).lt(1).default(0.2).describe('testbed: share of characters never trained on'),
-        examples_per_character: int(1).default(24).describe('testbed: SFT examples per training character'),
         mix: z
-          .object({ reference: share.default(0.6), generic: share.default(0.2), foreign: share.default(0.1), offstyle: share.default(0.1) })
+          .object({
+            reference: share.default(0.65),
+            generic: share.default(0.15),
+            padded: share.default(0.1),
+            foreign: share.default(0),
+            offstyle: share.default(0.1),
+          })
           .strict()
           .prefault({})
-          .describe('testbed: shares of reference and degraded responses in the SFT corpus'),
+          .describe('testbed: shares of reference and degraded answers in the last stage of SFT (padded: the reference with empathy phrases; foreign: another character\'s facts)'),
+        reading_mix: z
+          .object({ repeat: share.default(0.2), restate: share.default(0.3), questions: share.default(0.5) })
+          .strict()
+          .prefault({})
+          .describe('reading: shares of the tasks (repeat the profile, rewrite it in another phrasing, answer questions about it)'),
         sft_file: z.string().optional().describe('jsonl: SFT examples, one {"profile", "message", "response", "name"?} per line'),
         prompts_file: z.string().optional().describe('jsonl: RL prompts, one {"profile", "message", "name"?, "reference"?} per line'),
         prompt_format: z
@@ -79,7 +104,8 @@ export const TrainConfigSchema = z
           .describe('compact: the profile is the system message (for small models trained here); chat: the full @rapo/psycot Psy-CoT instructions'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .refine((d) => d.curriculum.copy + d.curriculum.grounded <= 1, { message: 'curriculum.copy + curriculum.grounded must be at most 1', path: ['curriculum'] }),
     sft: z
       .object({
         steps: int(0).default(80).describe('optimizer steps (0 skips the phase)'),
@@ -134,6 +160,13 @@ export const TrainConfigSchema = z
       })
       .strict()
       .prefault({}),
+    probe: z
+      .object({
+        prompts: int(0).default(48).describe('testbed: held-out and training prompts of the profile-reading probe after SFT, before RAPO and at the end (0: no probe); reading: held-out questions'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the profile-reading probe: facts of greedy answers, foreign facts, truncation, the swap-ablation PMI signal'),
     checkpoint: z
       .object({
         every: int(1).default(10).describe('steps between checkpoints (and one at the end of each phase)'),

@@ -5,9 +5,10 @@ import { BpeTokenizer, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN, renderChat }
 import { describe, expect, it } from 'vitest';
 import { parseTrainConfig } from './config.js';
 import { parsePsyCot } from '@rapo/psycot';
-import { loadDataset, toResponseFormat, type PromptRecord } from './data.js';
-import { encodeExample, encodePrompt, encodeResponse, padBatch, promptMessages } from './format.js';
-import { batchAt, permutation, stepSeed } from './steps.js';
+import { loadDataset, readingProbeSet, sftStageAt, toResponseFormat, type PromptRecord } from './data.js';
+import { encodeExample, encodePrompt, encodeResponse, padBatch, promptMessages, swapPartner } from './format.js';
+import { batchAt, permutation, stepSeed } from './batches.js';
+import { valueSpace } from '@rapo/testbed';
 
 const rec: PromptRecord = { id: 'p', name: 'Ada', profile: 'Ada, 30, a locksmith. Speaks tersely.', message: 'Can you open this?' };
 const other: PromptRecord = { id: 'q', name: 'Bo', profile: 'Bo, 8, a kid who loves frogs.', message: 'Hi' };
@@ -22,6 +23,24 @@ describe('prompts', () => {
     expect(chat.at(-1)!.content).toContain(rec.message);
     expect(chat.map((m) => m.content).join('\n')).toContain('locksmith');
     expect(promptMessages(rec, 'chat', 'drop').map((m) => m.content).join('\n')).not.toContain('locksmith');
+    // Under swap the chat prompt names the partner, never the original character.
+    const swapped = promptMessages(rec, 'chat', 'swap', other).map((m) => m.content).join('\n');
+    expect(swapped).toContain('Bo');
+    expect(swapped).not.toMatch(/\bAda\b/);
+    expect(() => promptMessages({ ...rec, name: undefined }, 'compact', 'name-only')).toThrow(/name-only ablation needs the character's name, and prompt p has none/);
+    expect(() => promptMessages(rec, 'compact', 'swap')).toThrow(/swap ablation needs another character's profile for prompt p/);
+  });
+
+  it('swap partners are always another character, never the same one in another phrasing', () => {
+    const pool: PromptRecord[] = [
+      { ...rec, id: 'a1', characterId: 'c1' },
+      { ...rec, id: 'a2', characterId: 'c1', profile: 'Ada in other words.' },
+      { ...other, id: 'b1', characterId: 'c2' },
+      { ...other, id: 'b2', characterId: 'c3', profile: 'Cy, 50.' },
+    ];
+    for (let k = -3; k < 10; k++) expect(swapPartner(pool, pool[1]!, k)!.characterId).not.toBe('c1');
+    expect(new Set([0, 1].map((k) => swapPartner(pool, pool[0]!, k)!.id))).toEqual(new Set(['b1', 'b2']));
+    expect(swapPartner(pool.slice(0, 2), pool[0]!, 0)).toBeUndefined();
   });
 
   it('encode to ids with the response masked in, and pad on the right', () => {
@@ -44,33 +63,60 @@ describe('prompts', () => {
 
 describe('data', () => {
   it('splits testbed characters into training and held-out, with no overlap', () => {
-    const d = loadDataset(parseTrainConfig({ data: { characters: 10, examples_per_character: 2 } }));
+    const d = loadDataset(parseTrainConfig({ data: { characters: 10, fresh_characters: false } }));
     const train = new Set(d.rlTrain.map((p) => p.characterId));
     const held = new Set(d.rlEval.map((p) => p.characterId));
     expect(train.size).toBeGreaterThan(0);
     expect(held.size).toBeGreaterThan(0);
     for (const id of held) expect(train.has(id)).toBe(false);
-    for (const e of d.sftTrain) expect(held.has(e.characterId)).toBe(false);
+    for (let step = 0; step < 20; step++) for (const e of d.sftBatch(step, 8)) expect(train.has(e.characterId!)).toBe(true);
     expect(d.rlEval.every((p) => p.reference && p.turn)).toBe(true);
   });
 
-  it('rewrites testbed answers as the reply alone or one free-form <think> block', () => {
-    const cfg = (response_format: string) => parseTrainConfig({ data: { characters: 6, examples_per_character: 2, response_format } });
-    const psy = loadDataset(cfg('psy-cot'));
-    const reply = loadDataset(cfg('reply'));
-    const generic = loadDataset(cfg('generic-cot'));
-    const o = parsePsyCot(psy.sftTrain[0]!.response);
-    expect(reply.sftTrain[0]!.response).toBe(o.reply);
-    expect(generic.sftTrain[0]!.response).toBe(`<think>\n${o.perception.trim()} ${o.empathy.trim()} ${o.construction.trim()}\n</think>\n${o.reply}`);
-    expect(reply.sftEval.every((e) => !e.response.includes('<think>'))).toBe(true);
-    expect(toResponseFormat(psy.sftTrain[1]!.response, 'psy-cot')).toBe(psy.sftTrain[1]!.response);
-    expect(() => parseTrainConfig({ data: { response_format: 'cot' } })).toThrow(/response_format/);
+  it('SFT on fresh characters: every example a new character, none from the world, the same batch for the same step', () => {
+    const d = loadDataset(parseTrainConfig({ data: { characters: 10 }, sft: { steps: 100 } }));
+    const names = new Set<string>();
+    const world = new Set(d.world!.characters.map((c) => c.name));
+    for (let step = 0; step < 30; step++) {
+      for (const e of d.sftBatch(step, 8)) {
+        expect(world.has(e.name!)).toBe(false);
+        names.add(e.name!);
+      }
+    }
+    expect(names.size).toBe(240);
+    expect(d.sftBatch(12, 8)).toEqual(loadDataset(parseTrainConfig({ data: { characters: 10 }, sft: { steps: 100 } })).sftBatch(12, 8));
+    expect(d.sftBatch(12, 8)).not.toEqual(loadDataset(parseTrainConfig({ seed: 2, data: { characters: 10 }, sft: { steps: 100 } })).sftBatch(12, 8));
+  });
+
+  it('follows the curriculum: copy warm-up, grounded answers, then the mix', () => {
+    const config = parseTrainConfig({ data: { characters: 10, curriculum: { copy: 0.1, grounded: 0.3 } }, sft: { steps: 100 } });
+    expect([0, 9, 10, 39, 40, 99].map((s) => sftStageAt(config, s))).toEqual(['copy', 'copy', 'grounded', 'grounded', 'mix', 'mix']);
+    const d = loadDataset(config);
+    for (const e of d.sftBatch(5, 16)) expect(e.turn!.kind).toBe('fact');
+    const late = Array.from({ length: 30 }, (_, i) => d.sftBatch(60 + i, 16)).flat();
+    expect(late.some((e) => e.response.includes('I truly understand') || e.response.includes('Your feelings are'))).toBe(true);
+    expect(() => parseTrainConfig({ data: { curriculum: { copy: 0.7, grounded: 0.5 } } })).toThrow(/curriculum\.copy \+ curriculum\.grounded must be at most 1/);
+  });
+
+  it('reading tasks: fresh characters, held-out questions from the held-out value space, and no RL', () => {
+    const config = parseTrainConfig({ phases: ['sft'], data: { source: 'reading' }, sft: { steps: 100 } });
+    const d = loadDataset(config);
+    expect(d.world).toBeUndefined();
+    // The warm-up echoes random values; the last stage reads whole profiles.
+    expect(d.sftBatch(0, 4).every((e) => e.reading!.example.profileVariant === -1)).toBe(true);
+    const batch = d.sftBatch(90, 16);
+    expect(new Set(batch.map((e) => e.reading!.example.task)).size).toBeGreaterThan(1);
+    for (const e of batch) expect(e.response.length).toBeGreaterThan(0);
+    const probe = readingProbeSet(config, 10);
+    expect(probe.every((q) => q.reading!.example.task === 'questions' && q.reading!.fields!.length >= 3)).toBe(true);
+    for (const q of probe) expect(valueSpace('hometown', q.reading!.example.character.hometown)).toBe('heldout');
+    expect(() => loadDataset(parseTrainConfig({ data: { source: 'reading' } }))).toThrow(/data\.source "reading" has no RL prompts/);
   });
 
   it('data.world_seed fixes the world while the run seed varies', () => {
-    const base = loadDataset(parseTrainConfig({ seed: 1, data: { characters: 10, examples_per_character: 2 } }));
-    const fixed = loadDataset(parseTrainConfig({ seed: 7, data: { characters: 10, examples_per_character: 2, world_seed: 1 } }));
-    const other = loadDataset(parseTrainConfig({ seed: 7, data: { characters: 10, examples_per_character: 2 } }));
+    const base = loadDataset(parseTrainConfig({ seed: 1, data: { characters: 10 } }));
+    const fixed = loadDataset(parseTrainConfig({ seed: 7, data: { characters: 10, world_seed: 1 } }));
+    const other = loadDataset(parseTrainConfig({ seed: 7, data: { characters: 10 } }));
     expect(fixed.rlEval.map((p) => p.id)).toEqual(base.rlEval.map((p) => p.id));
     expect(fixed.world!.characters.map((c) => c.name)).toEqual(base.world!.characters.map((c) => c.name));
     expect(other.world!.characters.map((c) => c.name)).not.toEqual(base.world!.characters.map((c) => c.name));
@@ -85,7 +131,8 @@ describe('data', () => {
     writeFileSync(prompts, lines.slice(0, 3).join('\n'));
     const config = (over: object) => parseTrainConfig({ data: { source: 'jsonl', sft_file: sft, prompts_file: prompts, ...over } });
     const d = loadDataset(config({}));
-    expect(d.sftTrain.length + d.sftEval.length).toBe(12);
+    expect(d.sftSample.length + d.sftEval.length).toBe(12);
+    expect(d.sftBatch(0, 4)).toEqual(batchAt(d.sftSample, 4, 0, 1, 'sft'));
     expect(d.sftEval.length).toBe(1);
     expect(d.rlTrain.length).toBe(2);
     expect(d.world).toBeUndefined();

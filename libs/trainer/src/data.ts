@@ -2,9 +2,13 @@
 // (characters split into training and held-out) or from the user's JSONL files.
 import { readFileSync } from 'node:fs';
 import { parsePsyCot } from '@rapo/psycot';
-import { generateWorld, prompts, referenceFor, sftCorpus, type UserTurn, type World } from '@rapo/testbed';
+import {
+  generateWorld, prompts, readingExample, referenceFor, sftExample, type ReadingExample, type ReadingField, type ReadingStage, type SftStage, type UserTurn,
+  type World,
+} from '@rapo/testbed';
 import { z } from 'zod';
 import { ConfigError, type TrainConfig } from './config.js';
+import { batchAt } from './batches.js';
 
 export interface PromptRecord {
   id: string;
@@ -23,10 +27,19 @@ export interface PromptRecord {
 
 export interface SftRecord extends PromptRecord {
   response: string;
+  /** Reading tasks: the example, for the reading probe. */
+  reading?: { fields?: ReadingField[]; example: ReadingExample };
 }
 
 export interface Dataset {
-  sftTrain: SftRecord[];
+  /**
+   * The SFT examples of batch `step`: consecutive slices of shuffled epochs of a fixed corpus
+   * (JSONL), or examples generated for (seed, step) (testbed, reading). Either way the step is
+   * the whole data cursor, so a resumed run trains on the same batches.
+   */
+  sftBatch(step: number, size: number): SftRecord[];
+  /** Examples of what SFT trains on (the whole corpus when it is a file; the first batches otherwise). */
+  sftSample: SftRecord[];
   /** Held-out examples for the SFT evaluation loss. */
   sftEval: SftRecord[];
   rlTrain: PromptRecord[];
@@ -95,8 +108,35 @@ export function toResponseFormat(response: string, format: 'psy-cot' | 'reply' |
   return `<think>\n${[o.perception, o.empathy, o.construction].map((x) => x.trim()).join(' ')}\n</think>\n${o.reply}`;
 }
 
+/**
+ * The curriculum stage of SFT step `step`: the first `curriculum.copy` share of the steps, then
+ * the next `curriculum.grounded` share, then the rest. Testbed: copy (fact questions),
+ * grounded (reference answers), mix; reading: echo (repeat random values), short profiles,
+ * full profiles.
+ */
+export function sftStageAt(config: TrainConfig, step: number): SftStage {
+  const { copy, grounded } = config.data.curriculum;
+  const steps = config.sft.steps;
+  if (step < Math.round(copy * steps)) return 'copy';
+  if (step < Math.round((copy + grounded) * steps)) return 'grounded';
+  return 'mix';
+}
+
+const READING_STAGE: Record<SftStage, ReadingStage> = { copy: 'echo', grounded: 'short', mix: 'full' };
+
+function readingRecord(e: ReadingExample): SftRecord {
+  return { id: e.id, name: e.character.name, profile: e.profile, message: e.message, response: e.response, reading: { example: e, ...(e.fields ? { fields: e.fields } : {}) } };
+}
+
+/** Held-out reading questions (characters from the held-out side of every value space), for the reading probe. */
+export function readingProbeSet(config: TrainConfig, count: number): SftRecord[] {
+  const seed = (config.data.world_seed ?? config.seed) + 7;
+  return Array.from({ length: count }, (_, i) => readingRecord(readingExample({ seed, space: 'heldout', mix: { repeat: 0, restate: 0, questions: 1 } }, 0, i)));
+}
+
 export function loadDataset(config: TrainConfig): Dataset {
   const d = config.data;
+  const seed = config.seed;
   if (d.source === 'jsonl') {
     const needSft = config.phases.includes('sft') && config.sft.steps > 0;
     const needRl = config.phases.includes('rl') && config.rl.steps > 0;
@@ -106,19 +146,37 @@ export function loadDataset(config: TrainConfig): Dataset {
     const rl = d.prompts_file ? readJsonl(d.prompts_file, PromptLine, 'prompt').map((r, i) => ({ id: `prompt-${i}`, ...r })) : [];
     const [sftTrain, sftEval] = sft.length ? split(sft) : [[], []];
     const [rlTrain, rlEval] = rl.length ? split(rl) : [[], []];
-    return { sftTrain, sftEval, rlTrain, rlEval };
+    return { sftBatch: (step, size) => batchAt(sftTrain, size, step, seed, 'sft'), sftSample: sftTrain, sftEval, rlTrain, rlEval };
   }
-  const ws = d.world_seed ?? config.seed;
+  const batches = (make: (step: number, index: number) => SftRecord) => ({
+    sftBatch: (step: number, size: number) => Array.from({ length: size }, (_, k) => make(step, k)),
+    sftSample: Array.from({ length: 64 }, (_, k) => make(Math.floor(k / 8) * Math.max(1, Math.floor(config.sft.steps / 8)), k % 8)),
+  });
+  if (d.source === 'reading') {
+    if (config.phases.includes('rl') && config.rl.steps > 0) {
+      throw new ConfigError('data.source "reading" has no RL prompts: set phases to ["sft"] (reading tasks pretrain a base model)');
+    }
+    const ws = d.world_seed ?? seed;
+    return {
+      ...batches((step, k) => readingRecord(readingExample({ seed, mix: d.reading_mix, stage: READING_STAGE[sftStageAt(config, step)] }, step, k))),
+      // The held-out loss is measured on every task, with characters from the held-out side.
+      sftEval: Array.from({ length: 64 }, (_, i) => readingRecord(readingExample({ seed: ws + 5, space: 'heldout', mix: d.reading_mix }, 0, i))),
+      rlTrain: [],
+      rlEval: [],
+    };
+  }
+  const ws = d.world_seed ?? seed;
   const world = generateWorld({ seed: ws, characters: d.characters, heldOutFraction: d.held_out_fraction });
-  const sftTrain = sftCorpus(world, { examplesPerCharacter: d.examples_per_character, mix: d.mix }).map((e) => ({
-    id: e.id, name: e.characterName, profile: e.profile, message: e.turn.text, response: toResponseFormat(e.response, d.response_format), characterId: e.characterId, turn: e.turn,
-  }));
   const toPrompt = (p: ReturnType<typeof prompts>[number]): PromptRecord => ({
     id: p.id, name: p.characterName, profile: p.profile, message: p.turn.text, reference: referenceFor(world, p).text, characterId: p.characterId, turn: p.turn,
   });
   const heldOut = prompts(world, 'heldout', { perCharacter: 6, seed: ws + 1 }).map(toPrompt);
+  const make = (step: number, k: number): SftRecord => {
+    const e = sftExample({ seed, stage: sftStageAt(config, step), mix: d.mix, ...(d.fresh_characters ? {} : { characters: world.train }) }, step, k);
+    return { id: e.id, name: e.characterName, profile: e.profile, message: e.turn.text, response: toResponseFormat(e.response, d.response_format), characterId: e.characterId, turn: e.turn };
+  };
   return {
-    sftTrain,
+    ...batches(make),
     sftEval: heldOut.map((p) => ({ ...p, response: toResponseFormat(p.reference!, d.response_format) })),
     rlTrain: prompts(world, 'train', { perCharacter: 8, seed: ws + 2 }).map(toPrompt),
     rlEval: prompts(world, 'heldout', { perCharacter: 4, seed: ws + 3 }).map(toPrompt),

@@ -9,20 +9,35 @@ import type { PromptRecord } from './data.js';
 export type PromptFormat = 'compact' | 'chat';
 export type Ablation = 'drop' | 'name-only' | 'swap';
 
-/** The profile text the prompt shows: the record's own, or its ablated version. */
-function profileFor(rec: PromptRecord, ablation?: Ablation, swapWith?: PromptRecord): string {
-  if (!ablation) return rec.profile;
-  if (ablation === 'drop') return '';
-  if (ablation === 'name-only') return rec.name ? `Name: ${rec.name}.` : '';
-  return swapWith?.profile ?? '';
+/** The profile text the prompt shows, and the name that goes with it: the record's own, or its ablated version. */
+function profileFor(rec: PromptRecord, ablation?: Ablation, swapWith?: PromptRecord): { profile: string; name?: string } {
+  if (!ablation) return { profile: rec.profile, ...(rec.name ? { name: rec.name } : {}) };
+  if (ablation === 'drop') return { profile: '' };
+  if (ablation === 'name-only') {
+    if (!rec.name) throw new Error(`The name-only ablation needs the character's name, and prompt ${rec.id} has none (add "name" to its JSONL line)`);
+    return { profile: `Name: ${rec.name}.`, name: rec.name };
+  }
+  if (!swapWith) throw new Error(`The swap ablation needs another character's profile for prompt ${rec.id}, and there is none`);
+  return { profile: swapWith.profile, ...(swapWith.name ? { name: swapWith.name } : {}) };
+}
+
+/**
+ * The profile swapped in for `rec` under the swap ablation: entry `k` (mod the count) of the
+ * pool's prompts that belong to another character (by character id when known, else by name,
+ * else by profile text), so the same character in another phrasing is never its own partner.
+ */
+export function swapPartner(pool: readonly PromptRecord[], rec: PromptRecord, k: number): PromptRecord | undefined {
+  const who = (r: PromptRecord) => r.characterId ?? r.name ?? r.profile;
+  const others = pool.filter((q) => who(q) !== who(rec));
+  return others.length ? others[((k % others.length) + others.length) % others.length] : undefined;
 }
 
 export function promptMessages(rec: PromptRecord, format: PromptFormat, ablation?: Ablation, swapWith?: PromptRecord): ChatMessage[] {
-  const profile = profileFor(rec, ablation, swapWith);
+  const { profile, name } = profileFor(rec, ablation, swapWith);
   if (format === 'compact') {
     return [...(profile ? [{ role: 'system' as const, content: profile }] : []), { role: 'user', content: rec.message }];
   }
-  const p = profile ? parseProfile(profile, rec.name ? { name: rec.name } : {}) : parseProfile('(no profile is given)');
+  const p = profile ? parseProfile(profile, name ? { name } : {}) : parseProfile('(no profile is given)');
   return buildChatPrompt({ profile: p, style: 'psy-cot', message: rec.message });
 }
 

@@ -15,10 +15,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const TINY = {
   seed: 5,
-  data: { characters: 4, examples_per_character: 2 },
-  model: { vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 },
+  data: { characters: 4 },
+  model: { init: 'scratch', vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 },
   sft: { steps: 4, batch_size: 2, eval_every: 2, eval_batches: 1, lr: 1e-2, warmup_steps: 1 },
   rl: { steps: 4, prompts_per_step: 2, group_size: 2, max_new_tokens: 6, eval_every: 2, eval_prompts: 2, rewards: [{ type: 'testbed-judge', noise: 0.3 }] },
+  probe: { prompts: 2 },
   checkpoint: { every: 2, keep: 2 },
   log: { samples_every: 1, samples: 1 },
 };
@@ -26,7 +27,8 @@ const config = parseTrainConfig(TINY);
 
 const rows = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRow);
 /** Rows without the fields that measure time. */
-const timeless = (dir: string) => rows(dir).map(({ time: _t, timing: _timing, tokensPerSecond: _tps, ...rest }) => rest);
+const timeless = (dir: string) =>
+  rows(dir).map(({ time: _t, timing: _timing, tokensPerSecond: _tps, ...rest }) => (rest.probe ? { ...rest, probe: { ...rest.probe, seconds: 0 } } : rest));
 const weights = (dir: string) => Object.fromEntries([...readSafetensors(join(dir, 'model.safetensors')).tensors].map(([k, v]) => [k, Array.from(v.data)]));
 
 class Crash extends Error {}
@@ -52,8 +54,12 @@ describe('a training run', () => {
     expect(rl.map((x) => x.step)).toEqual([0, 1, 2, 3]);
     expect(m.filter((x) => x.evalLoss !== undefined).map((x) => x.step)).toEqual([0, 2, 4]);
     expect(m.filter((x) => x.fidelity !== undefined).map((x) => x.step)).toEqual([0, 2, 4]);
+    // The profile-reading probe after SFT and at the end (RAPO after an SFT probe needs no other).
+    expect(m.filter((x) => x.probe).map((x) => `${x.phase} ${x.step}`)).toEqual(['sft 4', 'rl 4']);
+    expect(m.find((x) => x.probe)!.probe!.heldOut.prompts).toBe(2);
+    expect(lines.filter((l) => / probe after /.test(l))).toHaveLength(2);
     for (const x of rl) {
-      for (const k of ['reward', 'rewardParts', 'genericRate', 'responseLength', 'kl', 'entropy', 'clipFraction', 'pmi', 'score', 'weight', 'corrPmiAdvantage', 'timing', 'tokensPerSecond', 'lr'] as const) {
+      for (const k of ['reward', 'rewardParts', 'genericRate', 'responseLength', 'truncated', 'kl', 'entropy', 'clipFraction', 'pmi', 'score', 'weight', 'corrPmiAdvantage', 'timing', 'tokensPerSecond', 'lr'] as const) {
         expect(x[k], `${k} at rl step ${x.step}`).toBeDefined();
       }
       expect(Object.keys(x.timing!)).toEqual(['rollout', 'reward', 'scoring', 'ablated', 'update']);
@@ -126,7 +132,8 @@ describe('a training run', () => {
       const r = await train({ config: sftOnly, out });
       expect(r.final).toMatchObject({ phase: 'sft', step: 4 });
       expect(r.final!.fidelity!.overall).toBeGreaterThanOrEqual(0);
-      expect(rows(out).at(-1)).toMatchObject({ phase: 'sft', step: 4, evalReward: r.final!.evalReward });
+      expect(rows(out).filter((x) => x.evalReward !== undefined).at(-1)).toMatchObject({ phase: 'sft', step: 4, evalReward: r.final!.evalReward });
+      expect(rows(out).at(-1)!.probe).toBeDefined();
     }
   });
 

@@ -20,11 +20,15 @@ import {
   renderChat, saveCheckpoint, tf, writeSafetensors, type ModelConfig,
 } from '@rapo/model';
 import { configToYaml, ConfigError, parseTrainConfig, type TrainConfig } from './config.js';
-import { loadDataset, type Dataset } from './data.js';
+import { loadDataset, readingProbeSet, type Dataset, type PromptRecord } from './data.js';
+import { sftExample } from '@rapo/testbed';
+import { probeLine, profileProbe, readingProbe, weakSignalWarning, type ProfileProbe } from './probe.js';
 import { promptMessages } from './format.js';
 import { AdamW } from './optim.js';
 import { makeRewardSource } from './rewards.js';
-import { batchAt, evaluate, rlStep, sftLoss, sftStep, stepSeed, type Ctx, type RlMetrics, type RlSample } from './steps.js';
+import { resolveInit } from './base.js';
+import { batchAt, stepSeed } from './batches.js';
+import { evaluate, rlStep, sftLoss, sftStep, type Ctx, type RlMetrics, type RlSample } from './steps.js';
 import { renderReport } from './report/report.js';
 import type { MetricRow, SampleRow } from './report/types.js';
 
@@ -67,6 +71,8 @@ export interface RunResult {
   /** Held-out evaluation of the final policy. */
   final?: MetricRow;
   seconds: number;
+  /** The tfjs backend it ran on, as the run's first line says. */
+  backend: string;
 }
 
 export class RunError extends Error {
@@ -154,12 +160,37 @@ function checkpointDirs(out: string): { dir: string; state: CheckpointState }[] 
 }
 
 /** The texts a scratch tokenizer learns from: every prompt and response the run will see. */
-function tokenizerCorpus(config: TrainConfig, data: Dataset): string[] {
+/**
+ * The texts a new tokenizer is learned from: the run's own prompts and answers. Generated data
+ * (testbed, reading) adds 1500 SFT examples spread over the curriculum, and a reading run adds
+ * 1500 testbed role-play examples too, so that the base it pretrains has tokens for the
+ * Psy-CoT answers it will later be fine-tuned on.
+ */
+export function tokenizerCorpus(config: TrainConfig, data: Dataset): string[] {
   const format = config.data.prompt_format;
   const texts: string[] = [];
-  for (const e of data.sftTrain) texts.push(renderChat(promptMessages(e, format)), e.response);
-  for (const p of [...data.rlTrain, ...data.rlEval]) texts.push(renderChat(promptMessages(p, format)), p.reference ?? '');
+  const add = (e: PromptRecord & { response?: string }) => texts.push(renderChat(promptMessages(e, format)), e.response ?? e.reference ?? '');
+  if (config.data.source === 'jsonl') data.sftSample.forEach(add);
+  else {
+    const steps = Math.max(1, config.sft.steps);
+    for (let i = 0; i < 1500; i++) add(data.sftBatch(Math.floor((i * steps) / 1500), 1)[0]!);
+  }
+  if (config.data.source === 'reading') {
+    for (let i = 0; i < 1500; i++) {
+      const e = sftExample({ seed: config.seed, stage: 'mix', mix: { ...config.data.mix, foreign: 0 } }, i, 0);
+      add({ id: e.id, profile: e.profile, message: e.turn.text, response: e.response });
+    }
+  }
+  [...data.rlTrain, ...data.rlEval].forEach(add);
   return texts;
+}
+
+/** What SFT trains on, for the run's first line. */
+function sftDescription(config: TrainConfig, data: Dataset): string {
+  const d = config.data;
+  if (d.source === 'jsonl') return `${data.sftSample.length} SFT examples`;
+  if (d.source === 'reading') return 'SFT on reading tasks about a fresh character per example';
+  return `SFT on ${d.fresh_characters ? 'a fresh character per example' : `the world's ${data.world!.train.length} training characters`}`;
 }
 
 /** A new model and a tokenizer learned from the run's texts, both fixed by the seed. */
@@ -179,6 +210,13 @@ export function scratchModel(config: TrainConfig, data: Dataset): { model: Llama
     tie_word_embeddings: m.tie_word_embeddings,
   };
   return { model: LlamaModel.init(modelConfig, stepSeed(config.seed, 'init', 0)), tokenizer };
+}
+
+/** The model a run starts from: new (model.init scratch), the shipped base, or a checkpoint. */
+export function initialModel(config: TrainConfig, data: Dataset): { model: LlamaModel; tokenizer: BpeTokenizer } {
+  if (config.model.init === 'scratch') return scratchModel(config, data);
+  const { model, tokenizer } = loadCheckpoint(resolveInit(config.model.init));
+  return { model, tokenizer };
 }
 
 function saveRunCheckpoint(dir: string, model: LlamaModel, tokenizer: BpeTokenizer, optimizer: AdamW, state: CheckpointState): void {
@@ -298,10 +336,8 @@ export async function train(options: RunOptions): Promise<RunResult> {
   if (resumeFrom) {
     ({ model, tokenizer } = loadCheckpoint(resumeFrom.dir));
     log(`resuming from ${resumeFrom.dir} (${position.phase} step ${position.step})`);
-  } else if (config.model.init === 'scratch') {
-    ({ model, tokenizer } = scratchModel(config, data));
   } else {
-    ({ model, tokenizer } = loadCheckpoint(config.model.init));
+    ({ model, tokenizer } = initialModel(config, data));
   }
   const pad = tokenizer.tokenToId(PAD_TOKEN);
   const endOfTurn = tokenizer.tokenToId(END_OF_TURN);
@@ -318,14 +354,29 @@ export async function train(options: RunOptions): Promise<RunResult> {
     const e = await evaluate(ctx, rewards, evalPrompts);
     const { count: _count, genericRate: _generic, ...fidelity } = e.fidelity ?? { count: 0, genericRate: 0 };
     const row: MetricRow = {
-      step, phase, time: elapsed(), evalReward: e.reward, evalGenericRate: e.genericRate, ...(e.fidelity ? { fidelity } : {}),
+      step, phase, time: elapsed(), evalReward: e.reward, evalGenericRate: e.genericRate, truncated: e.truncated, ...(e.fidelity ? { fidelity } : {}),
     };
     appendRow(row);
-    log(`${phase} eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%`);
+    log(`${phase} eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%  truncated ${(e.truncated * 100).toFixed(0)}%`);
     return row;
   };
+  // The profile-reading probe (probe.ts): after SFT, before RAPO when no probe ran yet, at the end.
+  let lastProbe = [...metrics].reverse().find((r) => r.probe)?.probe as ProfileProbe | undefined;
+  const probeRow = async (phase: Phase, step: number): Promise<void> => {
+    if (config.probe.prompts === 0) return;
+    if (config.data.source === 'reading') {
+      const r = await readingProbe(ctx, readingProbeSet(config, config.probe.prompts));
+      appendRow({ step, phase, time: elapsed(), reading: r });
+      log(`${phase} reading probe after ${step} steps: held-out fields copied ${(100 * r.accuracy).toFixed(1)}% (${Object.entries(r.fields).map(([f, a]) => `${f} ${(100 * a).toFixed(0)}%`).join(', ')})`);
+      return;
+    }
+    if (config.data.source !== 'testbed') return;
+    lastProbe = await profileProbe(ctx, rewards, data, config.probe.prompts);
+    appendRow({ step, phase, time: elapsed(), probe: lastProbe });
+    log(`${phase} probe after ${step} steps: ${probeLine(lastProbe)}`);
+  };
   log(`rapo-train: ${describeBackend(backend)}; model ${model.config.hidden_size}x${model.config.num_hidden_layers}, vocab ${tokenizer.vocabSize}; ` +
-    `${data.sftTrain.length} SFT examples, ${data.rlTrain.length} RL prompts, ${data.rlEval.length} held-out prompts`);
+    `${sftDescription(config, data)}, ${data.rlTrain.length} RL prompts, ${data.rlEval.length} held-out prompts`);
 
   const appendRow = (row: MetricRow) => {
     appendFileSync(join(out, METRICS), JSON.stringify(row) + '\n');
@@ -356,7 +407,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
     // --- SFT --------------------------------------------------------------------------------------
     if (phases.includes('sft') && PHASE_ORDER[position.phase] === 0 && !(position.phase === 'sft' && position.step >= config.sft.steps)) {
       const c = config.sft;
-      if (!data.sftTrain.length) throw new ConfigError('sft: no SFT examples to train on');
+      if (!data.sftSample.length) throw new ConfigError('sft: no SFT examples to train on');
       const optimizer = new AdamW(model.params, { weightDecay: c.weight_decay });
       if (resumeFrom?.state.phase === 'sft') loadOptimizer(optimizer, resumeFrom);
       const evalSet = data.sftEval.slice(0, c.eval_batches * c.batch_size);
@@ -367,9 +418,13 @@ export async function train(options: RunOptions): Promise<RunResult> {
         appendRow({ step, phase: 'sft', time: elapsed(), evalLoss: losses.reduce((a, b) => a + b, 0) / losses.length });
       };
       for (let step = position.phase === 'sft' ? position.step : 0; step < c.steps; step++) {
-        if (step % c.eval_every === 0) evalRow(step);
+        if (step % c.eval_every === 0) {
+          evalRow(step);
+          // Pretraining shows how well the model reads as it goes.
+          if (config.data.source === 'reading' && step > 0) await probeRow('sft', step);
+        }
         const t0 = performance.now();
-        const m = sftStep(ctx, optimizer, batchAt(data.sftTrain, c.batch_size, step, config.seed, 'sft'), step);
+        const m = sftStep(ctx, optimizer, data.sftBatch(step, c.batch_size), step);
         appendRow({ step, phase: 'sft', time: elapsed(), loss: m.loss, lr: m.lr, tokensPerSecond: m.tokens / m.seconds, gradNorm: m.gradNorm });
         progress('sft', step, c.steps, t0, `loss ${m.loss.toFixed(3)}  lr ${m.lr.toExponential(1)}  ${(m.tokens / m.seconds).toFixed(0)} tok/s`);
         const done = step + 1;
@@ -381,6 +436,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
           // A run that ends with SFT is judged like one that ends with RL: held-out fidelity,
           // reward and generic rate of greedy answers.
           if (!phases.includes('rl')) final = await heldOutRow('sft', done);
+          await probeRow('sft', done);
         }
         if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'sft', done);
         if (options.signal?.aborted && done < c.steps) {
@@ -410,6 +466,12 @@ export async function train(options: RunOptions): Promise<RunResult> {
       const state = { optimizer, rewards, swapPool: data.rlTrain, ...(reference ? { reference } : {}) };
       const evalRow = (step: number) => heldOutRow('rl', step);
       const first = position.phase === 'rl' ? position.step : 0;
+      if (first === 0 && c.algo === 'rapo') {
+        // RAPO's weights are only as good as the scorer's PMI signal: measure it if no probe has.
+        if (!lastProbe) await probeRow('rl', 0);
+        const warning = lastProbe && weakSignalWarning(config, lastProbe);
+        if (warning) log(warning);
+      }
       for (let step = first; step < c.steps; step++) {
         if (step % c.eval_every === 0) await evalRow(step);
         const t0 = performance.now();
@@ -424,7 +486,10 @@ export async function train(options: RunOptions): Promise<RunResult> {
         progress('rl', step, c.steps, t0, rlLine(m));
         const done = step + 1;
         await yieldToEvents();
-        if (done === c.steps) final = await evalRow(done);
+        if (done === c.steps) {
+          final = await evalRow(done);
+          await probeRow('rl', done);
+        }
         if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'rl', done);
         if (options.signal?.aborted && done < c.steps) {
           stopped = { phase: 'rl', step: done };
@@ -451,7 +516,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
   model.dispose();
   if (stopped) log(`stopped after ${stopped.phase} step ${stopped.step}; continue with --resume --out ${out}`);
   else log(`done in ${fmtSeconds(elapsed())}: ${join(out, 'final')}, ${join(out, 'report.html')}`);
-  return { out, complete: !stopped, position: end, ...(final ? { final } : {}), seconds: elapsed() };
+  return { out, complete: !stopped, position: end, ...(final ? { final } : {}), seconds: elapsed(), backend: describeBackend(backend) };
 }
 
 function loadOptimizer(optimizer: AdamW, from: { dir: string; state: CheckpointState }): void {

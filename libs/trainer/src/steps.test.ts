@@ -12,8 +12,8 @@ import { rlStep, sftLoss, sftStep, type Ctx } from './steps.js';
 
 const TINY = {
   seed: 2,
-  data: { characters: 4, examples_per_character: 2 },
-  model: { vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 },
+  data: { characters: 4 },
+  model: { init: 'scratch', vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 },
   rl: { prompts_per_step: 2, group_size: 3, max_new_tokens: 6, update_epochs: 2, beta: 0.05 },
 };
 
@@ -102,7 +102,7 @@ describe('RL step', () => {
   it('SFT steps lower the loss on their batch', () => {
     const { ctx, data } = setup({});
     const opt = new AdamW(ctx.model.params);
-    const batch = data.sftTrain.slice(0, 2);
+    const batch = data.sftBatch(0, 2);
     const start = sftLoss(ctx, batch);
     const fast = { ...ctx, config: { ...ctx.config, sft: { ...ctx.config.sft, lr: 1e-2, warmup_steps: 0 } } };
     sftStep(fast, opt, batch, 0);

@@ -1,45 +1,16 @@
 // One SFT step and one RL step. Everything random is drawn from (seed, phase, step), so a run
 // resumed from a checkpoint makes exactly the batches and samples the uninterrupted run made.
 import { miForward } from '@rapo/kernels';
-import { END_OF_TURN, generate, mulberry32, stripChatMarkers, tf, tokenLogprobs, shiftTargets, type BpeTokenizer, type LlamaModel } from '@rapo/model';
+import { END_OF_TURN, generate, stripChatMarkers, tf, tokenLogprobs, shiftTargets, type BpeTokenizer, type LlamaModel } from '@rapo/model';
 import { fidelity, genericCount, summarizeFidelity, type FidelitySummary, type World } from '@rapo/testbed';
 import { stripReasoning } from '@rapo/psycot';
 import type { TrainConfig } from './config.js';
+import { stepSeed } from './batches.js';
 import type { PromptRecord, SftRecord } from './data.js';
-import { encodeExample, encodePrompt, encodeResponse, padBatch, promptMessages, type Sequence } from './format.js';
+import { encodeExample, encodePrompt, encodeResponse, padBatch, promptMessages, swapPartner, type Sequence } from './format.js';
 import { AdamW, clipGlobalNorm, learningRate } from './optim.js';
 import { correlation, groupAdvantages, ppoLoss, summary } from './rl.js';
 import { scoreAll, type RewardSource } from './rewards.js';
-
-/** A seed for (run seed, label, step): every draw of the run goes through it. */
-export function stepSeed(seed: number, label: string, step: number): number {
-  let h = 0x811c9dc5 ^ seed;
-  for (const ch of `${label}/${step}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
-  return h >>> 0;
-}
-
-/** A permutation of 0..n-1 for an epoch, fixed by its seed. */
-export function permutation(n: number, seed: number): number[] {
-  const next = mulberry32(seed);
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
-}
-
-/** The `count` items of step `step`: consecutive slices of per-epoch permutations. */
-export function batchAt<T>(items: T[], count: number, step: number, seed: number, label: string): T[] {
-  const out: T[] = [];
-  const n = items.length;
-  for (let k = 0; k < count; k++) {
-    const pos = step * count + k;
-    const epoch = Math.floor(pos / n);
-    out.push(items[permutation(n, stepSeed(seed, `${label}-epoch`, epoch))[pos % n]!]!);
-  }
-  return out;
-}
 
 export interface Ctx {
   config: TrainConfig;
@@ -138,6 +109,8 @@ export interface RlMetrics {
   rewardParts: Record<string, number>;
   genericRate: number;
   responseLength: number;
+  /** Share of the sampled answers cut at the token limit before they ended. */
+  truncated: number;
   kl: number;
   entropy: number;
   clipFraction: { low: number; high: number };
@@ -184,9 +157,11 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
 
   // 1. Rollouts: G samples per prompt from the current policy.
   const promptIds = prompts.map((p) => encodePrompt(tokenizer, promptMessages(p, format)));
-  const longest = Math.max(...promptIds.map((p) => p.length));
-  const budget = Math.min(c.max_new_tokens, model.config.max_position_embeddings - longest);
-  if (budget < 1) throw new Error(`A prompt has ${longest} tokens: no room left to answer within max_position_embeddings ${model.config.max_position_embeddings}`);
+  const budget = answerBudget(ctx, promptIds);
+  if (budget < 1) {
+    const longest = Math.max(...promptIds.map((p) => p.length));
+    throw new Error(`A prompt has ${longest} tokens: no room left to answer within max_position_embeddings ${model.config.max_position_embeddings}`);
+  }
   const gen = await generate(model, promptIds.flatMap((p) => Array.from({ length: G }, () => p)), {
     maxNewTokens: budget, temperature: c.temperature, topP: c.top_p, seed: stepSeed(seed, 'rollout', step), stopTokenIds: [ctx.endOfTurn],
   });
@@ -235,11 +210,8 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
   let score: Float32Array | undefined;
   if (c.algo === 'rapo') {
     // The same responses after the profile-ablated prompt; rows aligned token by token.
-    const swapFor = (p: PromptRecord, i: number) => {
-      const pool = state.swapPool.filter((q) => q.profile !== p.profile);
-      return pool[(stepSeed(seed, 'swap', step) + i) % Math.max(1, pool.length)];
-    };
-    const ablatedPrompts = prompts.map((p, i) => encodePrompt(tokenizer, promptMessages(p, format, c.rapo.ablation, swapFor(p, i))));
+    const swapSeed = stepSeed(seed, 'swap', step);
+    const ablatedPrompts = prompts.map((p, i) => encodePrompt(tokenizer, promptMessages(p, format, c.rapo.ablation, swapPartner(state.swapPool, p, swapSeed + i))));
     const aSeqs = responseIds.map((r, i) => encodeExample(tokenizer, ablatedPrompts[Math.floor(i / G)]!, r));
     const aBatch = padBatch(aSeqs, ctx.pad);
     const at = tensors(aBatch);
@@ -305,6 +277,7 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
     rewardParts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, meanOf(v)])),
     genericRate: meanOf(replies.map((r) => (genericCount(r) > 0 ? 1 : 0))),
     responseLength: meanOf(responseIds.map((r) => r.length)),
+    truncated: meanOf(gen.finishReasons.map((r) => (r === 'length' ? 1 : 0))),
     kl: stats.kl,
     entropy: meanOf(Array.from(own.entropyWith)),
     clipFraction: { low: stats.clipLow, high: stats.clipHigh },
@@ -341,14 +314,22 @@ export interface EvalResult {
   reward: number;
   fidelity?: FidelitySummary;
   genericRate: number;
+  /** Share of the answers cut at the token limit before they ended. */
+  truncated: number;
+  /** The greedy answers, in the order of the prompts. */
+  texts: string[];
+}
+
+/** Room left for an answer after the longest prompt: rl.max_new_tokens, or less where the context ends first. */
+export function answerBudget(ctx: Ctx, promptIds: number[][]): number {
+  const longest = Math.max(...promptIds.map((p) => p.length));
+  return Math.min(ctx.config.rl.max_new_tokens, ctx.model.config.max_position_embeddings - longest);
 }
 
 /** Greedy answers to held-out prompts, scored by the rewards and (testbed) the fidelity metric. */
 export async function evaluate(ctx: Ctx, rewards: RewardSource[], prompts: PromptRecord[]): Promise<EvalResult> {
   const ids = prompts.map((p) => encodePrompt(ctx.tokenizer, promptMessages(p, ctx.config.data.prompt_format)));
-  const longest = Math.max(...ids.map((p) => p.length));
-  const budget = Math.min(ctx.config.rl.max_new_tokens, ctx.model.config.max_position_embeddings - longest);
-  const gen = await generate(ctx.model, ids, { maxNewTokens: Math.max(1, budget), temperature: 0, stopTokenIds: [ctx.endOfTurn] });
+  const gen = await generate(ctx.model, ids, { maxNewTokens: Math.max(1, answerBudget(ctx, ids)), temperature: 0, stopTokenIds: [ctx.endOfTurn] });
   const texts = gen.tokens.map((t) => stripChatMarkers(ctx.tokenizer.decode(t)));
   const { total } = await scoreAll(rewards, texts.map((response, i) => ({ prompt: prompts[i]!, response })));
   const replies = texts.map((x) => stripReasoning(x, 'psy-cot'));
@@ -359,7 +340,8 @@ export async function evaluate(ctx: Ctx, rewards: RewardSource[], prompts: Promp
       prompts.map((p, i) => fidelity(ctx.world!, ctx.world!.byId.get(p.characterId!)!, p.turn!, texts[i]!)),
     );
   }
-  return { reward: total.reduce((a, b) => a + b, 0) / Math.max(1, total.length), ...(fid ? { fidelity: fid } : {}), genericRate };
+  const truncated = gen.finishReasons.filter((r) => r === 'length').length / Math.max(1, texts.length);
+  return { reward: total.reduce((a, b) => a + b, 0) / Math.max(1, total.length), ...(fid ? { fidelity: fid } : {}), genericRate, truncated, texts };
 }
 
 export { END_OF_TURN };

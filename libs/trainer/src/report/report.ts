@@ -131,6 +131,55 @@ function timingParts(rows: readonly MetricRow[]): { name: string; get: (r: Metri
   return parts;
 }
 
+/** The profile-reading probes of the run (after SFT, before RAPO, at the end) side by side. */
+function probeSection(metrics: readonly MetricRow[]): Section | undefined {
+  const probes = metrics.filter((r) => r.probe);
+  const readings = metrics.filter((r) => r.reading);
+  if (!probes.length && !readings.length) return undefined;
+  const head = (rows: readonly MetricRow[]) => `<tr><th></th>${rows.map((r) => `<th>${escapeHtml(`${r.phase.toUpperCase()} step ${r.step}`)}</th>`).join('')}</tr>`;
+  const cell = (v: number | undefined, pct = false) => `<td>${v === undefined || !Number.isFinite(v) ? '' : escapeHtml(pct ? `${(100 * v).toFixed(1)}%` : formatNumber(v))}</td>`;
+  const tables: string[] = [];
+  if (probes.length) {
+    const swap = (r: MetricRow) => r.probe!.signal.find((s) => s.ablation === 'swap');
+    const defs: [string, (r: MetricRow) => number | undefined, boolean][] = [
+      ['held-out facts', (r) => r.probe!.heldOut.facts, false],
+      ['training-character facts', (r) => r.probe!.train.facts, false],
+      ['train - held-out facts', (r) => r.probe!.factsGap, false],
+      ['foreign-fact rate (held-out)', (r) => r.probe!.heldOut.foreignRate, true],
+      ['held-out fidelity', (r) => r.probe!.heldOut.fidelity, false],
+      ['generic-phrase rate (held-out)', (r) => r.probe!.heldOut.genericRate, true],
+      ['answers cut at the token limit', (r) => r.probe!.heldOut.truncated, true],
+      ['swap PMI, role tokens (nats)', (r) => swap(r)?.meanPmi.role, false],
+      ['swap PMI, generic tokens', (r) => swap(r)?.meanPmi.generic, false],
+      ['swap PMI, other tokens', (r) => swap(r)?.meanPmi.other, false],
+      ['swap AUC role vs other', (r) => swap(r)?.aucRoleVsOther, false],
+      ['swap AUC role vs generic', (r) => swap(r)?.aucRoleVsGeneric, false],
+      ['swap PMI, end of turn', (r) => swap(r)?.endOfTurnPmi, false],
+    ];
+    for (const r of probes) {
+      for (const s of r.probe!.signal.filter((x) => x.ablation !== 'swap')) {
+        if (defs.some(([label]) => label.startsWith(`${s.ablation} `))) continue;
+        const of = (row: MetricRow) => row.probe!.signal.find((x) => x.ablation === s.ablation);
+        defs.push([`${s.ablation} AUC role vs other`, (row) => of(row)?.aucRoleVsOther, false], [`${s.ablation} AUC role vs generic`, (row) => of(row)?.aucRoleVsGeneric, false]);
+      }
+    }
+    const body = defs.map(([label, get, pct]) => `<tr><th>${escapeHtml(label)}</th>${probes.map((r) => cell(get(r), pct)).join('')}</tr>`).join('');
+    tables.push(`<table class="glance"><thead>${head(probes)}</thead><tbody>${body}</tbody></table>`);
+  }
+  if (readings.length) {
+    const fields = keysOf(readings, (r) => r.reading!.fields);
+    const body = [
+      `<tr><th>all fields</th>${readings.map((r) => cell(r.reading!.accuracy, true)).join('')}</tr>`,
+      ...fields.map((f) => `<tr><th>${escapeHtml(f)}</th>${readings.map((r) => cell(num(field(r.reading!.fields, f)), true)).join('')}</tr>`),
+    ].join('');
+    tables.push(`<table class="glance"><thead>${head(readings)}</thead><tbody>${body}</tbody></table>`);
+  }
+  const intro = probes.length
+    ? 'Does the policy read the profile? Greedy answers to held-out and training characters (facts stated, other characters\' facts, answers cut short), and the PMI of labelled answer tokens with the profile swapped for another character\'s: a model that reads gives the role tokens (facts, name, voice, traits) a high PMI and the rest about none.'
+    : 'Held-out reading questions: the share of asked fields whose value the greedy answer copies exactly.';
+  return { id: 'probe', title: probes.length ? 'Profile-reading probe' : 'Reading probe', html: `<p class="intro">${escapeHtml(intro)}</p>${tables.join('')}` };
+}
+
 function sections(input: ReportInput): Section[] {
   const sft = phaseRows(input.metrics ?? [], 'sft');
   const rl = phaseRows(input.metrics ?? [], 'rl');
@@ -140,9 +189,11 @@ function sections(input: ReportInput): Section[] {
   const parts = timingParts(timedRl);
   const out = [
     summarySection(input, sft, rl),
+    probeSection(input.metrics ?? []),
     section('sft', 'Supervised fine-tuning', 'Training loss per step and held-out loss on eval steps; the learning-rate schedule below.', [
       lines('Loss', [metricSeries(sft, 'train loss', (r) => r.loss), metricSeries(sft, 'eval loss', (r) => r.evalLoss)]),
       lines('Learning rate', [metricSeries(sft, 'lr', (r) => r.lr)]),
+      lines('Held-out reading fields copied', [metricSeries(sft, 'all fields', (r) => r.reading?.accuracy)], { yInclude: [0, 1] }),
     ]),
     section('reward', 'RL reward', 'Mean reward of the sampled responses per step, with each part of the reward.', [
       lines('Reward', [
@@ -165,6 +216,10 @@ function sections(input: ReportInput): Section[] {
       ], { yInclude: [0] }),
       lines('Entropy (nats)', [metricSeries(rl, 'entropy', (r) => r.entropy)]),
       lines('Response length (tokens)', [metricSeries(rl, 'length', (r) => r.responseLength)]),
+      lines('Answers cut at the token limit', [
+        metricSeries(rl, 'sampled', (r) => (r.reward !== undefined ? r.truncated : undefined)),
+        metricSeries(rl, 'greedy, held-out', (r) => (r.evalReward !== undefined ? r.truncated : undefined), { dashed: true }),
+      ], { yInclude: [0] }),
     ]),
     section('rapo', 'RAPO signals', 'Profile–token PMI and the role-specificity score derived from it, the mean token weight for positive and negative advantages, and corr(PMI, advantage).', [
       statChart(rl, 'Token PMI (nats)', (r) => r.pmi, 'Mean over response tokens, shaded ± one std, dashed min and max.', [0]),

@@ -35,6 +35,21 @@ export interface MetricRow {
   corrPmiAdvantage?: number;
   /** Seconds per phase of the step: rollout, scoring, ablated, update, ... */
   timing?: Record<string, number>;
+  /** Share of answers cut at the token limit (sampled in RL steps, greedy in evaluation rows). */
+  truncated?: number;
+  /** The profile-reading probe (testbed runs, after SFT, before RAPO, at the end). */
+  probe?: ProfileProbeRow;
+  /** The reading probe (reading runs: held-out questions). */
+  reading?: { accuracy: number; fields: Record<string, number>; questions: number; seconds: number };
+}
+
+/** A profile-reading probe as metrics.jsonl stores it (probe.ts has the meaning of each field). */
+export interface ProfileProbeRow {
+  heldOut: { facts: number; foreignRate: number; fidelity: number; genericRate: number; truncated: number; prompts: number };
+  train: { facts: number; foreignRate: number; prompts: number };
+  factsGap: number;
+  signal: { ablation: string; meanPmi: { role: number; generic: number; other: number }; aucRoleVsOther: number; aucRoleVsGeneric: number; endOfTurnPmi: number }[];
+  seconds: number;
 }
 
 /** One line of samples.jsonl. */

@@ -3,7 +3,7 @@
 import { LlamaModel, parseConfig, shiftTargets, tf, tokenLogprobs } from '@rapo/model';
 import { factValue, generateWorld } from '@rapo/testbed';
 import { describe, expect, it } from 'vitest';
-import { labelSpans, logitRows, tokenLabels } from './pmi-signal.js';
+import { auc, labelSpans, logitRows, tokenLabels } from './pmi-signal.js';
 
 describe('token labels', () => {
   const c = generateWorld({ seed: 3, characters: 6 }).characters[0]!;
