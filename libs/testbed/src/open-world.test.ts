@@ -166,7 +166,7 @@ describe('SFT examples (fresh characters and the curriculum)', () => {
 describe('reading tasks', () => {
   it('answer questions field by field with the profile\'s values', () => {
     for (let i = 0; i < 200; i++) {
-      const r = readingExample({ seed: 1, mix: { repeat: 0, restate: 0, questions: 1 } }, i, 0);
+      const r = readingExample({ seed: 1, mix: { repeat: 0, restate: 0, questions: 1, roleplay: 0 } }, i, 0);
       expect(r.task).toBe('questions');
       expect(r.fields!.length).toBeGreaterThanOrEqual(3);
       const lines = r.response.split('\n');
@@ -191,6 +191,17 @@ describe('reading tasks', () => {
     }
   });
 
+  it('answer a user in character with the reference reply, without reasoning', () => {
+    const ex = Array.from({ length: 300 }, (_, i) => readingExample({ seed: 4 }, i, 0));
+    const roleplay = ex.filter((e) => e.task === 'roleplay');
+    expect(roleplay.length).toBeGreaterThan(50);
+    for (const e of roleplay) {
+      expect(e.message).toBe(e.turn!.text);
+      expect(e.response).toBe(referenceResponse(e.character, e.turn!).reply);
+      expect(e.response).not.toContain('<think>');
+    }
+  });
+
   it('uses held-out values only when asked for the held-out space', () => {
     for (let i = 0; i < 50; i++) {
       const train = readingExample({ seed: 3 }, i, 0).character;
@@ -198,6 +209,6 @@ describe('reading tasks', () => {
       for (const [cat, v] of Object.entries(openValues(train))) expect(valueSpace(cat as OpenCategory, v)).toBe('train');
       for (const [cat, v] of Object.entries(openValues(held))) expect(valueSpace(cat as OpenCategory, v)).toBe('heldout');
     }
-    expect(() => readingExample({ seed: 3, mix: { repeat: 0, restate: 0, questions: 0 } }, 0, 0)).toThrow('Expected some reading task to have a positive share');
+    expect(() => readingExample({ seed: 3, mix: { repeat: 0, restate: 0, questions: 0, roleplay: 0 } }, 0, 0)).toThrow('Expected some reading task to have a positive share');
   });
 });

@@ -1,16 +1,20 @@
-// Reading tasks: what the testbed's base model is pretrained on before it learns to role-play.
-// Each is a chat example about a fresh character: the profile as the system message, an
-// instruction, and an answer that copies facts out of the profile: every fact repeated word for
-// word, the profile rewritten in another phrasing, or a few facts asked by name. Nearly every
-// answer token is a copy, which is the dense signal a small model needs before it learns to read
-// (a reply that states one fact among a hundred template tokens teaches copying too slowly).
-// Nothing here is role-play: the answers are in the third person and have no reasoning.
+// What the testbed's base model is pretrained on before it learns Psy-CoT. Each example is a
+// chat about a fresh character: the profile as the system message, then either a reading task
+// (every fact repeated word for word, the profile rewritten in another phrasing, or facts asked
+// by name: nearly every answer token is a copy, the dense signal a small model needs to learn
+// to read; a reply that states one fact among a hundred template tokens teaches it too slowly)
+// or a user turn answered in character by the reference reply, without reasoning: the world's
+// language (voices, reactions), as an instruction-tuned model knows how characters talk before
+// it is taught to reason step by step.
+import { TRAITS } from './lexicon.js';
+import { referenceResponse } from './responses.js';
+import { generateTurn, type UserTurn } from './turns.js';
 import { Rng } from './rng.js';
 import { drawCharacter, freshCharacter, PHRASING_NAMES, PROFILE_PHRASINGS, profileText, styleOf, type Character } from './world.js';
 import { drawValue, OPEN_CATEGORIES, type ValueSpace } from './values.js';
 
-export type ReadingTask = 'repeat' | 'restate' | 'questions';
-export const READING_TASKS: readonly ReadingTask[] = ['repeat', 'restate', 'questions'];
+export type ReadingTask = 'repeat' | 'restate' | 'questions' | 'roleplay';
+export const READING_TASKS: readonly ReadingTask[] = ['repeat', 'restate', 'questions', 'roleplay'];
 
 /**
  * The shape of a reading example: `echo` (the profile is a list of random values, to repeat:
@@ -19,7 +23,7 @@ export const READING_TASKS: readonly ReadingTask[] = ['repeat', 'restate', 'ques
  */
 export type ReadingStage = 'echo' | 'short' | 'full';
 export const READING_STAGES: readonly ReadingStage[] = ['echo', 'short', 'full'];
-export const DEFAULT_READING_MIX: Readonly<Record<ReadingTask, number>> = { repeat: 0.2, restate: 0.3, questions: 0.5 };
+export const DEFAULT_READING_MIX: Readonly<Record<ReadingTask, number>> = { repeat: 0.1, restate: 0.2, questions: 0.4, roleplay: 0.3 };
 
 /** The facts a reading question can ask for, with the label the question and the answer use. */
 export const READING_FIELDS = ['name', 'age', 'occupation', 'hometown', 'traits', 'speech', 'loves', 'hates', 'fear', 'goal', 'secret', 'relation'] as const;
@@ -64,6 +68,8 @@ export interface ReadingExample {
   response: string;
   /** The fields a `questions` example asks for, in the order of the answer. */
   fields?: ReadingField[];
+  /** The user turn a `roleplay` example answers. */
+  turn?: UserTurn;
 }
 
 export interface ReadingOptions {
@@ -122,7 +128,15 @@ export function readingExample(options: ReadingOptions, step: number, index: num
   const id = `reading-${space}-${step}-${index}`;
   const stage = options.stage ?? 'full';
   if (stage === 'echo') {
-    const words = Array.from({ length: 6 + rng.int(9) }, () => drawValue(rng, rng.pick(OPEN_CATEGORIES), 'train')).join(' ');
+    // Values of every kind, ages and trait names too: tokens that only ever fill one slot
+    // (a number, a trait) would otherwise never be told apart, and could not be copied later.
+    const item = () => {
+      const k = rng.int(OPEN_CATEGORIES.length + 2);
+      if (k === OPEN_CATEGORIES.length) return String(18 + rng.int(63));
+      if (k === OPEN_CATEGORIES.length + 1) return rng.pick(TRAITS).name;
+      return drawValue(rng, OPEN_CATEGORIES[k]!, 'train');
+    };
+    const words = Array.from({ length: 6 + rng.int(9) }, item).join(' ');
     return { id, task: 'repeat', character: c, profileVariant: -1, profile: words, message: 'Repeat the profile word for word.', response: words };
   }
   if (stage === 'short') {
@@ -148,6 +162,10 @@ export function readingExample(options: ReadingOptions, step: number, index: num
         // Another order than the profile's, so the answer is read, not recited.
         response: profileText(c, target, seed + 1),
       };
+    }
+    case 'roleplay': {
+      const turn = generateTurn(rng);
+      return { ...base, message: turn.text, response: referenceResponse(c, turn).reply, turn };
     }
     case 'questions': {
       const fields = rng.sample(READING_FIELDS, 3 + rng.int(READING_FIELDS.length - 2));

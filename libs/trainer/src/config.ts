@@ -42,7 +42,10 @@ export const TrainConfigSchema = z
     phases: z.array(z.enum(['sft', 'rl'])).min(1).default(['sft', 'rl']).describe('phases to run, in order'),
     model: z
       .object({
-        init: z.string().default('scratch').describe('"scratch" (a new model and tokenizer), or a checkpoint directory to start from'),
+        init: z
+          .string()
+          .default('base')
+          .describe('"base" (the shipped base model in libs/testbed/base, pretrained to read profiles), "scratch" (a new model and tokenizer of the shape below), or a checkpoint directory to start from'),
         vocab_size: int(300).default(640).describe('tokenizer size when training one from scratch'),
         hidden_size: int(8).default(64),
         num_hidden_layers: int(1).default(2),
@@ -54,7 +57,7 @@ export const TrainConfigSchema = z
       })
       .strict()
       .prefault({})
-      .describe('the policy model (Llama layout) when training from scratch'),
+      .describe('the policy model (Llama layout): where it starts, and its shape when training from scratch (a checkpoint brings its own)'),
     data: z
       .object({
         source: z
@@ -92,10 +95,10 @@ export const TrainConfigSchema = z
           .prefault({})
           .describe('testbed: shares of reference and degraded answers in the last stage of SFT (padded: the reference with empathy phrases; foreign: another character\'s facts)'),
         reading_mix: z
-          .object({ repeat: share.default(0.2), restate: share.default(0.3), questions: share.default(0.5) })
+          .object({ repeat: share.default(0.1), restate: share.default(0.2), questions: share.default(0.4), roleplay: share.default(0.3) })
           .strict()
           .prefault({})
-          .describe('reading: shares of the tasks (repeat the profile, rewrite it in another phrasing, answer questions about it)'),
+          .describe('reading: shares of the tasks (repeat the profile, rewrite it in another phrasing, answer questions about it, answer a user in character without reasoning)'),
         sft_file: z.string().optional().describe('jsonl: SFT examples, one {"profile", "message", "response", "name"?} per line'),
         prompts_file: z.string().optional().describe('jsonl: RL prompts, one {"profile", "message", "name"?, "reference"?} per line'),
         prompt_format: z
@@ -108,13 +111,13 @@ export const TrainConfigSchema = z
       .refine((d) => d.curriculum.copy + d.curriculum.grounded <= 1, { message: 'curriculum.copy + curriculum.grounded must be at most 1', path: ['curriculum'] }),
     sft: z
       .object({
-        steps: int(0).default(80).describe('optimizer steps (0 skips the phase)'),
-        batch_size: int(1).default(8).describe('examples per step'),
-        lr: z.number().gt(0).default(4e-3).describe('peak learning rate'),
-        warmup_steps: int(0).default(8),
+        steps: int(0).default(300).describe('optimizer steps (0 skips the phase)'),
+        batch_size: int(1).default(16).describe('examples per step'),
+        lr: z.number().gt(0).default(2e-3).describe('peak learning rate'),
+        warmup_steps: int(0).default(20),
         weight_decay: z.number().min(0).default(0.01),
         grad_clip: z.number().gt(0).default(1).describe('clip the global gradient norm to this'),
-        eval_every: int(1).default(20).describe('steps between evaluations of the held-out loss'),
+        eval_every: int(1).default(50).describe('steps between evaluations of the held-out loss'),
         eval_batches: int(1).default(2).describe('held-out batches per evaluation'),
       })
       .strict()
@@ -125,10 +128,10 @@ export const TrainConfigSchema = z
         steps: int(0).default(10).describe('RL steps (0 skips the phase)'),
         prompts_per_step: int(1).default(4).describe('prompts per RL step (each sampled group_size times)'),
         group_size: int(2).default(4).describe('samples per prompt (G)'),
-        max_new_tokens: int(1).default(128).describe('length limit of a sampled answer'),
+        max_new_tokens: int(1).default(160).describe('length limit of a sampled answer'),
         temperature: z.number().gt(0).default(1),
         top_p: z.number().gt(0).max(1).default(1),
-        lr: z.number().gt(0).default(5e-4),
+        lr: z.number().gt(0).default(1e-4),
         warmup_steps: int(0).default(2),
         weight_decay: z.number().min(0).default(0),
         grad_clip: z.number().gt(0).default(1),
@@ -156,7 +159,7 @@ export const TrainConfigSchema = z
           .strict()
           .prefault({}),
         eval_every: int(1).default(5).describe('steps between held-out fidelity evaluations'),
-        eval_prompts: int(1).default(16).describe('held-out prompts per evaluation'),
+        eval_prompts: int(1).default(48).describe('held-out prompts per evaluation'),
       })
       .strict()
       .prefault({}),

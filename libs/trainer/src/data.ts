@@ -131,7 +131,7 @@ function readingRecord(e: ReadingExample): SftRecord {
 /** Held-out reading questions (characters from the held-out side of every value space), for the reading probe. */
 export function readingProbeSet(config: TrainConfig, count: number): SftRecord[] {
   const seed = (config.data.world_seed ?? config.seed) + 7;
-  return Array.from({ length: count }, (_, i) => readingRecord(readingExample({ seed, space: 'heldout', mix: { repeat: 0, restate: 0, questions: 1 } }, 0, i)));
+  return Array.from({ length: count }, (_, i) => readingRecord(readingExample({ seed, space: 'heldout', mix: { repeat: 0, restate: 0, questions: 1, roleplay: 0 } }, 0, i)));
 }
 
 export function loadDataset(config: TrainConfig): Dataset {
