@@ -12,7 +12,7 @@ describe('trainer config', () => {
     expect(c.rl.algo).toBe('rapo');
     expect(c.rl.rapo.lam_pos).toBe(0.5);
     expect(c.rl.rewards).toEqual([{ type: 'testbed-judge', weight: 1, noise: 0.05 }]);
-    expect(c.model.init).toBe('scratch');
+    expect(c.model.init).toBe('base');
   });
 
   it('names an unknown key and the keys allowed beside it', () => {

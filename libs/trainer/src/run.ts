@@ -347,7 +347,9 @@ export async function train(options: RunOptions): Promise<RunResult> {
   const ctx: Ctx = { config, model, tokenizer, pad, endOfTurn, ...(data.world ? { world: data.world } : {}) };
   // Held-out evaluation (greedy answers to rl.eval_prompts held-out prompts, the RL rewards,
   // the testbed's fidelity): every rl.eval_every RL steps, and once at the end of the run.
-  const rewards = config.rl.rewards.map((r) => makeRewardSource(r, data.world, config.seed));
+  // (A run without RL and without a world to judge, such as pretraining on reading tasks, needs none.)
+  const needRewards = (config.phases.includes('rl') && config.rl.steps > 0) || data.world !== undefined;
+  const rewards = needRewards ? config.rl.rewards.map((r) => makeRewardSource(r, data.world, config.seed)) : [];
   const evalPrompts = batchAt(data.rlEval, Math.min(config.rl.eval_prompts, data.rlEval.length), 0, config.seed, 'rl-eval');
   const heldOutRow = async (phase: Phase, step: number): Promise<MetricRow | undefined> => {
     if (!evalPrompts.length) return undefined;
