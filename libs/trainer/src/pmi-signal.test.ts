@@ -3,7 +3,7 @@
 import { LlamaModel, parseConfig, shiftTargets, tf, tokenLogprobs } from '@rapo/model';
 import { factValue, generateWorld } from '@rapo/testbed';
 import { describe, expect, it } from 'vitest';
-import { auc, labelSpans, logitRows, tokenLabels } from './pmi-signal.js';
+import { auc, labelSpans, logitRows, replyMask, tokenLabels } from './pmi-signal.js';
 
 describe('token labels', () => {
   const c = generateWorld({ seed: 3, characters: 6 }).characters[0]!;
@@ -26,6 +26,16 @@ describe('token labels', () => {
     expect(tokenLabels(pieces, labelSpans(text, c))).toEqual(['other', 'role', 'other', 'generic', 'generic', 'generic', 'generic', 'other']);
     // A piece that is only the space before a span stays other.
     expect(tokenLabels(['From', ' ', c.hometown], labelSpans(`From ${c.hometown}`, c))).toEqual(['other', 'other', 'role']);
+  });
+});
+
+describe('reply mask', () => {
+  it('marks the tokens that start after the closing think tag, and every token of an answer without one', () => {
+    const text = '<think>I am from Pellmoor.</think>\nPellmoor, aye.';
+    const pieces = ['<think>', 'I am from', ' Pellmoor', '.</think>', '\n', 'Pellmoor', ', aye.'];
+    expect(pieces.join('')).toBe(text);
+    expect(replyMask(pieces, text)).toEqual([false, false, false, false, true, true, true]);
+    expect(replyMask(['Pellmoor', ', aye.'], 'Pellmoor, aye.')).toEqual([true, true]);
   });
 });
 

@@ -111,6 +111,27 @@ export interface PmiSignal {
   endOfTurnPmi: number;
   /** Share of the tokens with the top 10% PMI that are role-specific, and that are generic. */
   topDecile: { role: number; generic: number };
+  /**
+   * Role tokens by where they stand: in the reasoning (inside <think>) or in the reply. A Psy-CoT
+   * answer names its facts in the construction step and states them again in the reply; the
+   * reply's AUC against generic tokens (which are all in the reply) shows how much PMI the reply's
+   * own role tokens keep.
+   */
+  roleByPart: Record<AnswerPart, { tokens: number; meanPmi: number; aucVsGeneric: number }>;
+}
+
+export type AnswerPart = 'reasoning' | 'reply';
+
+/** Per token: whether it starts in the reply (after the closing think tag; all of it without one). */
+export function replyMask(pieces: readonly string[], text: string): boolean[] {
+  const close = text.indexOf('</think>');
+  const replyStart = close < 0 ? 0 : close + '</think>'.length;
+  let at = 0;
+  return pieces.map((p) => {
+    const inReply = at >= replyStart;
+    at += p.length;
+    return inReply;
+  });
 }
 
 export interface PmiSignalOptions {
@@ -126,6 +147,7 @@ interface Item {
   prompt: number[];
   response: number[];
   labels: TokenLabel[];
+  inReply: boolean[];
 }
 
 /** Logit rows of the response tokens of every sequence, in order, `bs` sequences per forward pass. */
@@ -158,7 +180,7 @@ function itemsFor(world: World, records: PromptRecord[], tokenizer: BpeTokenizer
     const pieces = response.map((id) => tokenizer.decode([id]));
     const decoded = pieces.join('');
     if (!decoded.startsWith(text)) throw new Error(`pmi signal: the tokenizer does not decode token by token back to the answer of ${record.id}; cannot label its tokens`);
-    return { record, prompt: encodePrompt(tokenizer, promptMessages(record, config.data.prompt_format)), response, labels: tokenLabels(pieces, labelSpans(text, c)) };
+    return { record, prompt: encodePrompt(tokenizer, promptMessages(record, config.data.prompt_format)), response, labels: tokenLabels(pieces, labelSpans(text, c)), inReply: replyMask(pieces, text) };
   });
 }
 
@@ -187,6 +209,7 @@ export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, con
     const offsets = new Int32Array(items.length + 1);
     items.forEach((it, i) => (offsets[i + 1] = offsets[i]! + it.response.length));
     const labels = items.flatMap((it) => it.labels);
+    const inReply = items.flatMap((it) => it.inReply);
     const withRows = logitRows(model, items.map((it) => ({ prompt: it.prompt, response: it.response })), pad, bs);
     for (const ablation of o.ablations ?? (['drop', 'name-only', 'swap'] as Ablation[])) {
       const ablated = items.map((it, i) => ({
@@ -214,6 +237,12 @@ export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, con
         aucRoleVsGeneric: auc(pmi.role, pmi.generic),
         aucRoleVsOther: auc(pmi.role, pmi.other),
         topDecile: { role: top.filter((i) => labels[i] === 'role').length / top.length, generic: top.filter((i) => labels[i] === 'generic').length / top.length },
+        roleByPart: Object.fromEntries(
+          (['reasoning', 'reply'] as AnswerPart[]).map((part) => {
+            const xs = Array.from(r.mi).filter((_, i) => labels[i] === 'role' && inReply[i] === (part === 'reply'));
+            return [part, { tokens: xs.length, meanPmi: safeMean(xs), aucVsGeneric: xs.length && pmi.generic.length ? auc(xs, pmi.generic) : NaN }];
+          }),
+        ) as PmiSignal['roleByPart'],
       });
     }
   }

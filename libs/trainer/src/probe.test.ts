@@ -38,7 +38,7 @@ const probe = (auc: number, ablation = 'swap'): ProfileProbe => ({
   heldOut: { facts: 0.1, foreignRate: 0, fidelity: 0.5, genericRate: 0, truncated: 0, prompts: 8 },
   train: { facts: 0.1, foreignRate: 0, prompts: 8 },
   factsGap: 0,
-  signal: [{ ablation: ablation as 'swap', meanPmi: { role: 0, generic: 0, other: 0 }, aucRoleVsOther: auc, aucRoleVsGeneric: auc, endOfTurnPmi: 0 }],
+  signal: [{ ablation: ablation as 'swap', meanPmi: { role: 0, generic: 0, other: 0 }, aucRoleVsOther: auc, aucRoleVsGeneric: auc, endOfTurnPmi: 0, replyRole: { meanPmi: 0, aucVsGeneric: auc } }],
   seconds: 1,
 });
 
@@ -71,7 +71,12 @@ describe('profile probe', () => {
     expect(p.heldOut.truncated).toBeLessThanOrEqual(1);
     expect(p.factsGap).toBeCloseTo(p.train.facts - p.heldOut.facts, 10);
     expect(p.signal.map((s) => s.ablation)).toEqual(['swap', 'drop']);
-    for (const s of p.signal) expect(s.aucRoleVsOther).toBeGreaterThanOrEqual(0);
+    for (const s of p.signal) {
+      expect(s.aucRoleVsOther).toBeGreaterThanOrEqual(0);
+      // Generic phrases stand in the reply, and so do some role tokens: the reply-only AUC exists.
+      expect(s.replyRole.aucVsGeneric).toBeGreaterThanOrEqual(0);
+      expect(s.replyRole.aucVsGeneric).toBeLessThanOrEqual(1);
+    }
     model.dispose();
   });
 });

@@ -27,6 +27,8 @@ export interface ProbeSignal {
   aucRoleVsGeneric: number;
   /** Mean PMI of the end-of-turn token. */
   endOfTurnPmi: number;
+  /** Role tokens of the reply alone (not the reasoning): mean PMI and AUC against generic tokens. */
+  replyRole: { meanPmi: number; aucVsGeneric: number };
 }
 
 export interface ProfileProbe {
@@ -50,6 +52,7 @@ function signalOf(s: PmiSignal): ProbeSignal {
     aucRoleVsOther: s.aucRoleVsOther,
     aucRoleVsGeneric: s.aucRoleVsGeneric,
     endOfTurnPmi: s.endOfTurnPmi,
+    replyRole: { meanPmi: s.roleByPart.reply.meanPmi, aucVsGeneric: s.roleByPart.reply.aucVsGeneric },
   };
 }
 
@@ -142,7 +145,7 @@ export function probeLine(p: ProfileProbe): string {
     `foreign ${pct(p.heldOut.foreignRate)}`,
     `fidelity ${p.heldOut.fidelity.toFixed(3)}`,
     `truncated ${pct(p.heldOut.truncated)}`,
-    ...(s ? [`swap PMI role ${s.meanPmi.role.toFixed(2)} generic ${s.meanPmi.generic.toFixed(2)} other ${s.meanPmi.other.toFixed(2)}`, `AUC role/other ${s.aucRoleVsOther.toFixed(2)} role/generic ${s.aucRoleVsGeneric.toFixed(2)}`] : [`no PMI signal (${p.signalNote ?? 'not measured'})`]),
+    ...(s ? [`swap PMI role ${s.meanPmi.role.toFixed(2)} generic ${s.meanPmi.generic.toFixed(2)} other ${s.meanPmi.other.toFixed(2)}`, `AUC role/other ${s.aucRoleVsOther.toFixed(2)} role/generic ${s.aucRoleVsGeneric.toFixed(2)} (reply only ${s.replyRole.aucVsGeneric.toFixed(2)})`] : [`no PMI signal (${p.signalNote ?? 'not measured'})`]),
   ].join('  ');
 }
 

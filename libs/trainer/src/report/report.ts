@@ -154,6 +154,8 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
       ['swap PMI, other tokens', (r) => swap(r)?.meanPmi.other, false],
       ['swap AUC role vs other', (r) => swap(r)?.aucRoleVsOther, false],
       ['swap AUC role vs generic', (r) => swap(r)?.aucRoleVsGeneric, false],
+      ['swap PMI, role tokens of the reply', (r) => swap(r)?.replyRole?.meanPmi, false],
+      ['swap AUC reply role vs generic', (r) => swap(r)?.replyRole?.aucVsGeneric, false],
       ['swap PMI, end of turn', (r) => swap(r)?.endOfTurnPmi, false],
     ];
     for (const r of probes) {
