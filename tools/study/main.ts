@@ -2,15 +2,16 @@
 // ablations and the SFT answer-format comparison; see docs/results.md.
 import { parseArgs } from 'node:util';
 import { writeJsonAtomic } from '../bench/lib/report.js';
-import { applySets, loadTrainConfig, measureCheckpointPmiSignal } from '@rapo/trainer';
+import { applySets, loadTrainConfig, measureCheckpointPmiSignal, parseTrainConfig } from '@rapo/trainer';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-
+import { HACK_STEPS, runHackCheck, type HackOptions } from './hack.js';
 import { ABLATIONS, runStudy, type StudyOptions } from './study.js';
 
 const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-formats] [--no-pmi-signal]
                           [--out DIR] [--sft-steps N] [--rl-steps N] [--eval-prompts N] [--set key=value ...]
        npm run study -- --pmi-signal-of RUN_DIR [--checkpoint DIR]
+       npm run study -- --hack [--seeds N] [--rl-steps N] [--init SFT_CHECKPOINT] [--set key=value ...] [--out DIR]
 
 Trains one SFT checkpoint, then RL with GRPO and with RAPO from it on seeds 1..N (default 3),
 and SFT on Psy-CoT, reply-only and generic-CoT answers at the same token budget; evaluates
@@ -28,6 +29,10 @@ every final policy on held-out characters; writes <out>/results.json and <out>/r
   --no-pmi-signal     skip measuring how well PMI singles out role-specific tokens
   --pmi-signal-of DIR only that measurement, of a testbed run's final/ checkpoint (or --checkpoint DIR, e.g. one of
                       the run's checkpoints/step-N); writes pmi-signal.json into the checkpoint folder
+  --hack              only GRPO with the hackable judge from one SFT checkpoint (trained here with the default SFT,
+                      or --init), and how the generic-phrase rate rises over the RL budget (default 30 steps at
+                      rl.lr 2e-4; sampled and greedy held-out answers, 95% intervals over seeds); writes
+                      <out>/hack.json and hack.html (default out runs/hack)
 `;
 
 const { values: v } = parseArgs({
@@ -39,6 +44,8 @@ const { values: v } = parseArgs({
     'no-pmi-signal': { type: 'boolean', default: false },
     'pmi-signal-of': { type: 'string' },
     checkpoint: { type: 'string' },
+    hack: { type: 'boolean', default: false },
+    init: { type: 'string' },
     set: { type: 'string', multiple: true },
     out: { type: 'string' },
     'sft-steps': { type: 'string' },
@@ -90,6 +97,26 @@ const int = (name: string, s: string | undefined, fallback: number) => {
   }
   return n;
 };
+if (v.hack) {
+  const hack: HackOptions = {
+    out: v.out ?? 'runs/hack',
+    seeds: int('seeds', v.seeds, 3),
+    sftSteps: int('sft-steps', v['sft-steps'], parseTrainConfig({}).sft.steps),
+    rlSteps: int('rl-steps', v['rl-steps'], HACK_STEPS),
+    evalPrompts: int('eval-prompts', v['eval-prompts'], 48),
+    ...(v.init ? { init: v.init } : {}),
+    ...(v.set?.length ? { base: setsOrExit(v.set) } : {}),
+    log: (line) => console.error(`hack ${new Date().toISOString().slice(11, 19)} ${line}`),
+  };
+  try {
+    const r = await runHackCheck(hack);
+    console.log(`\n${r.conclusions.join('\n')}\n\nResults: ${hack.out}/hack.json\nReport:  ${hack.out}/hack.html  (${(r.seconds / 60).toFixed(1)} min)`);
+    process.exit(0);
+  } catch (e) {
+    console.error(`study: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
 const options: StudyOptions = {
   out: v.out ?? (v.quick ? 'runs/study-quick' : 'runs/study'),
   seeds: int('seeds', v.seeds, v.quick ? 2 : 3),

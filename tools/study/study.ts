@@ -207,6 +207,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
       data: { world_seed: 1 },
       sft: { steps: o.sftSteps },
       rl: { steps: o.rlSteps, eval_every: Math.max(1, Math.floor(o.rlSteps / 3)), eval_prompts: o.evalPrompts },
+      probe: { prompts: o.evalPrompts },
       checkpoint: { every: 1000, keep: 1 },
     },
     o.base ?? {},
