@@ -11,6 +11,17 @@ const root = mkdtempSync(join(tmpdir(), 'rapo-train-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const BUNDLE = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/rapo-train.mjs');
 
+describe('the npm scripts', () => {
+  it('has no script that npm would run before or after another one (a "pretrain" script runs before every `npm run train`)', () => {
+    const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const names = Object.keys(pkg.scripts);
+    expect(names).toContain('train');
+    expect(names).toContain('base:pretrain');
+    const hooks = names.filter((n) => ['pre', 'post'].some((p) => n.startsWith(p) && names.includes(n.slice(p.length))));
+    expect(hooks).toEqual([]);
+  });
+});
+
 describe('rapo-train arguments', () => {
   it('runs the default config into a dated run folder', () => {
     const a = parseTrainArgs([], new Date('2026-11-26T04:05:06Z'));

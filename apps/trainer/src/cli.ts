@@ -7,10 +7,11 @@ import YAML from 'yaml';
 
 export const USAGE = `Usage: rapo-train [--config <file.yaml>] [--set key=value ...] [--out <run-dir>]
        rapo-train --resume <run-dir>
-       rapo-train --pretrain [--out <run-dir>]      (npm run pretrain)
+       rapo-train --pretrain [--out <run-dir>]      (npm run base:pretrain)
 
-With no arguments, trains the default run: the persona testbed, a small model trained from
-scratch, SFT warm-up then RAPO (about 1.5 minutes on 2 CPU cores). The run folder holds
+With no arguments, trains the default run: the persona testbed, starting from the shipped base
+model (a 1M-parameter model pretrained to read profiles), SFT on fresh characters, then RAPO
+(about 7 minutes on 2 CPU cores). The run folder holds
 resolved-config.yaml, metrics.jsonl, samples.jsonl, checkpoints/, final/ (servable with
 rapo-serve) and report.html.
 

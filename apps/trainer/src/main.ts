@@ -74,7 +74,7 @@ async function main(): Promise<number> {
     }
     if (args.pretrain) {
       const dir = baseDir();
-      const info = installBase(args.out, dir, { command: 'npm run pretrain', config: args.config, seconds: result.seconds, backend: result.backend });
+      const info = installBase(args.out, dir, { command: 'npm run base:pretrain', config: args.config, seconds: result.seconds, backend: result.backend });
       console.log(`Base model: ${dir} (model.init: base loads it)`);
       if (info.reading) console.log(`Held-out reading fields copied: ${(100 * info.reading.accuracy).toFixed(1)}%`);
       return 0;

@@ -65,7 +65,7 @@ describe('resolving and installing', () => {
     expect(resolveInit('/some/checkpoint')).toBe('/some/checkpoint');
     const empty = join(root, 'empty');
     mkdirSync(empty, { recursive: true });
-    expect(() => resolveInit(BASE_INIT, empty)).toThrow(/has none \(model\.safetensors is missing\)\. Run `npm run pretrain`/);
+    expect(() => resolveInit(BASE_INIT, empty)).toThrow(/has none \(model\.safetensors is missing\)\. Run `npm run base:pretrain`/);
   });
 
   it('installs a finished run: the checkpoint files and base.json with the first losses and the reading probe', () => {

@@ -1,7 +1,7 @@
 // The shipped base model: a small checkpoint pretrained on the testbed's reading tasks (a new
 // character per example; every answer copies facts out of the profile), so that SFT starts from
 // a model that already reads a profile, the way real RAPO fine-tunes a pretrained model.
-// `npm run pretrain` reproduces it from its recipe (libs/testbed/base/pretrain.yaml): a
+// `npm run base:pretrain` reproduces it from its recipe (libs/testbed/base/pretrain.yaml): a
 // rapo-train run, whose final model installBase() copies next to the recipe with base.json,
 // which records how it was made and the first losses, so a test can check that the recipe still
 // makes this base.
@@ -56,7 +56,7 @@ export function resolveInit(init: string, dir = baseDir()): string {
   if (!existsSync(join(dir, 'model.safetensors'))) {
     throw new ConfigError(
       `model.init: "base" names the shipped base model, and ${dir} has none (model.safetensors is missing). ` +
-        'Run `npm run pretrain` to make it (see docs/testbed.md), or set model.init to scratch or a checkpoint folder.',
+        'Run `npm run base:pretrain` to make it (see docs/testbed.md), or set model.init to scratch or a checkpoint folder.',
     );
   }
   return dir;
@@ -76,7 +76,7 @@ export function pretrainConfig(dir = baseDir()): TrainConfig {
 
 export function readBaseInfo(dir = baseDir()): BaseInfo {
   const path = join(dir, 'base.json');
-  if (!existsSync(path)) throw new ConfigError(`${path} is missing: the base was not installed by \`npm run pretrain\``);
+  if (!existsSync(path)) throw new ConfigError(`${path} is missing: the base was not installed by \`npm run base:pretrain\``);
   return JSON.parse(readFileSync(path, 'utf8')) as BaseInfo;
 }
 
