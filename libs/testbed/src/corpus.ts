@@ -18,7 +18,7 @@ export type ResponseMix = Record<ResponseKind, number>;
  * the SFT policy starts imperfect; a few padded answers (reference plus empathy phrases), which
  * give RL a judge-pleasing habit to amplify. `foreign` (another character's facts) is an option.
  */
-export const DEFAULT_MIX: ResponseMix = { reference: 0.65, generic: 0.15, padded: 0.1, foreign: 0, offstyle: 0.1 };
+export const DEFAULT_MIX: ResponseMix = { reference: 0.6, generic: 0.05, padded: 0.25, foreign: 0, offstyle: 0.1 };
 
 export interface Prompt {
   id: string;

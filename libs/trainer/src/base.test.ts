@@ -22,9 +22,10 @@ describe('the shipped base', () => {
     // What shapes pretraining is the recipe's (the RL and evaluation defaults it never uses may
     // have changed since): the same seed, model, SFT schedule and reading data.
     for (const key of ['seed', 'phases', 'model', 'sft', 'probe'] as const) expect(info.config[key], key).toEqual(recipe[key]);
-    const { source, curriculum, reading_mix, world_seed } = recipe.data;
-    expect({ source, curriculum, reading_mix, world_seed }).toEqual({
-      source: info.config.data.source, curriculum: info.config.data.curriculum, reading_mix: info.config.data.reading_mix, world_seed: info.config.data.world_seed,
+    const { source, curriculum, reading_mix, world_seed, mix, prompt_format } = recipe.data;
+    const made = info.config.data;
+    expect({ source, curriculum, reading_mix, world_seed, mix, prompt_format }).toEqual({
+      source: made.source, curriculum: made.curriculum, reading_mix: made.reading_mix, world_seed: made.world_seed, mix: made.mix, prompt_format: made.prompt_format,
     });
     expect(recipe.data.source).toBe('reading');
     expect(model.config.vocab_size).toBe(tokenizer.vocabSize);

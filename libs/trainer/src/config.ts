@@ -63,7 +63,7 @@ export const TrainConfigSchema = z
         source: z
           .enum(['testbed', 'jsonl', 'reading'])
           .default('testbed')
-          .describe('the persona testbed, your own JSONL files, or the testbed\'s reading tasks (what `npm run pretrain` trains the base on; SFT only)'),
+          .describe('the persona testbed, your own JSONL files, or the testbed\'s reading tasks (what `npm run base:pretrain` trains the base on; SFT only)'),
         characters: int(4).default(60).describe('testbed: characters in the world (its training characters give the RL prompts, its held-out ones the evaluation)'),
         fresh_characters: z
           .boolean()
@@ -85,9 +85,9 @@ export const TrainConfigSchema = z
         held_out_fraction: z.number().gt(0).lt(1).default(0.2).describe('testbed: share of characters never trained on'),
         mix: z
           .object({
-            reference: share.default(0.65),
-            generic: share.default(0.15),
-            padded: share.default(0.1),
+            reference: share.default(0.6),
+            generic: share.default(0.05),
+            padded: share.default(0.25),
             foreign: share.default(0),
             offstyle: share.default(0.1),
           })
