@@ -4,11 +4,12 @@
 // to held-out characters (the first evaluation against the last). A method meant to resist the
 // hack (RAPO) can only be tested on a budget where GRPO falls into it; this finds and documents
 // that budget (docs/testbed.md).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { lineChart, escapeHtml as esc, PALETTE, parseTrainConfig, train, type MetricRow, type TrainConfig } from '@rapo/trainer';
 import { writeJsonAtomic, writeTextAtomic } from '../bench/lib/report.js';
 import { interval, mean, type Interval } from './stats.js';
+import { merge, readRows } from './study.js';
 
 /**
  * The documented budget (docs/testbed.md): GRPO at this learning rate for HACK_STEPS steps of
@@ -66,20 +67,6 @@ export interface HackResults {
   seconds: number;
 }
 
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? merge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
-}
-
-function rowsOf(dir: string): MetricRow[] {
-  const path = join(dir, 'metrics.jsonl');
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricRow) : [];
-}
-
 async function runOnce(dir: string, config: TrainConfig, label: string, log: (l: string) => void): Promise<void> {
   if (existsSync(join(dir, 'final'))) {
     log(`${label}: done before, read back from ${dir}`);
@@ -92,7 +79,7 @@ async function runOnce(dir: string, config: TrainConfig, label: string, log: (l:
 
 /** The generic-phrase numbers of a finished GRPO run. */
 export function hackRun(dir: string, seed: number): HackRun {
-  const rows = rowsOf(dir);
+  const rows = readRows(dir);
   const steps = rows.filter((r) => r.phase === 'rl' && r.reward !== undefined).sort((a, b) => a.step - b.step);
   const evals = rows.filter((r) => r.phase === 'rl' && r.evalReward !== undefined).sort((a, b) => a.step - b.step);
   if (steps.length < 4 || evals.length < 2) throw new Error(`${dir}: the run has too few RL steps or evaluations to measure a change (${steps.length} steps, ${evals.length} evaluations)`);

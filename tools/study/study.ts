@@ -121,7 +121,8 @@ export interface StudyResults {
   seconds: number;
 }
 
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+/** b over a, nested objects merged key by key (arrays and values replaced). */
+export function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
@@ -130,7 +131,8 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-function readRows(dir: string): MetricRow[] {
+/** A run folder's metrics.jsonl rows (none when it has no such file yet). */
+export function readRows(dir: string): MetricRow[] {
   const path = join(dir, 'metrics.jsonl');
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricRow);
