@@ -211,6 +211,90 @@ for (const variant of variants) {
       }
     });
 
+    for (const dtype of ['f32', 'bf16'] as const) {
+      it(`${dtype}: every weighting variant, with neutral rows and given scores, matches the reference`, () => {
+        variant.setup();
+        const p = makeProblem({ seed: 25, n: 60, v: 150, sequences: 6, masked: 0.1 });
+        const r = rng(9);
+        const neutral = Uint8Array.from({ length: p.n }, () => (r() < 0.15 ? 1 : 0));
+        const scores = Float32Array.from({ length: p.n }, () => [-1, 0, 1][Math.floor(r() * 3)]!);
+        for (const v of ['paper', 'symmetric', 'bounded'] as const) {
+          for (const extra of [{}, { neutral }, { scores }, { neutral, scores, norm: 'clip' as const }, { cap: 0.05 }, { groupSize: 6 }]) {
+            const args = miArgs(p, dtype, { variant: v, groupSize: 3, lamPos: 0.7, lamNeg: 0.4, ...extra });
+            compare(miForward(args, { backend: variant.backend }), args, dtype);
+          }
+        }
+      });
+    }
+
+    it('GRPO: lam = 0 gives weight 1 exactly in every variant', () => {
+      variant.setup();
+      const p = makeProblem({ seed: 26, n: 50, v: 97, sequences: 8, masked: 0.2 });
+      const neutral = Uint8Array.from({ length: p.n }, (_, i) => (i % 7 === 0 ? 1 : 0));
+      for (const v of ['paper', 'symmetric', 'bounded'] as const) {
+        for (const extra of [{}, { neutral }, { scores: new Float32Array(p.n).fill(1) }]) {
+          const out = miForward(miArgs(p, 'f32', { variant: v, groupSize: 4, lamPos: 0, lamNeg: 0, ...extra }), { backend: variant.backend });
+          for (let k = 0; k < p.lengths.length; k++) {
+            for (let i = p.seqOffsets[k]!; i < p.seqOffsets[k + 1]!; i++) {
+              if (p.mask![i] === 0) continue;
+              expect(out.weight[i]).toBe(1);
+              expect(out.weightedAdvantage[i]).toBe(p.advantages[k]);
+            }
+          }
+        }
+      }
+    });
+
+    it('symmetric: a token that every answer of a group shares nets exactly zero; paper does not', () => {
+      variant.setup();
+      // One group of 4 answers, 5 tokens each; token 0 of every answer is the same strongly
+      // profile-dependent token in the same context. Advantages sum to 0, as group advantages do.
+      const p = makeProblem({ seed: 27, n: 20, v: 60, sequences: 4 });
+      p.seqOffsets.set([0, 5, 10, 15, 20]);
+      p.lengths.splice(0, p.lengths.length, 5, 5, 5, 5);
+      p.advantages.set([1.5, -0.5, 0.25, -1.25]);
+      p.withF32[p.tokens[0]!] = 12;
+      for (const row of [5, 10, 15]) {
+        p.withF32.copyWithin(row * p.v, 0, p.v);
+        p.withoutF32.copyWithin(row * p.v, 0, p.v);
+        p.tokens[row] = p.tokens[0]!;
+      }
+      const shared = (v: 'paper' | 'symmetric' | 'bounded') => {
+        const out = miForward(miArgs(p, 'f32', { variant: v, groupSize: 4, lamPos: 0.5, lamNeg: 0.5 }), { backend: variant.backend });
+        return [0, 5, 10, 15].reduce((sum, row) => sum + out.weightedAdvantage[row]!, 0);
+      };
+      expect(Math.abs(shared('symmetric'))).toBeLessThan(1e-6);
+      // paper: (lamPos + lamNeg) * s * (sum of the positive advantages), with s near 1 here.
+      expect(shared('paper')).toBeGreaterThan(0.5);
+    });
+
+    it('bounded: each sign keeps GRPO\'s gradient mass, and no sequence\'s extra weight passes the cap', () => {
+      variant.setup();
+      const p = makeProblem({ seed: 28, n: 80, v: 120, sequences: 8, masked: 0.1 });
+      const cap = 0.1;
+      const out = miForward(miArgs(p, 'f32', { variant: 'bounded', groupSize: 4, lamPos: 0.9, lamNeg: 0.6, cap }), { backend: variant.backend });
+      let pos = 0;
+      let pos0 = 0;
+      let neg = 0;
+      let neg0 = 0;
+      for (let k = 0; k < p.lengths.length; k++) {
+        const a = p.advantages[k]!;
+        const lam = a > 0 ? 0.9 : a < 0 ? 0.6 : 0;
+        let extra = 0;
+        let rows = 0;
+        for (let i = p.seqOffsets[k]!; i < p.seqOffsets[k + 1]!; i++) {
+          if (p.mask![i] === 0) continue;
+          extra += lam * Math.abs(out.score[i]!);
+          rows++;
+          if (a > 0) (pos += out.weight[i]! * a), (pos0 += a);
+          else if (a < 0) (neg -= out.weight[i]! * a), (neg0 -= a);
+        }
+        expect(extra).toBeLessThanOrEqual(cap * rows * (1 + 1e-5) + 1e-6);
+      }
+      expect(pos / pos0).toBeCloseTo(1, 5);
+      expect(neg / neg0).toBeCloseTo(1, 5);
+    });
+
     it('async gives the same numbers as sync', async () => {
       variant.setup();
       const p = makeProblem({ seed: 24, n: 20, v: 300, sequences: 3 });

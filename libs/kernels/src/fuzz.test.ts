@@ -28,6 +28,7 @@ function validArgs(r: () => number, n: number, v: number, dtype: 'f32' | 'bf16')
   const off = new Int32Array(s + 1);
   for (let k = 1; k < s; k++) off[k] = Math.min(n, off[k - 1]! + Math.floor(r() * 3));
   off[s] = n;
+  const variant = ['paper', 'symmetric', 'bounded'][Math.floor(r() * 3)];
   return {
     dtype,
     logitsWith: dtype === 'f32' ? w : toBf16(w),
@@ -39,14 +40,20 @@ function validArgs(r: () => number, n: number, v: number, dtype: 'f32' | 'bf16')
     advantages: Float32Array.from({ length: s }, () => r() * 2 - 1),
     norm: ['robust', 'clip', 'tanh', 'none'][Math.floor(r() * 4)],
     scope: r() < 0.5 ? 'batch' : 'sequence',
-    renorm: ['none', 'sequence', 'batch'][Math.floor(r() * 3)],
+    renorm: variant === 'bounded' ? 'none' : ['none', 'sequence', 'batch'][Math.floor(r() * 3)],
     lamPos: r(),
     lamNeg: r(),
+    variant,
+    groupSize: r() < 0.5 ? undefined : [1, s][Math.floor(r() * 2)],
+    neutral: r() < 0.3 ? Uint8Array.from({ length: n }, () => (r() < 0.2 ? 1 : 0)) : undefined,
+    scores: r() < 0.3 ? Float32Array.from({ length: n }, () => r() * 2 - 1) : undefined,
+    cap: r() < 0.5 ? undefined : r(),
   };
 }
 
 const KEYS = ['dtype', 'logitsWith', 'logitsWithout', 'tokens', 'vocabSize', 'mask', 'seqOffsets', 'advantages',
-  'advantagesPerToken', 'temperature', 'norm', 'scope', 'scale', 'lamPos', 'lamNeg', 'renorm'];
+  'advantagesPerToken', 'temperature', 'norm', 'scope', 'scale', 'lamPos', 'lamNeg', 'renorm', 'variant', 'groupSize', 'cap',
+  'neutral', 'scores'];
 
 function mutate(a: Args, r: () => number, n: number, v: number): void {
   const count = 1 + Math.floor(r() * 3);

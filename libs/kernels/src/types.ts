@@ -14,6 +14,14 @@ export type Norm = 'robust' | 'clip' | 'tanh' | 'none';
 export type Scope = 'batch' | 'sequence';
 /** Divide the weights by their mean over each sequence or over the batch. */
 export type Renorm = 'none' | 'sequence' | 'batch';
+/**
+ * How scores become weights (docs/kernels.md). `paper`: asymmetric, w = 1 + lamPos * s (A > 0),
+ * 1 - lamNeg * s (A < 0). `symmetric`: w = 1 + lamPos * s for either sign, s centred per group, so
+ * a token every answer of a group shares with the same score nets exactly zero. `bounded`:
+ * asymmetric on group-centred scores, each sequence's sum of lam * |s| capped at cap x its length,
+ * then each sign's weights rescaled to GRPO's gradient mass.
+ */
+export type Variant = 'paper' | 'symmetric' | 'bounded';
 
 /** Logits [N, V], row-major: Float32Array (f32), Uint16Array (bf16 bits) or device memory. */
 export type Logits = Float32Array | Uint16Array | DeviceTensor;
@@ -31,8 +39,17 @@ export interface RapoParams {
   lamPos?: number;
   /** Blame cut for role-specific tokens when A < 0: w = 1 - lamNeg * s. In [0, 1]. Default 0. */
   lamNeg?: number;
-  /** Default 'none'. */
+  /** Default 'none'. Must be 'none' with variant 'bounded' (it rescales each sign itself). */
   renorm?: Renorm;
+  /** Default 'paper'. */
+  variant?: Variant;
+  /**
+   * Sequences per group (consecutive, G samples of one prompt), for the per-group centring of
+   * 'symmetric' and 'bounded'; must divide S. Default: all S sequences form one group.
+   */
+  groupSize?: number;
+  /** 'bounded': per sequence, sum_t lam * |s_t| <= cap * (its unmasked rows). Default 0.25. */
+  cap?: number;
 }
 
 export interface MiForwardArgs extends RapoParams {
@@ -52,6 +69,13 @@ export interface MiForwardArgs extends RapoParams {
   /** [S] group-normalized advantage per sequence, or [N] per token with advantagesPerToken. */
   advantages: Float32Array;
   advantagesPerToken?: boolean;
+  /** [N] optional: 1 marks a neutral row (format tags, end of turn) whose score is 0. */
+  neutral?: Uint8Array;
+  /**
+   * [N] optional scores in [-1, 1] to use instead of the PMI-derived ones (norm is then not
+   * applied): the testbed's oracle labels. PMI and log-probs are still computed.
+   */
+  scores?: Float32Array;
 }
 
 /** Per-row outputs, each [N]. Masked rows hold 0. */
@@ -62,9 +86,9 @@ export interface MiForwardResult {
   lseWith: Float32Array;
   /** PMI m = logpWith - logpWithout. */
   mi: Float32Array;
-  /** Role-specificity s in [-1, 1]. */
+  /** Role-specificity s in [-1, 1], as the weights used it (after centring, neutral rows and the cap). */
   score: Float32Array;
-  /** Asymmetric RAPO weight w in [0, 2] (before renorm). */
+  /** RAPO weight w >= 0 (in [0, 2] before any renormalization). */
   weight: Float32Array;
   /** w * A. */
   weightedAdvantage: Float32Array;

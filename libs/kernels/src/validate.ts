@@ -12,6 +12,7 @@ import type {
   Norm,
   Renorm,
   Scope,
+  Variant,
 } from './types.js';
 
 const TYPED_ARRAYS = [
@@ -211,6 +212,16 @@ export interface CheckedMiForward {
   lamPos: number;
   lamNeg: number;
   renorm: Renorm;
+  variant: Variant;
+  /** Sequences per group, >= 1 (S when not given). */
+  groupSize: number;
+  cap: number;
+  neutral: Uint8Array | undefined;
+  scores: Float32Array | undefined;
+}
+
+function isNonNegativeFinite(v: number): boolean {
+  return Number.isFinite(v) && v >= 0;
 }
 
 /** What both ops start with, in the native addon's order: dtype, tokens, vocabSize, logits. */
@@ -248,6 +259,15 @@ export function checkMiForward(args: MiForwardArgs, backend: Backend): CheckedMi
   const lamPos = unitInterval(o, 'lamPos');
   const lamNeg = unitInterval(o, 'lamNeg');
   const renorm = oneOf(o, 'renorm', ['none', 'sequence', 'batch'] as const, 'none');
+  const variant = oneOf(o, 'variant', ['paper', 'symmetric', 'bounded'] as const, 'paper');
+  const groupSizeRaw = number(o, 'groupSize', 0);
+  if (o.groupSize !== undefined && !(Number.isInteger(groupSizeRaw) && groupSizeRaw >= 1 && groupSizeRaw <= 2147483647)) {
+    fail('range', 'an integer >= 1', 'groupSize', formatNumber(groupSizeRaw));
+  }
+  const cap = number(o, 'cap', 0.25);
+  if (!isNonNegativeFinite(cap)) fail('range', 'a finite number >= 0', 'cap', formatNumber(cap));
+  const neutral = o.neutral === undefined || o.neutral === null ? undefined : typedArray(o, 'neutral', Uint8Array, n, nDesc);
+  const scores = o.scores === undefined || o.scores === null ? undefined : typedArray(o, 'scores', Float32Array, n, nDesc);
 
   // Values, in the order of the native validateMiForward.
   tokens(o, v);
@@ -262,7 +282,18 @@ export function checkMiForward(args: MiForwardArgs, backend: Backend): CheckedMi
   }
   if (seqOffsets[s] !== n) failRange(`seqOffsets[${s}] = N = ${n}`, String(seqOffsets[s]));
   finiteArray(advantages, 'advantages');
+  if (neutral) {
+    for (let i = 0; i < n; i++) if (neutral[i]! > 1) failRange(`neutral[${i}] to be 0 or 1`, String(neutral[i]));
+  }
+  if (scores) {
+    for (let i = 0; i < n; i++) if (!(scores[i]! >= -1 && scores[i]! <= 1)) failRange(`scores[${i}] in [-1, 1]`, formatNumber(scores[i]!));
+  }
+  if (groupSizeRaw > 0 && s % groupSizeRaw !== 0) failRange(`groupSize dividing the number of sequences S = ${s}`, String(groupSizeRaw));
+  if (variant === 'bounded' && renorm !== 'none') {
+    failRange('renorm "none" with variant "bounded" (it rescales each sign\'s weights itself)', `renorm "${renorm}"`);
+  }
   return {
+    variant, groupSize: groupSizeRaw > 0 ? groupSizeRaw : s, neutral, scores,
     dtype, n, v, s, logitsWith, logitsWithout, tokens: tokArr, mask, seqOffsets, advantages, advantagesPerToken,
     temperature: float32Param(temperature, 'temperature', isPositiveFinite, 'a finite number > 0'),
     norm, scope,
@@ -270,6 +301,8 @@ export function checkMiForward(args: MiForwardArgs, backend: Backend): CheckedMi
     lamPos: float32Param(lamPos, 'lamPos', isUnit, 'a number in [0, 1]'),
     lamNeg: float32Param(lamNeg, 'lamNeg', isUnit, 'a number in [0, 1]'),
     renorm,
+    // Last, as in the native validateMiForward.
+    cap: float32Param(cap, 'cap', isNonNegativeFinite, 'a finite number >= 0'),
   };
 }
 

@@ -46,6 +46,10 @@ enum class DType : int { F32 = 0, BF16 = 1 };
 enum class Norm : int { Robust = 0, Clip = 1, Tanh = 2, None = 3 };
 enum class Scope : int { Batch = 0, Sequence = 1 };
 enum class Renorm : int { None = 0, Sequence = 1, Batch = 2 };
+// How scores become weights (docs/kernels.md): the paper's asymmetric weights; symmetric
+// weights on group-centred scores; bounded asymmetric weights (group-centred, capped, each
+// sign rescaled to GRPO's gradient mass).
+enum class Variant : int { Paper = 0, Symmetric = 1, Bounded = 2 };
 
 inline std::size_t dtypeSize(DType d) { return d == DType::F32 ? 4 : 2; }
 const char* dtypeName(DType d);
@@ -59,6 +63,9 @@ struct RapoParams {
   float lamPos = 0.0f;       // w = 1 + lamPos * s when the advantage is > 0
   float lamNeg = 0.0f;       // w = 1 - lamNeg * s when the advantage is < 0
   Renorm renorm = Renorm::None;  // divide w by its mean over the sequence or the batch
+  Variant variant = Variant::Paper;
+  int64_t groupSize = 0;     // sequences per group for the centring; 0: the whole batch is one group
+  float cap = 0.25f;         // bounded: per sequence, sum_t lam * |s_t| <= cap * (its unmasked rows)
 };
 
 struct MiForwardInput {
@@ -71,6 +78,8 @@ struct MiForwardInput {
   int64_t numSeqs = 0;
   const float* advantages = nullptr;
   bool advantagePerToken = false;
+  const uint8_t* neutral = nullptr;  // [N] optional: 1 = a neutral row (score 0)
+  const float* scores = nullptr;     // [N] optional: scores in [-1, 1] used instead of the normalized PMI
   int64_t n = 0;
   int64_t v = 0;
   RapoParams params;

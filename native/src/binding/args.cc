@@ -260,6 +260,21 @@ MiCall parseMiForward(const Napi::CallbackInfo& info, bool device, Keepalive* ke
   p.lamPos = parseUnit(o, "lamPos");
   p.lamNeg = parseUnit(o, "lamNeg");
   p.renorm = static_cast<Renorm>(parseEnum(o, "renorm", {"none", "sequence", "batch"}, 0));
+  p.variant = static_cast<Variant>(parseEnum(o, "variant", {"paper", "symmetric", "bounded"}, 0));
+  if (!o.Get("groupSize").IsUndefined()) {
+    const double g = parseNumber(o, "groupSize", 0.0);
+    if (!(g >= 1 && g == std::floor(g) && g <= 2147483647.0)) fail(env, ErrorKind::Range, "an integer >= 1", "groupSize", jsNumber(g));
+    p.groupSize = static_cast<int64_t>(g);
+  }
+  const double cap = parseNumber(o, "cap", 0.25);
+  if (!(std::isfinite(cap) && cap >= 0)) fail(env, ErrorKind::Range, "a finite number >= 0", "cap", jsNumber(cap));
+  p.cap = static_cast<float>(cap);
+  if (!o.Get("neutral").IsUndefined() && !o.Get("neutral").IsNull()) {
+    in.neutral = typedArray<const uint8_t>(o, "neutral", napi_uint8_array, n, nDesc, keep);
+  }
+  if (!o.Get("scores").IsUndefined() && !o.Get("scores").IsNull()) {
+    in.scores = typedArray<const float>(o, "scores", napi_float32_array, n, nDesc, keep);
+  }
   call.result = Napi::Object::New(env);
   MiForwardOutput& out = call.out;
   newOutput(env, call.result, "logpWith", n, &out.logpWith);

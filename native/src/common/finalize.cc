@@ -64,52 +64,130 @@ void miFinalize(const MiForwardInput& in, const MiForwardOutput& out) {
     out.mi[i] = active(i) ? static_cast<float>(double(out.logpWith[i]) - double(out.logpWithout[i])) : 0.0f;
   }
 
-  // Role-specificity score s in [-1, 1].
+  // Role-specificity score s in [-1, 1]: given (the testbed's oracle), or the normalized PMI.
   std::vector<float> work;
   for (int64_t i = 0; i < n; ++i) out.score[i] = 0.0f;
-  switch (p.norm) {
-    case Norm::None:
-      break;
-    case Norm::Clip:
-      for (int64_t i = 0; i < n; ++i) {
-        if (!active(i)) continue;
-        const double c = p.scale;
-        out.score[i] = static_cast<float>(std::clamp(double(out.mi[i]), -c, c) / c);
-      }
-      break;
-    case Norm::Tanh:
-      for (int64_t i = 0; i < n; ++i) {
-        if (active(i)) out.score[i] = static_cast<float>(std::tanh(double(out.mi[i]) / p.scale));
-      }
-      break;
-    case Norm::Robust: {
-      std::vector<Segment> segs;
-      if (p.scope == Scope::Batch) {
-        segs.push_back({0, n});
-      } else {
-        for (int64_t s = 0; s < in.numSeqs; ++s) segs.push_back({in.seqOffsets[s], in.seqOffsets[s + 1]});
-      }
-      for (const Segment& seg : segs) {
-        const RobustStats st = robustStats(out.mi, mask, seg, work);
-        if (!st.any) continue;
-        for (int64_t i = seg.begin; i < seg.end; ++i) {
-          if (active(i)) out.score[i] = static_cast<float>(robustScore(out.mi[i], st));
+  std::vector<double> sc(static_cast<std::size_t>(n), 0.0);
+  if (in.scores) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (active(i)) sc[i] = in.scores[i];
+    }
+  } else {
+    switch (p.norm) {
+      case Norm::None:
+        break;
+      case Norm::Clip:
+        for (int64_t i = 0; i < n; ++i) {
+          if (!active(i)) continue;
+          const double c = p.scale;
+          sc[i] = static_cast<float>(std::clamp(double(out.mi[i]), -c, c) / c);
         }
+        break;
+      case Norm::Tanh:
+        for (int64_t i = 0; i < n; ++i) {
+          if (active(i)) sc[i] = static_cast<float>(std::tanh(double(out.mi[i]) / p.scale));
+        }
+        break;
+      case Norm::Robust: {
+        std::vector<Segment> segs;
+        if (p.scope == Scope::Batch) {
+          segs.push_back({0, n});
+        } else {
+          for (int64_t s = 0; s < in.numSeqs; ++s) segs.push_back({in.seqOffsets[s], in.seqOffsets[s + 1]});
+        }
+        for (const Segment& seg : segs) {
+          const RobustStats st = robustStats(out.mi, mask, seg, work);
+          if (!st.any) continue;
+          for (int64_t i = seg.begin; i < seg.end; ++i) {
+            if (active(i)) sc[i] = static_cast<float>(robustScore(out.mi[i], st));
+          }
+        }
+        break;
       }
-      break;
     }
   }
 
-  // Asymmetric weights, then the optional renormalization to mean 1.
-  std::vector<double> w(static_cast<std::size_t>(n), 0.0);
+  // Centring per group (symmetric, bounded), clipped back to [-1, 1]; neutral rows score 0.
+  auto neutral = [&](int64_t i) { return in.neutral && in.neutral[i]; };
+  if (p.variant != Variant::Paper) {
+    const int64_t G = p.groupSize > 0 ? p.groupSize : in.numSeqs;
+    for (int64_t g = 0; g < in.numSeqs; g += G) {
+      const int64_t begin = in.seqOffsets[g], end = in.seqOffsets[g + G];
+      double sum = 0;
+      int64_t count = 0;
+      for (int64_t i = begin; i < end; ++i) {
+        if (active(i) && !neutral(i)) {
+          sum += sc[i];
+          ++count;
+        }
+      }
+      if (count == 0) continue;
+      const double mean = sum / double(count);
+      for (int64_t i = begin; i < end; ++i) {
+        if (active(i) && !neutral(i)) sc[i] = std::clamp(sc[i] - mean, -1.0, 1.0);
+      }
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (neutral(i)) sc[i] = 0.0;
+  }
+
   std::vector<double> adv(static_cast<std::size_t>(n), 0.0);
   for (int64_t s = 0; s < in.numSeqs; ++s) {
     for (int64_t i = in.seqOffsets[s]; i < in.seqOffsets[s + 1]; ++i) {
+      if (active(i)) adv[i] = in.advantagePerToken ? in.advantages[i] : in.advantages[s];
+    }
+  }
+  // The cap (bounded): a sequence's extra weight sum_t lam * |s_t| at most cap per row.
+  if (p.variant == Variant::Bounded) {
+    for (int64_t s = 0; s < in.numSeqs; ++s) {
+      double extra = 0;
+      int64_t count = 0;
+      for (int64_t i = in.seqOffsets[s]; i < in.seqOffsets[s + 1]; ++i) {
+        if (!active(i)) continue;
+        const double lam = adv[i] > 0 ? double(p.lamPos) : (adv[i] < 0 ? double(p.lamNeg) : 0.0);
+        extra += lam * std::fabs(sc[i]);
+        ++count;
+      }
+      const double limit = double(p.cap) * double(count);
+      if (extra > limit) {
+        const double f = limit / extra;
+        for (int64_t i = in.seqOffsets[s]; i < in.seqOffsets[s + 1]; ++i) {
+          if (active(i)) sc[i] *= f;
+        }
+      }
+    }
+  }
+
+  // Weights, then the renormalization (bounded: one factor per advantage sign).
+  std::vector<double> w(static_cast<std::size_t>(n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    if (!active(i)) continue;
+    const double a = adv[i];
+    if (p.variant == Variant::Symmetric) {
+      w[i] = 1.0 + double(p.lamPos) * sc[i];
+    } else {
+      w[i] = a > 0 ? 1.0 + double(p.lamPos) * sc[i] : (a < 0 ? 1.0 - double(p.lamNeg) * sc[i] : 1.0);
+    }
+    out.score[i] = static_cast<float>(sc[i]);
+  }
+  if (p.variant == Variant::Bounded) {
+    double pos = 0, pos0 = 0, neg = 0, neg0 = 0;
+    for (int64_t i = 0; i < n; ++i) {
       if (!active(i)) continue;
-      const double a = in.advantagePerToken ? in.advantages[i] : in.advantages[s];
-      const double sc = out.score[i];
-      adv[i] = a;
-      w[i] = a > 0 ? 1.0 + double(p.lamPos) * sc : (a < 0 ? 1.0 - double(p.lamNeg) * sc : 1.0);
+      if (adv[i] > 0) {
+        pos += w[i] * adv[i];
+        pos0 += adv[i];
+      } else if (adv[i] < 0) {
+        neg -= w[i] * adv[i];
+        neg0 -= adv[i];
+      }
+    }
+    const double fPos = pos > 0 ? pos / pos0 : 1.0, fNeg = neg > 0 ? neg / neg0 : 1.0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (!active(i)) continue;
+      if (adv[i] > 0) w[i] /= fPos;
+      else if (adv[i] < 0) w[i] /= fNeg;
     }
   }
   auto renormRange = [&](int64_t begin, int64_t end) {

@@ -71,11 +71,32 @@ void validateMiForward(const MiForwardInput& in) {
                std::to_string(off[in.numSeqs]));
   }
   checkFiniteArray(in.advantages, in.advantagePerToken ? in.n : in.numSeqs, "advantages");
+  if (in.neutral) {
+    for (int64_t i = 0; i < in.n; ++i) {
+      if (in.neutral[i] > 1) throwRange("neutral[" + std::to_string(i) + "] to be 0 or 1", std::to_string(in.neutral[i]));
+    }
+  }
+  if (in.scores) {
+    for (int64_t i = 0; i < in.n; ++i) {
+      if (!(in.scores[i] >= -1.0f && in.scores[i] <= 1.0f)) {
+        throwRange("scores[" + std::to_string(i) + "] in [-1, 1]", jsNumber(in.scores[i]));
+      }
+    }
+  }
   const RapoParams& p = in.params;
+  if (p.groupSize < 0) throwExpected(ErrorKind::Range, "an integer >= 1", "groupSize", std::to_string(p.groupSize));
+  if (p.groupSize > 0 && in.numSeqs % p.groupSize != 0) {
+    throwRange("groupSize dividing the number of sequences S = " + std::to_string(in.numSeqs), std::to_string(p.groupSize));
+  }
+  if (p.variant == Variant::Bounded && p.renorm != Renorm::None) {
+    throwRange("renorm \"none\" with variant \"bounded\" (it rescales each sign's weights itself)",
+               std::string("renorm \"") + (p.renorm == Renorm::Sequence ? "sequence" : "batch") + "\"");
+  }
   checkPositiveFinite(p.temperature, "temperature");
   checkPositiveFinite(p.scale, "scale");
   checkUnitInterval(p.lamPos, "lamPos");
   checkUnitInterval(p.lamNeg, "lamNeg");
+  if (!(std::isfinite(p.cap) && p.cap >= 0)) throwExpected(ErrorKind::Range, "a finite number >= 0", "cap", jsNumber(p.cap));
 }
 
 void validateLogprobBackward(const LogprobBackwardInput& in) {

@@ -31,7 +31,8 @@ cudaStream_t stream();
 // Device scratch slots, grown on demand and kept for the next call.
 enum Slot : int {
   kSlotLogitsA = 0, kSlotLogitsB, kSlotTokens, kSlotMask, kSlotOffsets, kSlotAdvantages,
-  kSlotRowOut, kSlotStatus, kSlotSeqStats, kSlotLse, kSlotCoef, kSlotDlogits, kSlotCount
+  kSlotRowOut, kSlotStatus, kSlotSeqStats, kSlotLse, kSlotCoef, kSlotDlogits, kSlotNeutral, kSlotScores,
+  kSlotSignStats, kSlotCount
 };
 void* scratch(Slot slot, std::size_t bytes);
 

@@ -184,10 +184,14 @@ struct Stage2Args {
   const float* advantages;
   int64_t n, numSeqs;
   bool perToken;
-  int norm, scope, renorm;
-  float scale, lamPos, lamNeg;
+  const uint8_t* neutral;  // [N] or nullptr
+  const float* scores;     // [N] or nullptr: given scores instead of the normalized PMI
+  int norm, scope, renorm, variant;
+  int64_t groupSize;       // sequences per group (>= 1)
+  float scale, lamPos, lamNeg, cap;
   float* rows;
   double2* seqStats;  // [S]: sum of weights, count
+  double* signStats;  // [4 S] (bounded): sum w A and sum A over A > 0, sum w |A| and sum |A| over A < 0
 };
 
 __global__ void rowsKernel(Stage2Args a) {
@@ -202,7 +206,9 @@ __global__ void rowsKernel(Stage2Args a) {
   const float m = float(double(r[kLogpWith * n + i]) - double(r[kLogpWithout * n + i]));
   r[kMi * n + i] = m;
   float s = 0.f;
-  if (a.norm == int(Norm::Clip)) {
+  if (a.scores) {
+    s = a.scores[i];
+  } else if (a.norm == int(Norm::Clip)) {
     const double c = a.scale;
     s = float(fmin(fmax(double(m), -c), c) / c);
   } else if (a.norm == int(Norm::Tanh)) {
@@ -291,6 +297,68 @@ __global__ void robustKernel(Stage2Args a) {
   }
 }
 
+__device__ __forceinline__ double rowAdvantage(const Stage2Args& a, int64_t s, int64_t i) {
+  return a.perToken ? a.advantages[i] : a.advantages[s];
+}
+
+// One block per group (symmetric, bounded, or neutral rows given): centring of the group's
+// non-neutral scores (clipped back to [-1, 1]), neutral rows to 0, and (bounded) the cap of each
+// sequence's sum of lam * |s|.
+__global__ void groupKernel(Stage2Args a) {
+  __shared__ double shd[32];
+  __shared__ int shi[32];
+  const int64_t g0 = int64_t(blockIdx.x) * a.groupSize;
+  const int64_t begin = a.offsets[g0], end = a.offsets[g0 + a.groupSize];
+  float* score = a.rows + kScore * a.n;
+  auto active = [&](int64_t i) { return !a.mask || a.mask[i]; };
+  auto neutral = [&](int64_t i) { return a.neutral && a.neutral[i]; };
+  if (a.variant != int(Variant::Paper)) {
+    double sum = 0;
+    int count = 0;
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+      if (active(i) && !neutral(i)) {
+        sum += score[i];
+        ++count;
+      }
+    }
+    sum = blockReduce(sum, SumOp<double>(), 0.0, shd);
+    count = blockReduce(count, SumOp<int>(), 0, shi);
+    if (count > 0) {
+      const double mean = sum / count;
+      for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+        if (active(i) && !neutral(i)) score[i] = float(fmin(1.0, fmax(-1.0, double(score[i]) - mean)));
+      }
+    }
+  }
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+    if (active(i) && neutral(i)) score[i] = 0.f;
+  }
+  if (a.variant != int(Variant::Bounded)) return;
+  __syncthreads();
+  for (int64_t s = g0; s < g0 + a.groupSize; ++s) {
+    const int64_t b = a.offsets[s], e = a.offsets[s + 1];
+    double extra = 0;
+    int count = 0;
+    for (int64_t i = b + threadIdx.x; i < e; i += blockDim.x) {
+      if (!active(i)) continue;
+      const double adv = rowAdvantage(a, s, i);
+      const double lam = adv > 0 ? double(a.lamPos) : (adv < 0 ? double(a.lamNeg) : 0.0);
+      extra += lam * fabs(double(score[i]));
+      ++count;
+    }
+    extra = blockReduce(extra, SumOp<double>(), 0.0, shd);
+    count = blockReduce(count, SumOp<int>(), 0, shi);
+    const double limit = double(a.cap) * count;
+    if (extra > limit) {
+      const double f = limit / extra;
+      for (int64_t i = b + threadIdx.x; i < e; i += blockDim.x) {
+        if (active(i)) score[i] = float(double(score[i]) * f);
+      }
+    }
+    __syncthreads();
+  }
+}
+
 // One block per sequence: weights, and the sequence renormalization.
 __global__ void weightsKernel(Stage2Args a) {
   __shared__ double shd[32];
@@ -303,13 +371,36 @@ __global__ void weightsKernel(Stage2Args a) {
   int count = 0;
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
     if (a.mask && !a.mask[i]) continue;
-    const double adv = a.perToken ? a.advantages[i] : a.advantages[s];
+    const double adv = rowAdvantage(a, s, i);
     const double sc = r[kScore * n + i];
-    const double w = adv > 0 ? 1.0 + double(a.lamPos) * sc : (adv < 0 ? 1.0 - double(a.lamNeg) * sc : 1.0);
+    const double w = a.variant == int(Variant::Symmetric)
+                         ? 1.0 + double(a.lamPos) * sc
+                         : (adv > 0 ? 1.0 + double(a.lamPos) * sc : (adv < 0 ? 1.0 - double(a.lamNeg) * sc : 1.0));
     r[kWeight * n + i] = float(w);
     r[kRowAdv * n + i] = float(adv);
     sum += w;
     ++count;
+  }
+  if (a.variant == int(Variant::Bounded)) {
+    // Per sign: sum of w |A| and of |A|, for the batch-wide factors of signRenormKernel. The
+    // float weight is what the sums read, so that w = 1 gives factors of exactly 1.
+    double st[4] = {0, 0, 0, 0};
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+      if (a.mask && !a.mask[i]) continue;
+      const double adv = r[kRowAdv * n + i], w = r[kWeight * n + i];
+      if (adv > 0) {
+        st[0] += w * adv;
+        st[1] += adv;
+      } else if (adv < 0) {
+        st[2] -= w * adv;
+        st[3] -= adv;
+      }
+    }
+    for (int k = 0; k < 4; ++k) {
+      const double total = blockReduce(st[k], SumOp<double>(), 0.0, shd);
+      if (threadIdx.x == 0) a.signStats[4 * s + k] = total;
+    }
+    return;
   }
   if (a.renorm == int(Renorm::None)) {
     for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
@@ -351,6 +442,34 @@ __global__ void batchRenormKernel(Stage2Args a) {
     const double w = double(r[kWeight * n + i]) / mean;
     r[kWeight * n + i] = float(w);
     r[kWeightedAdv * n + i] = float(w * double(r[kRowAdv * n + i]));
+  }
+}
+
+// Bounded: each sign's weights divided by one batch-wide factor so that sum w |A| = sum |A|.
+__global__ void signRenormKernel(Stage2Args a) {
+  __shared__ double factor[2];
+  if (threadIdx.x == 0) {
+    double pos = 0, pos0 = 0, neg = 0, neg0 = 0;
+    for (int64_t s = 0; s < a.numSeqs; ++s) {
+      pos += a.signStats[4 * s];
+      pos0 += a.signStats[4 * s + 1];
+      neg += a.signStats[4 * s + 2];
+      neg0 += a.signStats[4 * s + 3];
+    }
+    factor[0] = pos > 0 ? pos / pos0 : 1.0;
+    factor[1] = neg > 0 ? neg / neg0 : 1.0;
+  }
+  __syncthreads();
+  const int64_t n = a.n;
+  float* r = a.rows;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    if (a.mask && !a.mask[i]) continue;
+    const double adv = r[kRowAdv * n + i];
+    double w = r[kWeight * n + i];
+    if (adv > 0) w /= factor[0];
+    else if (adv < 0) w /= factor[1];
+    r[kWeight * n + i] = float(w);
+    r[kWeightedAdv * n + i] = float(w * adv);
   }
 }
 
@@ -495,6 +614,12 @@ PreparedMi prepareMi(const MiForwardInput& in, bool logitsOnDevice) {
   s2.norm = int(in.params.norm);
   s2.scope = int(in.params.scope);
   s2.renorm = int(in.params.renorm);
+  s2.variant = int(in.params.variant);
+  s2.groupSize = in.params.groupSize > 0 ? in.params.groupSize : in.numSeqs;
+  s2.cap = in.params.cap;
+  s2.neutral = in.neutral ? upload(kSlotNeutral, in.neutral, n) : nullptr;
+  s2.scores = in.scores ? upload(kSlotScores, in.scores, n) : nullptr;
+  s2.signStats = static_cast<double*>(scratch(kSlotSignStats, sizeof(double) * 4 * in.numSeqs));
   s2.scale = in.params.scale;
   s2.lamPos = in.params.lamPos;
   s2.lamNeg = in.params.lamNeg;
@@ -518,14 +643,21 @@ void launchMi(const PreparedMi& p) {
   const unsigned rowBlocks = static_cast<unsigned>((p.s2.n + kBlock - 1) / kBlock);
   rowsKernel<<<rowBlocks, kBlock, 0, s>>>(p.s2);
   RAPO_CUDA_CHECK(cudaGetLastError());
-  if (p.s2.norm == int(Norm::Robust)) {
+  if (p.s2.norm == int(Norm::Robust) && !p.s2.scores) {
     const unsigned segments = p.s2.scope == int(Scope::Sequence) ? static_cast<unsigned>(p.s2.numSeqs) : 1u;
     robustKernel<<<segments, 1024, 0, s>>>(p.s2);
     RAPO_CUDA_CHECK(cudaGetLastError());
   }
+  if (p.s2.variant != int(Variant::Paper) || p.s2.neutral) {
+    groupKernel<<<static_cast<unsigned>(p.s2.numSeqs / p.s2.groupSize), kBlock, 0, s>>>(p.s2);
+    RAPO_CUDA_CHECK(cudaGetLastError());
+  }
   weightsKernel<<<static_cast<unsigned>(p.s2.numSeqs), kBlock, 0, s>>>(p.s2);
   RAPO_CUDA_CHECK(cudaGetLastError());
-  if (p.s2.renorm == int(Renorm::Batch)) {
+  if (p.s2.variant == int(Variant::Bounded)) {
+    signRenormKernel<<<rowBlocks < 1024 ? rowBlocks : 1024, kBlock, 0, s>>>(p.s2);
+    RAPO_CUDA_CHECK(cudaGetLastError());
+  } else if (p.s2.renorm == int(Renorm::Batch)) {
     batchRenormKernel<<<rowBlocks < 1024 ? rowBlocks : 1024, kBlock, 0, s>>>(p.s2);
     RAPO_CUDA_CHECK(cudaGetLastError());
   }
