@@ -147,17 +147,33 @@ export const TrainConfigSchema = z
         rewards: z.array(RewardSchema).min(1).default([{ type: 'testbed-judge', weight: 1, noise: 0.05 }]).describe('reward sources, summed with their weights'),
         rapo: z
           .object({
-            ablation: z.enum(['drop', 'name-only', 'swap']).default('drop').describe("how the profile is removed for PMI: drop it, keep only the name, or swap in another character's"),
+            ablation: z.enum(['drop', 'name-only', 'swap']).default('drop').describe("how the profile is removed for PMI: drop it, keep only the name (every prompt needs one), or swap in another character's"),
             scorer: z.enum(['old', 'reference']).default('old').describe('model scoring PMI: the rollout policy or the frozen reference'),
-            norm: z.enum(['robust', 'clip', 'tanh', 'none']).default('robust'),
-            scope: z.enum(['batch', 'sequence']).default('batch'),
+            score: z
+              .enum(['pmi', 'oracle'])
+              .default('pmi')
+              .describe("pmi: the scorer's profile-token PMI, normalized by norm; oracle (testbed only): the world's labels, +1 role-specific, -1 generic, 0 other (an upper bound for any PMI estimate)"),
+            norm: z
+              .enum(['robust', 'clip', 'tanh', 'none'])
+              .default('robust')
+              .describe('PMI to a score in [-1, 1]: robust (median-centred, each side scaled by its extreme), clip(m, -scale, scale) / scale, tanh(m / scale), or none (0: GRPO)'),
+            scope: z.enum(['batch', 'sequence']).default('batch').describe("robust norm: median and extremes over the step's whole batch or per answer"),
             scale: z.number().gt(0).default(1).describe('c of the clip and tanh normalizations'),
-            lam_pos: z.number().min(0).max(1).default(0.5),
-            lam_neg: z.number().min(0).max(1).default(0.5),
-            renorm: z.enum(['none', 'sequence', 'batch']).default('none'),
+            variant: z
+              .enum(['paper', 'symmetric', 'bounded'])
+              .default('paper')
+              .describe('scores to weights: paper (asymmetric, w = 1 + lam_pos s when A > 0, 1 - lam_neg s when A < 0), symmetric (w = 1 + lam_pos s for both signs on scores centred per group: a token shared by a whole group nets zero), bounded (asymmetric on group-centred scores, format tags and end of turn neutral, capped per answer, each sign rescaled to GRPO\'s gradient mass)'),
+            lam_pos: z.number().min(0).max(1).default(0.5).describe('credit boost for role-specific tokens when the advantage is positive (the only lambda of symmetric)'),
+            lam_neg: z.number().min(0).max(1).default(0.5).describe('blame cut for role-specific tokens when the advantage is negative (paper, bounded)'),
+            cap: z.number().min(0).default(0.25).describe("bounded: an answer's extra weight, the sum of lam |s| over its tokens, at most cap x its length"),
+            renorm: z
+              .enum(['none', 'sequence', 'batch'])
+              .default('none')
+              .describe('paper, symmetric: divide the weights by their mean over each answer or the batch (bounded rescales each sign itself and needs none)'),
           })
           .strict()
-          .prefault({}),
+          .prefault({})
+          .refine((r) => r.variant !== 'bounded' || r.renorm === 'none', { message: 'variant bounded rescales each sign itself: set renorm to none', path: ['renorm'] }),
         eval_every: int(1).default(5).describe('steps between held-out fidelity evaluations'),
         eval_prompts: int(1).default(48).describe('held-out prompts per evaluation'),
       })

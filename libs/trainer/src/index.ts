@@ -8,9 +8,11 @@ export { AdamW, clipGlobalNorm, learningRate, type AdamWOptions } from './optim.
 export { groupAdvantages, ppoLoss, correlation, summary, type AdvScale, type LossAgg, type PpoInputs, type PpoOptions, type PpoStats } from './rl.js';
 export { formatScore, makeRewardSource, scoreAll, type RewardSource } from './rewards.js';
 export { stepSeed, permutation, batchAt } from './batches.js';
-export { sftLoss, sftStep, rlStep, evaluate, answerBudget, responseRows, type Ctx, type RlSample, type RlMetrics, type RlState, type EvalResult, type SftMetrics } from './steps.js';
+export { sftLoss, sftStep, rlStep, evaluate, answerBudget, type Ctx, type RlSample, type RlMetrics, type RlState, type EvalResult, type SftMetrics } from './steps.js';
 export { train, scratchModel, initialModel, tokenizerCorpus, writeReport, formatProgress, rlLine, formatSeconds, RunError, type RunOptions, type RunResult, type Phase, type Progress } from './run.js';
 export * from './report/index.js';
-export { measurePmiSignal, measureCheckpointPmiSignal, PmiSignalError, labelSpans, tokenLabels, replyMask, logitRows, auc, TOKEN_LABELS, type AnswerPart, type PmiSignal, type PmiSignalOptions, type TokenLabel, type Span } from './pmi-signal.js';
+export { measurePmiSignal, measureCheckpointPmiSignal, PmiSignalError, auc, type AnswerPart, type PmiSignal, type PmiSignalOptions } from './pmi-signal.js';
+export { labelSpans, tokenLabels, replyMask, TOKEN_LABELS, type TokenLabel, type Span } from './labels.js';
+export { kernelParams, checkRapoSetup, scorerModel, ablatedPromptIds, logitRows, responseRows, neutralRows, oracleScores, rapoWeights, type RapoOptions, type RapoStepInputs } from './rapo.js';
 export { profileProbe, readingProbe, scoreReadingAnswers, probeLine, weakSignalWarning, MIN_SIGNAL_AUC, type ProfileProbe, type ProbeSignal, type ReadingProbe } from './probe.js';
 export { BASE_INIT, BASE_PATH, RECORDED_LOSSES, baseDir, resolveInit, pretrainConfig, readBaseInfo, installBase, type BaseInfo } from './base.js';

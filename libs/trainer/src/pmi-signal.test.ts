@@ -3,7 +3,9 @@
 import { LlamaModel, parseConfig, shiftTargets, tf, tokenLogprobs } from '@rapo/model';
 import { factValue, generateWorld } from '@rapo/testbed';
 import { describe, expect, it } from 'vitest';
-import { auc, labelSpans, logitRows, replyMask, tokenLabels } from './pmi-signal.js';
+import { auc } from './pmi-signal.js';
+import { labelSpans, replyMask, tokenLabels } from './labels.js';
+import { logitRows } from './rapo.js';
 
 describe('token labels', () => {
   const c = generateWorld({ seed: 3, characters: 6 }).characters[0]!;

@@ -5,73 +5,17 @@
 // kinds (AUC: 1 = every role-specific token outranks every generic one, 0.5 = chance). The
 // trainer's profile-reading probe and the study both measure through this file.
 import { miForward } from '@rapo/kernels';
-import { initBackend, loadCheckpoint, PAD_TOKEN, tf, type BpeTokenizer, type LlamaModel } from '@rapo/model';
-import {
-  FACT_ATTRIBUTES, GENERIC_CORES, Rng, factValue, phraseRegex, referenceResponse, styleOf, traitOf, withBoilerplate, type Character, type World,
-} from '@rapo/testbed';
+import { initBackend, loadCheckpoint, PAD_TOKEN, type BpeTokenizer, type LlamaModel } from '@rapo/model';
+import { Rng, referenceResponse, withBoilerplate, type World } from '@rapo/testbed';
 import type { TrainConfig } from './config.js';
 import { loadDataset, toResponseFormat, type Dataset, type PromptRecord } from './data.js';
-import { encodePrompt, encodeResponse, padBatch, promptMessages, swapPartner, type Ablation } from './format.js';
-import { responseRows } from './steps.js';
+import { encodePrompt, encodeResponse, promptMessages, type Ablation } from './format.js';
+import { labelSpans, replyMask, tokenLabels, TOKEN_LABELS, type TokenLabel } from './labels.js';
+import { ablatedPromptIds, logitRows } from './rapo.js';
 
 /** No labelled answer fits the model's context: the signal cannot be measured. */
 export class PmiSignalError extends Error {
   override name = 'PmiSignalError';
-}
-
-export type TokenLabel = 'role' | 'generic' | 'other';
-export const TOKEN_LABELS: readonly TokenLabel[] = ['role', 'generic', 'other'];
-
-export interface Span {
-  start: number;
-  end: number;
-  label: Exclude<TokenLabel, 'other'>;
-}
-
-/** Every place the testbed's metric would find `phrase` in `text` (whole words, any case). */
-function occurrences(text: string, phrase: string): [number, number][] {
-  if (!phrase.trim()) return [];
-  return [...text.matchAll(new RegExp(phraseRegex(phrase).source, 'giu'))].map((m) => [m.index!, m.index! + m[0].length]);
-}
-
-/**
- * Character spans of `text` that are role-specific (the character's fact values, secret, name,
- * trait names and markers, speech style name and markers) or generic (the testbed's empathy
- * boilerplate). A span found as both counts as role-specific.
- */
-export function labelSpans(text: string, c: Character): Span[] {
-  const role = [
-    ...FACT_ATTRIBUTES.map((a) => factValue(c, a)),
-    c.secret,
-    c.firstName,
-    c.style,
-    ...styleOf(c.style).markers,
-    ...c.traits,
-    ...c.traits.flatMap((t) => traitOf(t).markers),
-  ];
-  return [
-    ...role.flatMap((p) => occurrences(text, p).map(([start, end]) => ({ start, end, label: 'role' as const }))),
-    ...GENERIC_CORES.flatMap((p) => occurrences(text, p).map(([start, end]) => ({ start, end, label: 'generic' as const }))),
-  ];
-}
-
-/**
- * The label of each token, given the text each token decodes to (concatenated they are the
- * text the spans index). A token takes the label of a span it overlaps by at least one
- * non-space character; role wins over generic.
- */
-export function tokenLabels(pieces: readonly string[], spans: readonly Span[]): TokenLabel[] {
-  let at = 0;
-  return pieces.map((piece) => {
-    const start = at;
-    at += piece.length;
-    // Leading spaces belong to the word that follows; do not let them touch the previous span.
-    const lead = piece.length - piece.trimStart().length;
-    const s = start + lead;
-    if (s >= at) return 'other';
-    const hit = spans.filter((x) => x.start < at && x.end > s);
-    return hit.some((x) => x.label === 'role') ? 'role' : hit.length ? 'generic' : 'other';
-  });
 }
 
 /** P(a > b) over all pairs, ties counting half (the Mann-Whitney U statistic over |a||b|). NaN when either is empty. */
@@ -122,18 +66,6 @@ export interface PmiSignal {
 
 export type AnswerPart = 'reasoning' | 'reply';
 
-/** Per token: whether it starts in the reply (after the closing think tag; all of it without one). */
-export function replyMask(pieces: readonly string[], text: string): boolean[] {
-  const close = text.indexOf('</think>');
-  const replyStart = close < 0 ? 0 : close + '</think>'.length;
-  let at = 0;
-  return pieces.map((p) => {
-    const inReply = at >= replyStart;
-    at += p.length;
-    return inReply;
-  });
-}
-
 export interface PmiSignalOptions {
   splits?: ('train' | 'heldout')[];
   ablations?: Ablation[];
@@ -148,26 +80,6 @@ interface Item {
   response: number[];
   labels: TokenLabel[];
   inReply: boolean[];
-}
-
-/** Logit rows of the response tokens of every sequence, in order, `bs` sequences per forward pass. */
-export function logitRows(model: LlamaModel, seqs: { prompt: number[]; response: number[] }[], pad: number, bs = 8): Float32Array {
-  const V = model.config.vocab_size;
-  const out = new Float32Array(seqs.reduce((a, s) => a + s.response.length, 0) * V);
-  let k = 0;
-  for (let i = 0; i < seqs.length; i += bs) {
-    const chunk = seqs.slice(i, i + bs);
-    const batch = padBatch(chunk.map((s) => ({ ids: [...s.prompt, ...s.response], lossMask: [] })), pad);
-    const ids = tf.tensor2d(batch.ids, [chunk.length, batch.length], 'int32');
-    const att = tf.tensor2d(batch.attention, [chunk.length, batch.length], 'int32');
-    const logits = model.forward(ids, att).logits;
-    // Position t predicts token t + 1: a response is predicted from prompt.length - 1 on.
-    const rows = responseRows(logits.dataSync() as Float32Array, V, batch.length, chunk.map((s) => s.response.map((_, j) => s.prompt.length - 1 + j)));
-    tf.dispose([ids, att, logits]);
-    out.set(rows, k);
-    k += rows.length;
-  }
-  return out;
 }
 
 function itemsFor(world: World, records: PromptRecord[], tokenizer: BpeTokenizer, config: TrainConfig, count: number): Item[] {
@@ -212,10 +124,8 @@ export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, con
     const inReply = items.flatMap((it) => it.inReply);
     const withRows = logitRows(model, items.map((it) => ({ prompt: it.prompt, response: it.response })), pad, bs);
     for (const ablation of o.ablations ?? (['drop', 'name-only', 'swap'] as Ablation[])) {
-      const ablated = items.map((it, i) => ({
-        prompt: encodePrompt(tokenizer, promptMessages(it.record, config.data.prompt_format, ablation, swapPartner(data.rlTrain, it.record, i))),
-        response: it.response,
-      }));
+      const ablatedIds = ablatedPromptIds(tokenizer, items.map((it) => it.record), config.data.prompt_format, ablation, data.rlTrain, 0);
+      const ablated = items.map((it, i) => ({ prompt: ablatedIds[i]!, response: it.response }));
       const r = miForward({
         logitsWith: withRows, logitsWithout: logitRows(model, ablated, pad, bs), tokens, vocabSize: model.config.vocab_size, seqOffsets: offsets,
         advantages: new Float32Array(items.length), temperature: 1, norm: 'none',

@@ -27,6 +27,7 @@ import { promptMessages } from './format.js';
 import { AdamW } from './optim.js';
 import { makeRewardSource } from './rewards.js';
 import { resolveInit } from './base.js';
+import { checkRapoSetup } from './rapo.js';
 import { batchAt, stepSeed } from './batches.js';
 import { evaluate, rlStep, sftLoss, sftStep, type Ctx, type RlMetrics, type RlSample } from './steps.js';
 import { renderReport } from './report/report.js';
@@ -453,6 +454,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
     if (!stopped && phases.includes('rl') && !(position.phase === 'rl' && position.step >= config.rl.steps)) {
       const c = config.rl;
       if (!data.rlTrain.length) throw new ConfigError('rl: no prompts to train on');
+      checkRapoSetup(config, data);
       const referenceDir = join(out, 'reference');
       let reference: LlamaModel | undefined;
       if (c.beta > 0 || c.rapo.scorer === 'reference') {

@@ -76,6 +76,30 @@ describe('RL step', () => {
     expect(tf.memory().numTensors).toBe(live); // no tensor leaks per step
   });
 
+  it('every variant and the oracle score at lam 0 make the GRPO update bit for bit', async () => {
+    const grpo = setup({ algo: 'grpo' });
+    const prompts = grpo.data.rlTrain.slice(0, 2);
+    await rlStep(grpo.ctx, grpo.state, prompts, 0);
+    const want = params(grpo.ctx.model);
+    for (const over of [{ variant: 'symmetric' }, { variant: 'bounded' }, { variant: 'bounded', score: 'oracle' }, { score: 'oracle', ablation: 'swap' }] as const) {
+      const run = setup({ algo: 'rapo', lam_pos: 0, lam_neg: 0, ...over });
+      await rlStep(run.ctx, run.state, prompts, 0);
+      expect(params(run.ctx.model), JSON.stringify(over)).toEqual(want);
+    }
+  });
+
+  it('the oracle scores are the world labels: paper weights 1 + lam_pos on role tokens of answers with A > 0', async () => {
+    const run = setup({ algo: 'rapo', score: 'oracle', lam_pos: 0.5, lam_neg: 0.5 });
+    const { samples } = await rlStep(run.ctx, run.state, run.data.rlTrain.slice(0, 2), 0);
+    for (const s of samples) for (const x of s.score!) expect([-1, 0, 1]).toContain(x);
+  });
+
+  it('scorer "reference" without a reference model is an error, not a silent fallback to the policy', async () => {
+    const run = setup({ algo: 'rapo', scorer: 'reference' });
+    const { reference: _dropped, ...state } = run.state;
+    await expect(rlStep({ ...run.ctx, config: { ...run.ctx.config, rl: { ...run.ctx.config.rl, beta: 0 } } }, state, run.data.rlTrain.slice(0, 1), 0)).rejects.toThrow(/scorer reference needs the frozen reference/);
+  });
+
   it('with scorer "reference", both sides of the PMI come from the frozen reference', async () => {
     const run = setup({ algo: 'rapo', scorer: 'reference', ablation: 'drop' });
     // A reference that differs from the policy, so mixing the two would show.

@@ -7,7 +7,8 @@ import { stripReasoning } from '@rapo/psycot';
 import type { TrainConfig } from './config.js';
 import { stepSeed } from './batches.js';
 import type { PromptRecord, SftRecord } from './data.js';
-import { encodeExample, encodePrompt, encodeResponse, padBatch, promptMessages, swapPartner, type Sequence } from './format.js';
+import { encodeExample, encodePrompt, encodeResponse, padBatch, promptMessages, type Sequence } from './format.js';
+import { ablatedPromptIds, rapoWeights, responseRows } from './rapo.js';
 import { AdamW, clipGlobalNorm, learningRate } from './optim.js';
 import { correlation, groupAdvantages, ppoLoss, summary } from './rl.js';
 import { scoreAll, type RewardSource } from './rewards.js';
@@ -124,20 +125,6 @@ export interface RlMetrics {
   judgeFailures: number;
 }
 
-/** Response-position rows of logits [B, T, V] (position t predicts token t + 1), sequence by sequence. */
-export function responseRows(logits: Float32Array, V: number, T: number, rows: number[][]): Float32Array {
-  const n = rows.reduce((s, r) => s + r.length, 0);
-  const out = new Float32Array(n * V);
-  let k = 0;
-  rows.forEach((positions, b) => {
-    for (const t of positions) {
-      out.set(logits.subarray((b * T + t) * V, (b * T + t + 1) * V), k * V);
-      k++;
-    }
-  });
-  return out;
-}
-
 export interface RlState {
   optimizer: AdamW;
   reference?: LlamaModel;
@@ -155,11 +142,13 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
   const seed = ctx.config.seed;
   const T0 = performance.now();
 
-  // 1. Rollouts: G samples per prompt from the current policy.
+  // 1. Rollouts: G samples per prompt from the current policy. Under RAPO the answers are also
+  // scored after the ablated prompts (a swapped-in profile can be longer), so both must fit.
   const promptIds = prompts.map((p) => encodePrompt(tokenizer, promptMessages(p, format)));
-  const budget = answerBudget(ctx, promptIds);
+  const ablatedIds = c.algo === 'rapo' ? ablatedPromptIds(tokenizer, prompts, format, c.rapo.ablation, state.swapPool, stepSeed(seed, 'swap', step)) : [];
+  const budget = answerBudget(ctx, [...promptIds, ...ablatedIds]);
   if (budget < 1) {
-    const longest = Math.max(...promptIds.map((p) => p.length));
+    const longest = Math.max(...promptIds.map((p) => p.length), ...ablatedIds.map((p) => p.length));
     throw new Error(`A prompt has ${longest} tokens: no room left to answer within max_position_embeddings ${model.config.max_position_embeddings}`);
   }
   const gen = await generate(model, promptIds.flatMap((p) => Array.from({ length: G }, () => p)), {
@@ -209,21 +198,11 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
   let mi: Float32Array | undefined;
   let score: Float32Array | undefined;
   if (c.algo === 'rapo') {
-    // The same responses after the profile-ablated prompt; rows aligned token by token.
-    const swapSeed = stepSeed(seed, 'swap', step);
-    const ablatedPrompts = prompts.map((p, i) => encodePrompt(tokenizer, promptMessages(p, format, c.rapo.ablation, swapPartner(state.swapPool, p, swapSeed + i))));
-    const aSeqs = responseIds.map((r, i) => encodeExample(tokenizer, ablatedPrompts[Math.floor(i / G)]!, r));
-    const aBatch = padBatch(aSeqs, ctx.pad);
-    const at = tensors(aBatch);
-    const aRows = at.maskRows.map((r) => r.flatMap((m, pos) => (m ? [pos] : [])));
-    // Both sides of the PMI come from the scorer: the rollout policy, or the frozen reference.
-    const useReference = c.rapo.scorer === 'reference' && state.reference && refRows;
-    const ablated = responseRows(forwardData(useReference ? state.reference! : model, at.ids, at.attention), V, aBatch.length, aRows);
-    tf.dispose([at.ids, at.attention, at.targets, at.mask]);
-    const scorer = useReference ? refRows! : oldRows;
-    const r = miForward({
-      ...base, logitsWith: scorer, logitsWithout: ablated, norm: c.rapo.norm, scope: c.rapo.scope, scale: c.rapo.scale,
-      lamPos: c.rapo.lam_pos, lamNeg: c.rapo.lam_neg, renorm: c.rapo.renorm,
+    const r = rapoWeights({
+      config: ctx.config, policy: model, ...(state.reference ? { reference: state.reference } : {}), tokenizer, endOfTurn: ctx.endOfTurn,
+      ...(ctx.world ? { world: ctx.world } : {}), prompts, ablatedIds, responses: responseIds,
+      // Both sides of the PMI come from the scorer: the rollout policy, or the frozen reference.
+      withRows: c.rapo.scorer === 'reference' ? requireRows(refRows) : oldRows, advantages,
     });
     weights = r.weight;
     mi = r.mi;
@@ -305,6 +284,11 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
     return sample;
   });
   return { metrics, samples };
+}
+
+function requireRows(rows: Float32Array | undefined): Float32Array {
+  if (!rows) throw new Error('rl.rapo.scorer reference needs the frozen reference model, and the RL step was given none');
+  return rows;
 }
 
 // --- evaluation -------------------------------------------------------------------------------------
