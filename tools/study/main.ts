@@ -8,21 +8,24 @@ import { join } from 'node:path';
 import { HACK_STEPS, runHackCheck, type HackOptions } from './hack.js';
 import { ABLATIONS, runStudy, type StudyOptions } from './study.js';
 
-const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-formats] [--no-pmi-signal]
+const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-variants] [--no-control] [--no-formats] [--no-pmi-signal]
                           [--out DIR] [--sft-steps N] [--rl-steps N] [--eval-prompts N] [--set key=value ...]
        npm run study -- --pmi-signal-of RUN_DIR [--checkpoint DIR]
        npm run study -- --hack [--seeds N] [--rl-steps N] [--init SFT_CHECKPOINT] [--set key=value ...] [--out DIR]
 
-Trains one SFT checkpoint, then RL with GRPO and with RAPO from it on seeds 1..N (default 3),
-and SFT on Psy-CoT, reply-only and generic-CoT answers at the same token budget; evaluates
-every final policy on held-out characters; writes <out>/results.json and <out>/report.html
-(default runs/study). Rerunning continues an interrupted study (finished runs are read back).
+Trains one SFT checkpoint, then RL from it on seeds 1..N (default 8) with GRPO, RAPO (the paper's
+weights), the symmetric and bounded weightings and the oracle score, each also on a random reward
+(the drift control); and SFT on Psy-CoT, reply-only and generic-CoT answers at the same token
+budget. Evaluates every final policy on held-out characters; writes <out>/results.json and
+<out>/report.html (default runs/study): bootstrap intervals over seeds, paired differences with
+sign-flip p-values, Holm-corrected per metric. Rerunning continues an interrupted study.
 
-  --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts (a smoke test, < 10 min)
-  defaults            3 seeds, 240 SFT steps, 30 RL steps, all 48 held-out prompts
-  --ablations LIST    extra variants, each differing in one setting: ${Object.keys(ABLATIONS).join(', ')}, or all
-                      (lr-half runs GRPO and RAPO at half the RL learning rate and pairs them; random-reward
-                      runs both on a pure-noise reward, which shows the drift the weighting itself causes)
+  --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts, no control (a smoke test, < 10 min)
+  defaults            8 seeds, 240 SFT steps, 30 RL steps, all 48 held-out prompts
+  --no-variants       only GRPO and RAPO (no symmetric, bounded, oracle)
+  --no-control        skip the random-reward runs
+  --ablations LIST    extra RAPO settings, each differing in one: ${Object.keys(ABLATIONS).join(', ')}, or all
+                      (lr-half runs GRPO and RAPO at half the RL learning rate and pairs them)
   --set key=value     a trainer option for every run of the study (repeatable), e.g.
                       --set data.characters=300 --set sft.steps=600
   --no-formats        skip the SFT answer-format comparison
@@ -41,6 +44,8 @@ const { values: v } = parseArgs({
     seeds: { type: 'string' },
     ablations: { type: 'string' },
     'no-formats': { type: 'boolean', default: false },
+    'no-variants': { type: 'boolean', default: false },
+    'no-control': { type: 'boolean', default: false },
     'no-pmi-signal': { type: 'boolean', default: false },
     'pmi-signal-of': { type: 'string' },
     checkpoint: { type: 'string' },
@@ -119,12 +124,14 @@ if (v.hack) {
 }
 const options: StudyOptions = {
   out: v.out ?? (v.quick ? 'runs/study-quick' : 'runs/study'),
-  seeds: int('seeds', v.seeds, v.quick ? 2 : 3),
+  seeds: int('seeds', v.seeds, v.quick ? 2 : 8),
   sftSteps: int('sft-steps', v['sft-steps'], v.quick ? 24 : 240),
   rlSteps: int('rl-steps', v['rl-steps'], v.quick ? 4 : 30),
   evalPrompts: int('eval-prompts', v['eval-prompts'], v.quick ? 12 : 48),
   ablations: v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
   formats: !v['no-formats'],
+  variants: !v['no-variants'],
+  control: !v.quick && !v['no-control'],
   pmiSignal: !v['no-pmi-signal'],
   ...(v.set?.length ? { base: setsOrExit(v.set) } : {}),
   log: (line) => console.error(`study ${new Date().toISOString().slice(11, 19)} ${line}`),

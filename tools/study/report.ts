@@ -7,7 +7,10 @@ import { METRICS, type RunSummary, type StudyResults } from './study.js';
 const LABEL: Record<string, string> = { heldOutFidelity: 'held-out fidelity', judgeReward: 'judge reward', genericRate: 'generic-phrase rate', kl: 'KL to SFT policy', heldOutFacts: 'held-out facts', heldOutStyle: 'held-out voice', answerTokens: 'answer tokens (last quarter of RL)' };
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4));
 const iv = (i: Interval) => `${fmt(i.mean)} <span class="ci">[${fmt(i.ci95[0])}, ${fmt(i.ci95[1])}]</span>`;
-const sig = (i: Interval) => (i.ci95[0] > 0 || i.ci95[1] < 0 ? ' class="sig"' : '');
+// A difference is marked where it survives Holm's correction across its metric's family.
+const sig = (i: Interval) => ((i.pHolm ?? i.p ?? 1) < 0.05 ? ' class="sig"' : '');
+const div = (i: Interval) =>
+  `${fmt(i.mean)} <span class="ci">[${fmt((i.ciFamily ?? i.ci95)[0])}, ${fmt((i.ciFamily ?? i.ci95)[1])}]${i.pHolm !== undefined ? ` p<sub>Holm</sub> ${i.pHolm.toFixed(3)}` : i.p !== undefined ? ` p ${i.p.toFixed(3)}` : ''}</span>`;
 
 /** Mean over seeds of each step's value (steps every seed has). */
 function meanCurve(runs: RunSummary[], pick: (r: RunSummary) => [number, number][]): [number, number][] {
@@ -23,8 +26,22 @@ export function renderStudyReport(r: StudyResults): string {
     .map((name) => `<tr><td>${esc(name)}</td>${METRICS.map((m) => `<td>${iv(r.methods[name]![m])}</td>`).join('')}<td>${r.stepSeconds[name]!.toFixed(2)}</td></tr>`)
     .join('');
   const diffRows = [['rapo - grpo', r.difference] as const, ...Object.entries(r.ablationDifferences).map(([k, d]) => [k, d] as const)]
-    .map(([k, d]) => `<tr><td>${esc(k)}</td>${METRICS.map((m) => `<td${sig(d[m])}>${iv(d[m])}</td>`).join('')}</tr>`)
+    .map(([k, d]) => `<tr><td>${esc(k)}</td>${METRICS.map((m) => `<td${sig(d[m])}>${div(d[m])}</td>`).join('')}</tr>`)
     .join('');
+  const perSeed = (['heldOutFidelity', 'genericRate', 'judgeReward', 'kl'] as const)
+    .map(
+      (m) => `<h3>${LABEL[m]}, per seed</h3><table><tr><th>method</th>${(r.methods.grpo?.[m].values ?? []).map((_, i) => `<th>seed ${i + 1}</th>`).join('')}</tr>${methods
+        .map((name) => `<tr><td>${esc(name)}</td>${(r.methods[name]![m].values ?? []).map((x) => `<td>${fmt(x)}</td>`).join('')}</tr>`)
+        .join('')}</table>`,
+    )
+    .join('');
+  const control = r.control
+    ? `<h2>Random-reward control (drift)</h2>
+<p>Every method again on a reward that is pure noise. A method drifts when its KL to the SFT policy differs from GRPO's by more than 0.1, or its answer length by more than 10% (paired by seed).</p>
+<table><tr><th>method - grpo, random reward</th><th>KL difference</th><th>answer tokens difference</th><th>verdict</th></tr>${Object.entries(r.control)
+        .map(([k, c]) => `<tr><td>${esc(k)}</td><td>${div(c.kl)}</td><td>${div(c.answerTokens)} <span class="ci">(GRPO ${c.grpoAnswerTokens.toFixed(1)})</span></td><td${c.drifts ? ' class="sig"' : ''}>${c.drifts ? 'drifts' : 'no drift'}</td></tr>`)
+        .join('')}</table>`
+    : '';
   const rlRuns = Object.entries(r.runs).filter(([k]) => !k.startsWith('sft '));
   const reward = lineChart({
     title: 'training reward per RL step (mean over seeds)',
@@ -55,7 +72,7 @@ ${Object.entries(r.sftFormats)
   .map(([f, x]) => `<tr><td>${esc(f)}</td><td>${x.steps}</td><td>${iv(x.heldOutFidelity)}</td><td>${iv(x.judgeReward)}</td><td>${iv(x.genericRate)}</td><td>${iv(x.heldOutFacts)}</td><td>${iv(x.heldOutStyle)}</td></tr>`)
   .join('')}</table>
 <table><tr><th>difference (held-out fidelity)</th><th>mean [95% CI]</th></tr>${Object.entries(r.formatDifferences ?? {})
-        .map(([k, d]) => `<tr><td>${esc(k)}</td><td${sig(d)}>${iv(d)}</td></tr>`)
+        .map(([k, d]) => `<tr><td>${esc(k)}</td><td${sig(d)}>${div(d)}</td></tr>`)
         .join('')}</table>`
     : '';
   const p = r.pmiSignal;
@@ -78,7 +95,7 @@ ${Object.entries(p.finals)
   .join('')}</table>`
     : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>rapo study: RAPO vs GRPO</title>
+<html lang="en"><head><meta charset="utf-8"><title>rapo study: RAPO and its variants vs GRPO</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1080px; color: #222; }
 table { border-collapse: collapse; margin: .5em 0 1.5em; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; } td:first-child, th:first-child { text-align: left; }
@@ -86,14 +103,18 @@ table { border-collapse: collapse; margin: .5em 0 1.5em; } td, th { border: 1px 
 </style></head><body>
 <h1>RAPO vs GRPO on the persona testbed</h1>
 <p>${r.seeds} seeds per method, every RL run starting from the same SFT checkpoint with the same budget and judge; evaluated on held-out characters
-(greedy answers; fidelity from the world's ground truth, reward from the testbed judge). Intervals are 95% t-intervals over seeds; differences are paired by seed.
+(greedy answers; fidelity from the world's ground truth, reward from the testbed judge). Intervals are 95% percentile-bootstrap intervals of the mean over seeds.
+Differences are paired by seed, with exact sign-flip permutation p-values, Holm-corrected across the ${r.familySize} comparisons of each metric; their intervals are widened for that family (level 1 - 0.05 / ${r.familySize}).
 Study time ${(r.seconds / 60).toFixed(1)} min; written ${esc(r.createdAt)}.</p>
 <h2>Conclusions</h2>
 <ul>${r.conclusions.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>
 <h2>Methods (mean [95% CI])</h2>
 <table>${head}${rows}</table>
-<h2>Differences to GRPO (paired by seed; highlighted where the interval excludes 0)</h2>
+<h2>Differences to the baseline (paired by seed; highlighted where Holm's p &lt; 0.05)</h2>
 <table><tr><th></th>${METRICS.map((m) => `<th>${LABEL[m]}</th>`).join('')}</tr>${diffRows}</table>
+${control}
+<h2>Per seed</h2>
+${perSeed}
 <p>RAPO overhead: ${r.overheadRatio.toFixed(3)}x GRPO's wall-clock per sampled token (a step: ${(r.stepSeconds.rapo! / r.stepSeconds.grpo!).toFixed(3)}x; answers differ in length).</p>
 <h2>Learning curves</h2>
 ${reward}

@@ -20,16 +20,34 @@ const TINY = {
 };
 
 describe('the study', () => {
-  it('runs SFT formats, GRPO, RAPO and an ablation over seeds, and resumes by reading runs back', async () => {
+  it('runs SFT formats, GRPO, RAPO, the variants, the oracle, an ablation and the random-reward control over seeds, and resumes by reading runs back', async () => {
     const out = join(root, 'study');
     const lines: string[] = [];
-    const opts = { out, seeds: 2, sftSteps: 3, rlSteps: 2, evalPrompts: 2, ablations: ['one-sided', 'lr-half'], formats: true, base: TINY, log: (l: string) => lines.push(l) };
+    const opts = { out, seeds: 2, sftSteps: 3, rlSteps: 2, evalPrompts: 2, ablations: ['lr-half'], formats: true, base: TINY, log: (l: string) => lines.push(l) };
     const r = await runStudy(opts);
     const onDisk = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as StudyResults;
     expect(onDisk.seeds).toBe(2);
-    expect(Object.keys(onDisk.methods)).toEqual(['grpo', 'rapo', 'rapo lam_neg=0', 'grpo lr=2.5e-4', 'rapo lr=2.5e-4']);
+    const methods = ['grpo', 'rapo', 'rapo symmetric', 'rapo bounded', 'oracle'];
+    expect(Object.keys(onDisk.methods)).toEqual([...methods, 'grpo lr=2.5e-4', 'rapo lr=2.5e-4', ...methods.map((m) => `${m} random reward`)]);
     // lr-half pairs RAPO with GRPO at the same (halved) rate; the others are paired with GRPO.
-    expect(Object.keys(onDisk.ablationDifferences)).toEqual(['rapo lam_neg=0 - grpo', 'grpo lr=2.5e-4 - grpo', 'rapo lr=2.5e-4 - grpo lr=2.5e-4']);
+    expect(Object.keys(onDisk.ablationDifferences)).toEqual(['rapo symmetric - grpo', 'rapo bounded - grpo', 'oracle - grpo', 'grpo lr=2.5e-4 - grpo', 'rapo lr=2.5e-4 - grpo lr=2.5e-4']);
+    // Holm across the 6 comparisons of each metric; the per-seed values are kept.
+    expect(onDisk.familySize).toBe(6);
+    for (const d of [onDisk.difference, ...Object.values(onDisk.ablationDifferences)]) {
+      expect(d.heldOutFidelity.pHolm).toBeGreaterThanOrEqual(d.heldOutFidelity.p!);
+      expect(d.heldOutFidelity.values).toHaveLength(2);
+    }
+    expect(onDisk.methods.oracle!.kl.values).toHaveLength(2);
+    expect(readFileSync(join(out, 'rl', 'oracle', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/score: oracle/);
+    expect(readFileSync(join(out, 'rl', 'rapo_bounded', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/variant: bounded/);
+    // The drift control: every RAPO method against GRPO on the random reward.
+    expect(Object.keys(onDisk.control!)).toEqual(methods.slice(1));
+    const c = onDisk.control!['rapo bounded']!;
+    const kl = (m: string, seed: number) => r.runs[`${m} random reward`]!.find((x) => x.seed === seed)!.metrics.kl;
+    expect(c.kl.mean).toBeCloseTo((kl('rapo bounded', 1) - kl('grpo', 1) + kl('rapo bounded', 2) - kl('grpo', 2)) / 2, 12);
+    expect(c.drifts).toBe(Math.abs(c.kl.mean) > 0.1 || Math.abs(c.answerTokens.mean) > 0.1 * c.grpoAnswerTokens);
+    expect(readFileSync(join(out, 'rl', 'rapo_symmetric_random_reward', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/noise: 100/);
+    expect(onDisk.conclusions.filter((l) => /^(No RAPO method beats GRPO|Beats GRPO)/.test(l))).toHaveLength(1);
     const lrRun = (m: string, seed: number) => r.runs[m]!.find((x) => x.seed === seed)!.metrics.kl;
     expect(onDisk.ablationDifferences['rapo lr=2.5e-4 - grpo lr=2.5e-4']!.kl.mean).toBeCloseTo((lrRun('rapo lr=2.5e-4', 1) - lrRun('grpo lr=2.5e-4', 1) + lrRun('rapo lr=2.5e-4', 2) - lrRun('grpo lr=2.5e-4', 2)) / 2, 12);
     expect(readFileSync(join(out, 'rl', 'rapo_lr=2_5e-4', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/lr: 0\.00025/);
@@ -44,7 +62,7 @@ describe('the study', () => {
       expect(Number.isFinite(x.endOfTurnPmi) && Number.isFinite(x.medianPmi)).toBe(true);
       expect(x.answers + x.skipped).toBe(2);
     }
-    expect(Object.keys(ps.finals)).toEqual(Object.keys(onDisk.methods));
+    expect(Object.keys(ps.finals)).toEqual(Object.keys(onDisk.methods).filter((m) => !m.endsWith('random reward')));
     expect(ps.finals.grpo!.corrPmiAdvantage.mean).toBe(0);
     for (const m of ['heldOutFidelity', 'judgeReward', 'genericRate', 'kl']) {
       const x = onDisk.methods.rapo![m as 'kl'];
@@ -60,13 +78,15 @@ describe('the study', () => {
     // The same token budget: shorter answers get more steps.
     expect(onDisk.sftFormats!.reply.steps).toBeGreaterThan(onDisk.sftFormats!['psy-cot'].steps);
     expect(onDisk.conclusions[0]).toMatch(/^RAPO - GRPO, held-out fidelity: (significantly (higher|lower)|no significant difference)/);
-    expect(lines.filter((l) => /: training ->/.test(l))).toHaveLength(6 + 10);
+    expect(lines.filter((l) => /: training ->/.test(l))).toHaveLength(6 + 24);
     // Every RL run started from the same SFT checkpoint.
     const cfg = readFileSync(join(out, 'rl', 'rapo', 'seed-2', 'resolved-config.yaml'), 'utf8');
     expect(cfg).toContain(join(out, 'sft', 'psy-cot', 'seed-1', 'final'));
     expect(cfg).toMatch(/seed: 2/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('RAPO vs GRPO');
+    expect(html).toContain('Random-reward control');
+    expect(html).toContain('per seed');
     expect(html).toContain('<svg');
     expect(html).toContain('PMI signal quality');
 
@@ -84,7 +104,7 @@ describe('the study', () => {
 
     lines.length = 0;
     const again = await runStudy(opts);
-    expect(lines.filter((l) => /done before/.test(l))).toHaveLength(16);
+    expect(lines.filter((l) => /done before/.test(l))).toHaveLength(30);
     expect(again.methods).toEqual(r.methods);
     await expect(runStudy({ ...opts, seeds: 1 })).rejects.toThrow('Expected at least 2 seeds');
     await expect(runStudy({ ...opts, ablations: ['norm-cube'] })).rejects.toThrow('Unknown ablation "norm-cube"');

@@ -9,7 +9,7 @@ import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, train, type 
 import type { Ablation, MetricRow, PmiSignal } from '@rapo/trainer';
 import { writeJsonAtomic, writeTextAtomic } from '../bench/lib/report.js';
 import { renderStudyReport } from './report.js';
-import { interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
+import { correctFamily, interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
 // The four the study is about, two parts of fidelity that a bland but well-formed reply does not
 // earn (the fidelity of any non-empty reply without facts or voice is about 0.58), and the length
@@ -29,6 +29,19 @@ export interface Variant {
 
 export const GRPO: Variant = { name: 'grpo', rl: { algo: 'grpo' } };
 export const RAPO: Variant = { name: 'rapo', rl: { algo: 'rapo' } };
+/**
+ * The weighting variants and the oracle (docs/trainer.md): each compared with GRPO, and each
+ * run again on the random reward as the drift control.
+ */
+export const VARIANTS: Variant[] = [
+  { name: 'rapo symmetric', rl: { algo: 'rapo', rapo: { variant: 'symmetric' } } },
+  { name: 'rapo bounded', rl: { algo: 'rapo', rapo: { variant: 'bounded' } } },
+  // The world's token labels instead of PMI, with the paper's weights: the best any PMI estimate can do.
+  { name: 'oracle', rl: { algo: 'rapo', rapo: { score: 'oracle' } } },
+];
+/** The drift control's margins: a method drifts when, on the random reward, it moves this much further than GRPO. */
+export const DRIFT_KL = 0.1;
+export const DRIFT_LENGTH = 0.1;
 
 // Half the trainer's default RL learning rate (5e-4).
 const HALF_LR = 2.5e-4;
@@ -48,14 +61,16 @@ export const ABLATIONS: Record<string, Variant[]> = {
     { name: 'grpo lr=2.5e-4', rl: { algo: 'grpo', lr: HALF_LR } },
     { name: 'rapo lr=2.5e-4', rl: { algo: 'rapo', lr: HALF_LR }, baseline: 'grpo lr=2.5e-4' },
   ],
-  // A reward that is pure noise (judge noise sd 100 on a 0-1 score): whatever the policy learns
-  // then is not from the reward. GRPO's advantages cancel per token in expectation; RAPO's
-  // asymmetric weights do not, so this isolates the drift the weighting itself causes.
-  'random-reward': [
-    { name: 'grpo random reward', rl: { algo: 'grpo', rewards: [RANDOM_REWARD] } },
-    { name: 'rapo random reward', rl: { algo: 'rapo', rewards: [RANDOM_REWARD] }, baseline: 'grpo random reward' },
-  ],
 };
+
+/**
+ * A method on a reward that is pure noise (judge noise sd 100 on a 0-1 score): whatever the
+ * policy learns then is not from the reward. GRPO's advantages cancel per token in expectation;
+ * a weighting that does not cancel shows as extra KL or a changed answer length.
+ */
+export function randomRewardControl(v: Variant): Variant {
+  return { name: `${v.name} random reward`, rl: { ...v.rl, rewards: [RANDOM_REWARD] }, baseline: 'grpo random reward' };
+}
 
 export interface StudyOptions {
   out: string;
@@ -66,6 +81,10 @@ export interface StudyOptions {
   /** Held-out prompts in every evaluation (the testbed's held-out set has 4 per held-out character). */
   evalPrompts: number;
   ablations: string[];
+  /** Run the weighting variants and the oracle beside GRPO and RAPO (default true). */
+  variants?: boolean;
+  /** Run every method again on a random reward, the drift control (default true). */
+  control?: boolean;
   /** Run the SFT response-format comparison. */
   formats: boolean;
   /** Measure the PMI signal quality of the SFT checkpoint and of every final policy (default true). */
@@ -106,8 +125,16 @@ export interface StudyResults {
   methods: Record<string, Record<Metric, Interval>>;
   difference: Record<Metric, Interval>;
   overheadRatio: number;
-  /** Each ablation minus its baseline (GRPO unless named), paired by seed; keyed "<variant> - <baseline>". */
+  /**
+   * Each variant, the oracle and each ablation minus its baseline (GRPO unless named), paired by
+   * seed; keyed "<method> - <baseline>". With `difference`, one family per metric for Holm's
+   * correction.
+   */
   ablationDifferences: Record<string, Record<Metric, Interval>>;
+  /** Comparisons in each metric's Holm family. */
+  familySize: number;
+  /** The random-reward control: each method minus GRPO on the random reward, and whether it drifts. */
+  control?: Record<string, { kl: Interval; answerTokens: Interval; grpoAnswerTokens: number; drifts: boolean }>;
   /** SFT only, per response format: held-out fidelity, judge reward, generic rate. */
   sftFormats?: Record<Format, { steps: number; heldOutFidelity: Interval; judgeReward: Interval; genericRate: Interval; heldOutFacts: Interval; heldOutStyle: Interval }>;
   /** Psy-CoT minus each other format, held-out fidelity, paired by seed. */
@@ -214,7 +241,9 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     },
     o.base ?? {},
   );
-  const variants = [GRPO, RAPO, ...o.ablations.flatMap((a) => ABLATIONS[a]!)];
+  const methods = [GRPO, RAPO, ...(o.variants !== false ? VARIANTS : [])];
+  const controls = o.control !== false ? methods.map(randomRewardControl) : [];
+  const variants = [...methods, ...o.ablations.flatMap((a) => ABLATIONS[a]!), ...controls];
   const formats = o.formats ? [...FORMATS] : (['psy-cot'] as Format[]);
   const total = (o.formats ? FORMATS.length * seeds.length : 1) + variants.length * seeds.length;
   let n = 0;
@@ -245,14 +274,29 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   }
 
   const of = (rs: RunSummary[], m: Metric) => rs.map((r) => r.metrics[m]);
-  const methods: StudyResults['methods'] = {};
-  for (const [name, rs] of Object.entries(runs)) methods[name] = Object.fromEntries(METRICS.map((m) => [m, interval(of(rs, m))])) as Record<Metric, Interval>;
+  const methodStats: StudyResults['methods'] = {};
+  for (const [name, rs] of Object.entries(runs)) methodStats[name] = Object.fromEntries(METRICS.map((m) => [m, interval(of(rs, m))])) as Record<Metric, Interval>;
   const diffTo = (a: RunSummary[], b: RunSummary[]) => Object.fromEntries(METRICS.map((m) => [m, pairedDifference(of(a, m), of(b, m))])) as Record<Metric, Interval>;
   const difference = diffTo(runs.grpo!, runs.rapo!);
   const ablationDifferences: StudyResults['ablationDifferences'] = {};
   for (const v of variants.slice(2)) {
+    if (controls.includes(v)) continue;
     const b = v.baseline ?? 'grpo';
     ablationDifferences[`${v.name} - ${b}`] = diffTo(runs[b]!, runs[v.name]!);
+  }
+  // Holm across every comparison with a baseline, metric by metric.
+  const family = [difference, ...Object.values(ablationDifferences)];
+  for (const m of METRICS) correctFamily(family.map((d) => ({ interval: d[m], values: d[m].values! })));
+  let control: StudyResults['control'];
+  if (controls.length) {
+    control = {};
+    const g = runs['grpo random reward']!;
+    const grpoLength = mean(of(g, 'answerTokens'));
+    for (const v of controls.slice(1)) {
+      const kl = pairedDifference(of(g, 'kl'), of(runs[v.name]!, 'kl'));
+      const answerTokens = pairedDifference(of(g, 'answerTokens'), of(runs[v.name]!, 'answerTokens'));
+      control[v.name.replace(/ random reward$/, '')] = { kl, answerTokens, grpoAnswerTokens: grpoLength, drifts: Math.abs(kl.mean) > DRIFT_KL || Math.abs(answerTokens.mean) > DRIFT_LENGTH * grpoLength };
+    }
   }
   const stepSeconds = Object.fromEntries(Object.entries(runs).map(([k, rs]) => [k, mean(rs.map((r) => r.stepSeconds))]));
   // Per sampled token: RAPO and GRPO sample answers of different lengths, and a step's time
@@ -267,14 +311,23 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     verdict(difference.kl, 'RAPO - GRPO, KL to the SFT policy'),
     verdict(difference.heldOutFacts, 'RAPO - GRPO, held-out facts'),
     `RAPO / GRPO wall-clock per sampled token = ${overheadRatio.toFixed(3)} (per step: ${(stepSeconds.rapo! / stepSeconds.grpo!).toFixed(3)})`,
-    ...Object.entries(ablationDifferences).flatMap(([k, d]) => [verdict(d.heldOutFidelity, `${k}, held-out fidelity`), verdict(d.kl, `${k}, KL to the SFT policy`)]),
+    ...Object.entries(ablationDifferences).flatMap(([k, d]) => [
+      verdict(d.heldOutFidelity, `${k}, held-out fidelity`),
+      verdict(d.genericRate, `${k}, generic-phrase rate`),
+      verdict(d.kl, `${k}, KL to the SFT policy`),
+    ]),
+    ...Object.entries(control ?? {}).map(
+      ([k, c]) =>
+        `random-reward control, ${k} - grpo: KL ${c.kl.mean >= 0 ? '+' : ''}${c.kl.mean.toFixed(4)}, answer tokens ${c.answerTokens.mean >= 0 ? '+' : ''}${c.answerTokens.mean.toFixed(1)} (GRPO ${c.grpoAnswerTokens.toFixed(1)}): ${c.drifts ? `drifts (beyond |KL| ${DRIFT_KL} or ${100 * DRIFT_LENGTH}% length)` : 'no drift'}`,
+    ),
+    beatsGrpo(difference, ablationDifferences, control),
   ];
   let pmiSignal: StudyPmiSignal | undefined;
   if (o.pmiSignal !== false) {
     log('PMI signal quality: the SFT checkpoint and every final policy');
     const baseConfig = parseTrainConfig(merge(base, { seed: 1, phases: ['rl'], model: { init } }));
     const finals: StudyPmiSignal['finals'] = {};
-    for (const v of variants) {
+    for (const v of variants.filter((x) => !controls.includes(x))) {
       const ablation = ((v.rl.rapo as { ablation?: Ablation } | undefined)?.ablation ?? 'drop') as Ablation;
       const per = [];
       for (const r of runs[v.name]!) per.push((await measureCheckpointPmiSignal(join(r.dir, 'final'), baseConfig, { splits: ['heldout'], ablations: [ablation], answers: o.evalPrompts }))[0]!);
@@ -317,10 +370,12 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const { log: _log, ...settings } = o;
   const results: StudyResults = {
     seeds: o.seeds,
-    methods,
+    methods: methodStats,
     difference,
     overheadRatio,
     ablationDifferences,
+    familySize: family.length,
+    ...(control ? { control } : {}),
     ...(sftFormats ? { sftFormats } : {}),
     ...(formatDifferences ? { formatDifferences } : {}),
     ...(pmiSignal ? { pmiSignal } : {}),
@@ -334,4 +389,24 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   writeJsonAtomic(join(out, 'results.json'), results);
   writeTextAtomic(join(out, 'report.html'), renderStudyReport(results));
   return results;
+}
+
+/**
+ * The study's answer in one sentence: which RAPO methods beat GRPO on held-out fidelity after
+ * Holm's correction, with a lower generic-phrase rate, a judge reward within 0.05 of GRPO's and
+ * no drift on the random reward; or that none does.
+ */
+export function beatsGrpo(
+  rapo: Record<Metric, Interval>,
+  others: Record<string, Record<Metric, Interval>>,
+  control: StudyResults['control'],
+): string {
+  const candidates = [['rapo', rapo] as const, ...Object.entries(others).filter(([k]) => k.endsWith(' - grpo')).map(([k, d]) => [k.replace(/ - grpo$/, ''), d] as const)];
+  const wins = candidates.filter(
+    ([name, d]) =>
+      d.heldOutFidelity.mean > 0 && (d.heldOutFidelity.pHolm ?? 1) < 0.05 && d.genericRate.mean < 0 && Math.abs(d.judgeReward.mean) <= 0.05 && !(control?.[name]?.drifts ?? false),
+  );
+  return wins.length
+    ? `Beats GRPO (held-out fidelity higher after Holm's correction, fewer generic phrases, judge reward within 0.05, no drift): ${wins.map(([n]) => n).join(', ')}`
+    : 'No RAPO method beats GRPO here: none has a held-out fidelity gain that survives Holm\'s correction together with fewer generic phrases, a comparable judge reward and no drift on the random reward';
 }
