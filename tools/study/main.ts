@@ -9,6 +9,7 @@ import { HACK_STEPS, runHackCheck, type HackOptions } from './hack.js';
 import { ABLATIONS, runStudy, type StudyOptions } from './study.js';
 
 const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-variants] [--no-control] [--no-formats] [--no-pmi-signal]
+                          [--init SFT_CHECKPOINT]
                           [--out DIR] [--sft-steps N] [--rl-steps N] [--eval-prompts N] [--set key=value ...]
        npm run study -- --pmi-signal-of RUN_DIR [--checkpoint DIR]
        npm run study -- --hack [--seeds N] [--rl-steps N] [--init SFT_CHECKPOINT] [--set key=value ...] [--out DIR]
@@ -24,6 +25,7 @@ sign-flip p-values, Holm-corrected per metric. Rerunning continues an interrupte
   defaults            8 seeds, 240 SFT steps, 30 RL steps, all 48 held-out prompts
   --no-variants       only GRPO and RAPO (no symmetric, bounded, oracle)
   --no-control        skip the random-reward runs
+  --init DIR          start every RL run from this SFT checkpoint (a run's final/) instead of training one
   --ablations LIST    extra RAPO settings, each differing in one: ${Object.keys(ABLATIONS).join(', ')}, or all
                       (lr-half runs GRPO and RAPO at half the RL learning rate and pairs them)
   --set key=value     a trainer option for every run of the study (repeatable), e.g.
@@ -130,6 +132,7 @@ const options: StudyOptions = {
   evalPrompts: int('eval-prompts', v['eval-prompts'], v.quick ? 12 : 48),
   ablations: v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
   formats: !v['no-formats'],
+  ...(v.init ? { init: v.init } : {}),
   variants: !v['no-variants'],
   control: !v.quick && !v['no-control'],
   pmiSignal: !v['no-pmi-signal'],

@@ -106,7 +106,15 @@ describe('the study', () => {
     const again = await runStudy(opts);
     expect(lines.filter((l) => /done before/.test(l))).toHaveLength(30);
     expect(again.methods).toEqual(r.methods);
+    // From a given SFT checkpoint: no SFT run, RL only.
+    lines.length = 0;
+    const init = join(out, 'sft', 'psy-cot', 'seed-1', 'final');
+    const fromInit = await runStudy({ ...opts, out: join(root, 'from-init'), init, formats: false, variants: false, control: false, ablations: [], pmiSignal: false });
+    expect(Object.keys(fromInit.methods)).toEqual(['grpo', 'rapo']);
+    expect(lines.filter((l) => /^\[\d+\/4\] rl (grpo|rapo) seed \d: training ->/.test(l))).toHaveLength(4);
+    expect(readFileSync(join(root, 'from-init', 'rl', 'grpo', 'seed-1', 'resolved-config.yaml'), 'utf8')).toContain(init);
+    await expect(runStudy({ ...opts, init: join(root, 'nowhere') })).rejects.toThrow('no model.safetensors');
     await expect(runStudy({ ...opts, seeds: 1 })).rejects.toThrow('Expected at least 2 seeds');
     await expect(runStudy({ ...opts, ablations: ['norm-cube'] })).rejects.toThrow('Unknown ablation "norm-cube"');
-  });
+  }, 900_000); // about 30 tiny runs: a minute alone, several on a busy machine
 });

@@ -87,6 +87,8 @@ export interface StudyOptions {
   control?: boolean;
   /** Run the SFT response-format comparison. */
   formats: boolean;
+  /** An SFT checkpoint every RL run starts from, instead of the study's own (seed 1, Psy-CoT). */
+  init?: string;
   /** Measure the PMI signal quality of the SFT checkpoint and of every final policy (default true). */
   pmiSignal?: boolean;
   /** Config overrides for every run (tests use a tiny model). */
@@ -244,8 +246,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const methods = [GRPO, RAPO, ...(o.variants !== false ? VARIANTS : [])];
   const controls = o.control !== false ? methods.map(randomRewardControl) : [];
   const variants = [...methods, ...o.ablations.flatMap((a) => ABLATIONS[a]!), ...controls];
-  const formats = o.formats ? [...FORMATS] : (['psy-cot'] as Format[]);
-  const total = (o.formats ? FORMATS.length * seeds.length : 1) + variants.length * seeds.length;
+  const formats = o.formats ? [...FORMATS] : o.init ? [] : (['psy-cot'] as Format[]);
+  const total = (o.formats ? FORMATS.length * seeds.length : o.init ? 0 : 1) + variants.length * seeds.length;
   let n = 0;
   const label = (what: string) => `[${++n}/${total}] ${what}`;
 
@@ -262,7 +264,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
       (sftRuns[f] ??= []).push(await runOnce(join(out, 'sft', f, `seed-${seed}`), config, seed, label(`sft ${f} seed ${seed} (${steps} steps)`), log));
     }
   }
-  const init = join(out, 'sft', 'psy-cot', 'seed-1', 'final');
+  const init = o.init ? resolve(o.init) : join(out, 'sft', 'psy-cot', 'seed-1', 'final');
+  if (o.init && !existsSync(join(init, 'model.safetensors'))) throw new Error(`${o.init}: no model.safetensors; give a checkpoint folder (a run's final/)`);
 
   // RL from the same SFT checkpoint.
   const runs: Record<string, RunSummary[]> = {};
