@@ -112,10 +112,16 @@ function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
   rmSync(old, { recursive: true, force: true });
 }
 
-function writeFileAtomic(path: string, text: string): void {
+/** Writes a file under a temporary name, then renames it into place: readers never see half of it. */
+export function writeFileAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
+}
+
+/** A run folder's metrics.jsonl rows (none when there is no such file yet; a torn last line is skipped). */
+export function readMetricRows(dir: string): MetricRow[] {
+  return readJsonl<MetricRow>(join(dir, METRICS));
 }
 
 function readJsonl<T>(path: string): T[] {

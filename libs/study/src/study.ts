@@ -3,11 +3,10 @@
 // characters; and SFT on Psy-CoT vs reply-only vs generic-CoT answers at the same token budget.
 // Every run is an ordinary rapo-train run folder under <out>, so an interrupted study resumes
 // where it stopped (finished runs are read back, a partial one continues from its checkpoint).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, train, type TrainConfig } from '@rapo/trainer';
+import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, readMetricRows, train, writeFileAtomic, type TrainConfig } from '@rapo/trainer';
 import type { Ablation, MetricRow, PmiSignal } from '@rapo/trainer';
-import { writeJsonAtomic, writeTextAtomic } from '../bench/lib/report.js';
 import { renderStudyReport } from './report.js';
 import { correctFamily, interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
@@ -160,16 +159,9 @@ export function merge(a: Record<string, unknown>, b: Record<string, unknown>): R
   return out;
 }
 
-/** A run folder's metrics.jsonl rows (none when it has no such file yet). */
-export function readRows(dir: string): MetricRow[] {
-  const path = join(dir, 'metrics.jsonl');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricRow);
-}
-
 /** The numbers of a finished run folder. */
 export function summarize(dir: string, seed: number): RunSummary {
-  const rows = readRows(dir);
+  const rows = readMetricRows(dir);
   const evals = rows.filter((r) => r.fidelity?.overall !== undefined && r.evalReward !== undefined);
   const final = evals.at(-1);
   if (!final) throw new Error(`${dir}: no held-out evaluation in metrics.jsonl; the run did not finish`);
@@ -201,7 +193,7 @@ export function summarize(dir: string, seed: number): RunSummary {
 
 /** Runs (or continues, or reads back) one training run. */
 async function runOnce(dir: string, config: TrainConfig, seed: number, label: string, log: (l: string) => void): Promise<RunSummary> {
-  const finished = existsSync(join(dir, 'final')) && readRows(dir).some((r) => r.fidelity?.overall !== undefined);
+  const finished = existsSync(join(dir, 'final')) && readMetricRows(dir).some((r) => r.fidelity?.overall !== undefined);
   if (finished) {
     log(`${label}: done before, read back from ${dir}`);
     return summarize(dir, seed);
@@ -389,8 +381,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     createdAt: new Date().toISOString(),
     seconds: (performance.now() - started) / 1000,
   };
-  writeJsonAtomic(join(out, 'results.json'), results);
-  writeTextAtomic(join(out, 'report.html'), renderStudyReport(results));
+  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileAtomic(join(out, 'report.html'), renderStudyReport(results));
   return results;
 }
 

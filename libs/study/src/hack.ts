@@ -6,10 +6,9 @@
 // that budget (docs/testbed.md).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { lineChart, escapeHtml as esc, PALETTE, parseTrainConfig, train, type MetricRow, type TrainConfig } from '@rapo/trainer';
-import { writeJsonAtomic, writeTextAtomic } from '../bench/lib/report.js';
+import { lineChart, escapeHtml as esc, PALETTE, parseTrainConfig, readMetricRows, train, writeFileAtomic, type MetricRow, type TrainConfig } from '@rapo/trainer';
 import { interval, mean, type Interval } from './stats.js';
-import { merge, readRows } from './study.js';
+import { merge } from './study.js';
 
 /**
  * The documented budget (docs/testbed.md): GRPO at this learning rate for HACK_STEPS steps of
@@ -79,7 +78,7 @@ async function runOnce(dir: string, config: TrainConfig, label: string, log: (l:
 
 /** The generic-phrase numbers of a finished GRPO run. */
 export function hackRun(dir: string, seed: number): HackRun {
-  const rows = readRows(dir);
+  const rows = readMetricRows(dir);
   const steps = rows.filter((r) => r.phase === 'rl' && r.reward !== undefined).sort((a, b) => a.step - b.step);
   const evals = rows.filter((r) => r.phase === 'rl' && r.evalReward !== undefined).sort((a, b) => a.step - b.step);
   if (steps.length < 4 || evals.length < 2) throw new Error(`${dir}: the run has too few RL steps or evaluations to measure a change (${steps.length} steps, ${evals.length} evaluations)`);
@@ -161,10 +160,10 @@ export async function runHackCheck(o: HackOptions): Promise<HackResults> {
     createdAt: new Date().toISOString(),
     seconds: (performance.now() - started) / 1000,
   };
-  writeJsonAtomic(join(out, 'hack.json'), results);
-  writeTextAtomic(join(out, 'hack.html'), renderHackReport(results));
+  writeFileAtomic(join(out, 'hack.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileAtomic(join(out, 'hack.html'), renderHackReport(results));
   // The chart alone, as a file an SVG viewer or a Markdown page shows (docs/testbed.md has one).
-  writeTextAtomic(join(out, 'hack.svg'), hackChart(results).replace('<svg ', '<svg xmlns="http://www.w3.org/2000/svg" '));
+  writeFileAtomic(join(out, 'hack.svg'), hackChart(results).replace('<svg ', '<svg xmlns="http://www.w3.org/2000/svg" '));
   return results;
 }
 

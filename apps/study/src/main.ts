@@ -1,18 +1,16 @@
-// npm run study: RAPO vs GRPO on the persona testbed over several seeds, with optional
-// ablations and the SFT answer-format comparison; see docs/results.md.
+// rapo-study (npm run study): GRPO vs RAPO and its weighting variants on the persona testbed over
+// seeds, the reward-hacking check, and the PMI signal of any run; see docs/results.md.
 import { parseArgs } from 'node:util';
-import { writeJsonAtomic } from '../bench/lib/report.js';
-import { applySets, loadTrainConfig, measureCheckpointPmiSignal, parseTrainConfig } from '@rapo/trainer';
+import { ABLATIONS, HACK_STEPS, runHackCheck, runStudy, type HackOptions, type StudyOptions } from '@rapo/study';
+import { applySets, loadTrainConfig, measureCheckpointPmiSignal, parseTrainConfig, writeFileAtomic } from '@rapo/trainer';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { HACK_STEPS, runHackCheck, type HackOptions } from './hack.js';
-import { ABLATIONS, runStudy, type StudyOptions } from './study.js';
 
-const USAGE = `Usage: npm run study -- [--quick] [--seeds N] [--ablations a,b|all] [--no-variants] [--no-control] [--no-formats] [--no-pmi-signal]
-                          [--init SFT_CHECKPOINT]
-                          [--out DIR] [--sft-steps N] [--rl-steps N] [--eval-prompts N] [--set key=value ...]
-       npm run study -- --pmi-signal-of RUN_DIR [--checkpoint DIR]
-       npm run study -- --hack [--seeds N] [--rl-steps N] [--init SFT_CHECKPOINT] [--set key=value ...] [--out DIR]
+const USAGE = `Usage: rapo-study [--quick] [--seeds N] [--ablations a,b|all] [--no-variants] [--no-control] [--no-formats]
+                  [--no-pmi-signal] [--init SFT_CHECKPOINT] [--out DIR] [--sft-steps N] [--rl-steps N]
+                  [--eval-prompts N] [--set key=value ...]
+       rapo-study --pmi-signal-of RUN_DIR [--checkpoint DIR]
+       rapo-study --hack [--seeds N] [--rl-steps N] [--init SFT_CHECKPOINT] [--set key=value ...] [--out DIR]
 
 Trains one SFT checkpoint, then RL from it on seeds 1..N (default 8) with GRPO, RAPO (the paper's
 weights), the symmetric and bounded weightings and the oracle score, each also on a random reward
@@ -79,7 +77,7 @@ if (v['pmi-signal-of'] !== undefined) {
         `${x.split.padEnd(8)} ${x.ablation.padEnd(10)} ${`${x.tokens.role}/${x.tokens.generic}/${x.tokens.other}`.padEnd(26)} ${`${f(x.meanPmi.role)}/${f(x.meanPmi.generic)}/${f(x.meanPmi.other)}`.padEnd(28)} ${f(x.aucRoleVsGeneric).padEnd(17)} ${f(x.aucRoleVsOther).padEnd(15)} ${`${(100 * x.topDecile.role).toFixed(0)}%/${(100 * x.topDecile.generic).toFixed(0)}%`.padEnd(20)} ${f(x.medianPmi).padEnd(11)} ${f(x.endOfTurnPmi)}`,
       );
     }
-    writeJsonAtomic(join(checkpoint, 'pmi-signal.json'), signal);
+    writeFileAtomic(join(checkpoint, 'pmi-signal.json'), `${JSON.stringify(signal, null, 2)}\n`);
     console.log(`\nWritten: ${join(checkpoint, 'pmi-signal.json')}`);
     process.exit(0);
   } catch (e) {
