@@ -14,6 +14,11 @@ const TestbedJudgeReward = z
     type: z.literal('testbed-judge'),
     weight: z.number().default(1).describe('weight of this reward in the sum'),
     noise: z.number().min(0).default(0.05).describe('standard deviation of the judge noise'),
+    bias: z
+      .number()
+      .min(0)
+      .default(0.3)
+      .describe("weight of the judge's empathy-phrase term (its hackable bias; format 0.2 and content 0.5 stay); 0: a judge that cannot be hacked"),
   })
   .strict();
 const FormatReward = z
@@ -144,7 +149,7 @@ export const TrainConfigSchema = z
           .default('token-mean')
           .describe('how token losses become the batch loss'),
         adv_scale: z.enum(['group', 'batch', 'none']).default('group').describe('divide (reward - group mean) by the group std, the batch std, or nothing'),
-        rewards: z.array(RewardSchema).min(1).default([{ type: 'testbed-judge', weight: 1, noise: 0.05 }]).describe('reward sources, summed with their weights'),
+        rewards: z.array(RewardSchema).min(1).default([{ type: 'testbed-judge', weight: 1, noise: 0.05, bias: 0.3 }]).describe('reward sources, summed with their weights'),
         rapo: z
           .object({
             ablation: z.enum(['drop', 'name-only', 'swap']).default('drop').describe("how the profile is removed for PMI: drop it, keep only the name (every prompt needs one), or swap in another character's"),
@@ -366,6 +371,6 @@ export function configHelp(): string {
     lines.push(`  ${path}: ${allowed(node)}${d}${description ? `\n      ${description}` : ''}`);
   };
   walk(TrainConfigSchema, '');
-  lines.push('  rl.rewards[]: {type: "testbed-judge", weight, noise} | {type: "format", weight} | {type: "llm-judge", weight, model, rubric?, api_key_env?, concurrency?, cache?}');
+  lines.push('  rl.rewards[]: {type: "testbed-judge", weight, noise, bias} | {type: "format", weight} | {type: "llm-judge", weight, model, rubric?, api_key_env?, concurrency?, cache?}');
   return lines.join('\n');
 }

@@ -28,6 +28,20 @@ describe('rewards', () => {
     expect(() => makeRewardSource(reward({ type: 'testbed-judge' }), undefined, 1)).toThrow(/needs data\.source "testbed"/);
   });
 
+  it("the judge's bias is the weight of its empathy-phrase term: 0.3 by default, 0 cannot be hacked", async () => {
+    const padded = items.map((i) => ({ prompt: i.prompt, response: i.reference.replace('</think>\n', '</think>\nI truly understand how you feel. That sounds really difficult. ') }));
+    const plain = items.map((i) => ({ prompt: i.prompt, response: i.reference }));
+    const judge = (bias?: number) => makeRewardSource(reward({ type: 'testbed-judge', noise: 0, ...(bias === undefined ? {} : { bias }) }), world, 1);
+    const gain = async (bias?: number) => {
+      const [p, q] = [await judge(bias).score(padded), await judge(bias).score(plain)];
+      return p.map((x, k) => x - q[k]!);
+    };
+    expect(reward({ type: 'testbed-judge' })).toMatchObject({ bias: 0.3 });
+    for (const g of await gain()) expect(g).toBeCloseTo(0.3, 12);
+    for (const g of await gain(0)) expect(g).toBe(0);
+    for (const g of await gain(0.2)) expect(g).toBeCloseTo(0.2, 12);
+  });
+
   it('sum weighted sources and keep each part', async () => {
     const sources = [makeRewardSource(reward({ type: 'format', weight: 0.5 }), world, 1), makeRewardSource(reward({ type: 'testbed-judge', noise: 0 }), world, 1)];
     const batch = items.map((i) => ({ prompt: i.prompt, response: i.reference }));

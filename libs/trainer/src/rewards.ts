@@ -43,7 +43,7 @@ export function makeRewardSource(r: RewardConfig, world: World | undefined, seed
   }
   if (r.type === 'testbed-judge') {
     if (!world) throw new ConfigError('rl.rewards: "testbed-judge" needs data.source "testbed"');
-    const judge = new LocalJudge({ noise: r.noise, seed });
+    const judge = new LocalJudge({ noise: r.noise, seed, weights: { generic: r.bias } });
     return {
       name: 'testbed-judge',
       weight: r.weight,
