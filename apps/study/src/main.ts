@@ -20,7 +20,8 @@ budget. Evaluates every final policy on held-out characters; writes <out>/result
 sign-flip p-values, Holm-corrected per metric. Rerunning continues an interrupted study.
 
   --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts, no control (a smoke test, < 10 min)
-  defaults            8 seeds, 240 SFT steps, 30 RL steps, all 48 held-out prompts
+  defaults            8 seeds, the default run's SFT (300 steps), then the hack budget: 30 RL steps at rl.lr 2e-4
+                      with the judge's bias 0.4 (docs/testbed.md); all 48 held-out prompts
   --no-variants       only GRPO and RAPO (no symmetric, bounded, oracle)
   --no-control        skip the random-reward runs
   --init DIR          start every RL run from this SFT checkpoint (a run's final/) instead of training one
@@ -34,7 +35,7 @@ sign-flip p-values, Holm-corrected per metric. Rerunning continues an interrupte
                       the run's checkpoints/step-N); writes pmi-signal.json into the checkpoint folder
   --hack              only GRPO with the hackable judge from one SFT checkpoint (trained here with the default SFT,
                       or --init), and how the generic-phrase rate rises over the RL budget (default 30 steps at
-                      rl.lr 2e-4; sampled and greedy held-out answers, 95% intervals over seeds); writes
+                      rl.lr 2e-4, judge bias 0.4; sampled and greedy held-out answers, 95% intervals over seeds); writes
                       <out>/hack.json and hack.html (default out runs/hack)
 `;
 
@@ -125,7 +126,7 @@ if (v.hack) {
 const options: StudyOptions = {
   out: v.out ?? (v.quick ? 'runs/study-quick' : 'runs/study'),
   seeds: int('seeds', v.seeds, v.quick ? 2 : 8),
-  sftSteps: int('sft-steps', v['sft-steps'], v.quick ? 24 : 240),
+  sftSteps: int('sft-steps', v['sft-steps'], v.quick ? 24 : parseTrainConfig({}).sft.steps),
   rlSteps: int('rl-steps', v['rl-steps'], v.quick ? 4 : 30),
   evalPrompts: int('eval-prompts', v['eval-prompts'], v.quick ? 12 : 48),
   ablations: v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),

@@ -10,12 +10,9 @@ import { lineChart, escapeHtml as esc, PALETTE, parseTrainConfig, readMetricRows
 import { interval, mean, type Interval } from './stats.js';
 import { merge } from './study.js';
 
-/**
- * The documented budget (docs/testbed.md): GRPO at this learning rate for HACK_STEPS steps of
- * the trainer's default 4 prompts x 4 samples. (At 1e-3 the policy collapses within three steps.)
- */
-export const HACK_LR = 2e-4;
-export const HACK_STEPS = 30;
+import { HACK_BIAS, HACK_LR } from './budget.js';
+
+export { HACK_BIAS, HACK_LR, HACK_STEPS } from './budget.js';
 
 export interface HackOptions {
   out: string;
@@ -113,7 +110,10 @@ export async function runHackCheck(o: HackOptions): Promise<HackResults> {
     {
       data: { world_seed: 1 },
       sft: { steps: o.sftSteps },
-      rl: { algo: 'grpo', steps: o.rlSteps, lr: HACK_LR, eval_every: Math.max(1, Math.floor(o.rlSteps / 4)), eval_prompts: o.evalPrompts },
+      rl: {
+        algo: 'grpo', steps: o.rlSteps, lr: HACK_LR, eval_every: Math.max(1, Math.floor(o.rlSteps / 4)), eval_prompts: o.evalPrompts,
+        rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }],
+      },
       probe: { prompts: 0 },
       checkpoint: { every: 1000, keep: 1 },
     },

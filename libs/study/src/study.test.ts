@@ -26,9 +26,9 @@ describe('the study', () => {
     const onDisk = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as StudyResults;
     expect(onDisk.seeds).toBe(2);
     const methods = ['grpo', 'rapo', 'rapo symmetric', 'rapo bounded', 'oracle'];
-    expect(Object.keys(onDisk.methods)).toEqual([...methods, 'grpo lr=2.5e-4', 'rapo lr=2.5e-4', ...methods.map((m) => `${m} random reward`)]);
+    expect(Object.keys(onDisk.methods)).toEqual([...methods, 'grpo lr=0.0001', 'rapo lr=0.0001', ...methods.map((m) => `${m} random reward`)]);
     // lr-half pairs RAPO with GRPO at the same (halved) rate; the others are paired with GRPO.
-    expect(Object.keys(onDisk.ablationDifferences)).toEqual(['rapo symmetric - grpo', 'rapo bounded - grpo', 'oracle - grpo', 'grpo lr=2.5e-4 - grpo', 'rapo lr=2.5e-4 - grpo lr=2.5e-4']);
+    expect(Object.keys(onDisk.ablationDifferences)).toEqual(['rapo symmetric - grpo', 'rapo bounded - grpo', 'oracle - grpo', 'grpo lr=0.0001 - grpo', 'rapo lr=0.0001 - grpo lr=0.0001']);
     // Holm across the 6 comparisons of each metric; the per-seed values are kept.
     expect(onDisk.familySize).toBe(6);
     for (const d of [onDisk.difference, ...Object.values(onDisk.ablationDifferences)]) {
@@ -47,8 +47,8 @@ describe('the study', () => {
     expect(readFileSync(join(out, 'rl', 'rapo_symmetric_random_reward', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/noise: 100/);
     expect(onDisk.conclusions.filter((l) => /^(No RAPO method beats GRPO|Beats GRPO)/.test(l))).toHaveLength(1);
     const lrRun = (m: string, seed: number) => r.runs[m]!.find((x) => x.seed === seed)!.metrics.kl;
-    expect(onDisk.ablationDifferences['rapo lr=2.5e-4 - grpo lr=2.5e-4']!.kl.mean).toBeCloseTo((lrRun('rapo lr=2.5e-4', 1) - lrRun('grpo lr=2.5e-4', 1) + lrRun('rapo lr=2.5e-4', 2) - lrRun('grpo lr=2.5e-4', 2)) / 2, 12);
-    expect(readFileSync(join(out, 'rl', 'rapo_lr=2_5e-4', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/lr: 0\.00025/);
+    expect(onDisk.ablationDifferences['rapo lr=0.0001 - grpo lr=0.0001']!.kl.mean).toBeCloseTo((lrRun('rapo lr=0.0001', 1) - lrRun('grpo lr=0.0001', 1) + lrRun('rapo lr=0.0001', 2) - lrRun('grpo lr=0.0001', 2)) / 2, 12);
+    expect(readFileSync(join(out, 'rl', 'rapo_lr=0_0001', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/lr: 0\.0001/);
     // The PMI signal of the SFT checkpoint (both splits, every ablation mode) and of every final policy.
     const ps = onDisk.pmiSignal!;
     expect(ps.base.map((x) => `${x.split} ${x.ablation}`)).toEqual(['heldout drop', 'heldout name-only', 'heldout swap', 'train drop', 'train name-only', 'train swap']);
@@ -81,6 +81,8 @@ describe('the study', () => {
     const cfg = readFileSync(join(out, 'rl', 'rapo', 'seed-2', 'resolved-config.yaml'), 'utf8');
     expect(cfg).toContain(join(out, 'sft', 'psy-cot', 'seed-1', 'final'));
     expect(cfg).toMatch(/seed: 2/);
+    // The hack budget's learning rate (the judge's bias comes with it unless rewards are set, as here).
+    expect(cfg).toMatch(/\n  lr: 0\.0002\n/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('RAPO vs GRPO');
     expect(html).toContain('Random-reward control');

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, readMetricRows, train, writeFileAtomic, type TrainConfig } from '@rapo/trainer';
 import type { Ablation, MetricRow, PmiSignal } from '@rapo/trainer';
 import { renderStudyReport } from './report.js';
+import { HACK_BIAS, HACK_LR } from './budget.js';
 import { correctFamily, interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
 // The four the study is about, two parts of fidelity that a bland but well-formed reply does not
@@ -42,8 +43,8 @@ export const VARIANTS: Variant[] = [
 export const DRIFT_KL = 0.1;
 export const DRIFT_LENGTH = 0.1;
 
-// Half the trainer's default RL learning rate (5e-4).
-const HALF_LR = 2.5e-4;
+// Half the study's RL learning rate.
+const HALF_LR = HACK_LR / 2;
 const RANDOM_REWARD = { type: 'testbed-judge', weight: 1, noise: 100 };
 
 /** The ablation flags: each adds RAPO variants that differ from the default in one setting. */
@@ -57,8 +58,8 @@ export const ABLATIONS: Record<string, Variant[]> = {
   'renorm-sequence': [{ name: 'rapo renorm=sequence', rl: { algo: 'rapo', rapo: { renorm: 'sequence' } } }],
   // The learning rate: both methods at half the step size, RAPO paired with GRPO at that rate.
   'lr-half': [
-    { name: 'grpo lr=2.5e-4', rl: { algo: 'grpo', lr: HALF_LR } },
-    { name: 'rapo lr=2.5e-4', rl: { algo: 'rapo', lr: HALF_LR }, baseline: 'grpo lr=2.5e-4' },
+    { name: `grpo lr=${HALF_LR}`, rl: { algo: 'grpo', lr: HALF_LR } },
+    { name: `rapo lr=${HALF_LR}`, rl: { algo: 'rapo', lr: HALF_LR }, baseline: `grpo lr=${HALF_LR}` },
   ],
 };
 
@@ -229,7 +230,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     {
       data: { world_seed: 1 },
       sft: { steps: o.sftSteps },
-      rl: { steps: o.rlSteps, eval_every: Math.max(1, Math.floor(o.rlSteps / 3)), eval_prompts: o.evalPrompts },
+      // The budget on which GRPO falls into the judge's hack (docs/testbed.md): RAPO is there to prevent it.
+      rl: { steps: o.rlSteps, lr: HACK_LR, eval_every: Math.max(1, Math.floor(o.rlSteps / 3)), eval_prompts: o.evalPrompts, rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }] },
       probe: { prompts: o.evalPrompts },
       checkpoint: { every: 1000, keep: 1 },
     },
