@@ -11,7 +11,7 @@ describe('trainer config', () => {
     expect(c.phases).toEqual(['sft', 'rl']);
     expect(c.rl.algo).toBe('rapo');
     expect(c.rl.rapo.lam_pos).toBe(0.5);
-    expect(c.rl.rewards).toEqual([{ type: 'testbed-judge', weight: 1, noise: 0.05 }]);
+    expect(c.rl.rewards).toEqual([{ type: 'testbed-judge', weight: 1, noise: 0.05, bias: 0.3 }]);
     expect(c.model.init).toBe('base');
   });
 
