@@ -35,6 +35,7 @@ export {
   formatPsyCot,
   stripReasoning,
   containsTag,
+  TAG_RE,
   PsyCotParseError,
   SECTIONS,
   type PsyCotOutput,

@@ -53,7 +53,8 @@ interface Token {
   raw: string;
 }
 
-const TAG_RE = /<\s*(\/?)\s*(think|perception|empathy|construction)\s*>/gi;
+/** A Psy-CoT tag as the parser reads it (exact or malformed, opening or closing); global. */
+export const TAG_RE = /<\s*(\/?)\s*(think|perception|empathy|construction)\s*>/gi;
 
 function tokenize(text: string): Token[] {
   const out: Token[] = [];

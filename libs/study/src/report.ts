@@ -43,28 +43,17 @@ export function renderStudyReport(r: StudyResults): string {
         .join('')}</table>`
     : '';
   const rlRuns = Object.entries(r.runs).filter(([k]) => !k.startsWith('sft '));
-  const reward = lineChart({
-    title: 'training reward per RL step (mean over seeds)',
-    series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.rewardCurve), color: PALETTE[i % PALETTE.length]! })),
-    xLabel: 'RL step',
-  });
-  const kl = lineChart({
-    title: 'KL to the SFT policy per RL step (mean over seeds)',
-    series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.klCurve), color: PALETTE[i % PALETTE.length]! })),
-    xLabel: 'RL step',
-    yInclude: [0],
-  });
-  const length = lineChart({
-    title: 'sampled answer tokens per RL step (mean over seeds)',
-    series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.lengthCurve), color: PALETTE[i % PALETTE.length]! })),
-    xLabel: 'RL step',
-  });
-  const fidelity = lineChart({
-    title: 'held-out fidelity (mean over seeds)',
-    series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, (x) => x.fidelityCurve), color: PALETTE[i % PALETTE.length]! })),
-    xLabel: 'RL step',
-    yInclude: [0],
-  });
+  const curves = (title: string, pick: (x: RunSummary) => [number, number][], yInclude?: number[]) =>
+    lineChart({
+      title,
+      series: rlRuns.map(([name, runs], i) => ({ name, points: meanCurve(runs, pick), color: PALETTE[i % PALETTE.length]! })),
+      xLabel: 'RL step',
+      ...(yInclude ? { yInclude } : {}),
+    });
+  const reward = curves('training reward per RL step (mean over seeds)', (x) => x.rewardCurve);
+  const kl = curves('KL to the SFT policy per RL step (mean over seeds)', (x) => x.klCurve, [0]);
+  const length = curves('sampled answer tokens per RL step (mean over seeds)', (x) => x.lengthCurve);
+  const fidelity = curves('held-out fidelity (mean over seeds)', (x) => x.fidelityCurve, [0]);
   const formats = r.sftFormats
     ? `<h2>Psy-CoT on the testbed: SFT answer formats at the same token budget</h2>
 <table><tr><th>format</th><th>SFT steps</th><th>held-out fidelity</th><th>judge reward</th><th>generic-phrase rate</th><th>held-out facts</th><th>held-out voice</th></tr>

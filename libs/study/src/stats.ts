@@ -3,6 +3,7 @@
 // the percentile bootstrap of the mean (seeded, so a study's numbers reproduce), paired by seed
 // for differences, with an exact sign-flip permutation p-value; across a family of comparisons,
 // Holm's step-down correction of the p-values and Bonferroni-widened intervals.
+import { mulberry32 } from '@rapo/model';
 
 export interface Interval {
   mean: number;
@@ -30,18 +31,6 @@ export function sd(xs: readonly number[]): number {
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
-/** mulberry32: the bootstrap's seeded generator. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The q-quantile of sorted values, linear between order statistics. */
 function quantile(sorted: readonly number[], q: number): number {
   const at = q * (sorted.length - 1);
@@ -56,7 +45,7 @@ export const BOOTSTRAP_RESAMPLES = 10000;
 export function bootstrap(xs: readonly number[], level = 0.95, resamples = BOOTSTRAP_RESAMPLES): [number, number] {
   if (xs.length < 2) throw new RangeError(`Expected at least two values (seeds) for a confidence interval but received ${xs.length}`);
   if (!(level > 0 && level < 1)) throw new RangeError(`Expected a level in (0, 1) but received ${level}`);
-  const r = generator(0x5eed + xs.length);
+  const r = mulberry32(0x5eed + xs.length);
   const means = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
     let s = 0;
@@ -94,7 +83,7 @@ export function signFlipP(d: readonly number[]): number {
   if (n <= 20) {
     for (let mask = 0; mask < 1 << n; mask++) count((i) => ((mask >> i) & 1 ? -1 : 1));
   } else {
-    const r = generator(0xf11b);
+    const r = mulberry32(0xf11b);
     for (let k = 0; k < 1 << 20; k++) count(() => (r() < 0.5 ? -1 : 1));
   }
   return hits / total;

@@ -21,14 +21,18 @@ function profileFor(rec: PromptRecord, ablation?: Ablation, swapWith?: PromptRec
   return { profile: swapWith.profile, ...(swapWith.name ? { name: swapWith.name } : {}) };
 }
 
+/** Who a prompt's character is: its testbed id when known, else its name, else its profile text. */
+export function characterKey(r: PromptRecord): string {
+  return r.characterId ?? r.name ?? r.profile;
+}
+
 /**
  * The profile swapped in for `rec` under the swap ablation: entry `k` (mod the count) of the
  * pool's prompts that belong to another character (by character id when known, else by name,
  * else by profile text), so the same character in another phrasing is never its own partner.
  */
 export function swapPartner(pool: readonly PromptRecord[], rec: PromptRecord, k: number): PromptRecord | undefined {
-  const who = (r: PromptRecord) => r.characterId ?? r.name ?? r.profile;
-  const others = pool.filter((q) => who(q) !== who(rec));
+  const others = pool.filter((q) => characterKey(q) !== characterKey(rec));
   return others.length ? others[((k % others.length) + others.length) % others.length] : undefined;
 }
 

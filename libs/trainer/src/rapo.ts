@@ -4,10 +4,11 @@
 // parameters. The RL step and the PMI-signal measurement both go through here (docs/trainer.md).
 import { miForward, type MiForwardResult, type RapoParams } from '@rapo/kernels';
 import { PAD_TOKEN, tf, type BpeTokenizer, type LlamaModel } from '@rapo/model';
+import { TAG_RE } from '@rapo/psycot';
 import type { World } from '@rapo/testbed';
 import { ConfigError, type TrainConfig } from './config.js';
 import type { Dataset, PromptRecord } from './data.js';
-import { encodePrompt, padBatch, promptMessages, swapPartner, type Ablation, type PromptFormat } from './format.js';
+import { characterKey, encodePrompt, padBatch, promptMessages, swapPartner, type Ablation, type PromptFormat } from './format.js';
 import { labelSpans, tokenLabels } from './labels.js';
 
 export type RapoOptions = TrainConfig['rl']['rapo'];
@@ -45,7 +46,7 @@ export function checkRapoSetup(config: TrainConfig, data: Pick<Dataset, 'rlTrain
       throw new ConfigError(`rl.rapo.ablation name-only needs the character's name in every RL prompt, and ${nameless.id} has none: add "name" to its JSONL line or use ablation drop or swap`);
     }
   }
-  if (o.ablation === 'swap' && new Set(data.rlTrain.map((p) => p.characterId ?? p.name ?? p.profile)).size < 2) {
+  if (o.ablation === 'swap' && new Set(data.rlTrain.map(characterKey)).size < 2) {
     throw new ConfigError('rl.rapo.ablation swap needs RL prompts of at least two characters to swap profiles between');
   }
 }
@@ -106,8 +107,6 @@ export function responseRows(logits: Float32Array, V: number, T: number, rows: n
   return out;
 }
 
-const FORMAT_TAG = /<\s*\/?\s*(?:think|perception|empathy|construction)\s*>/gi;
-
 /**
  * 1 for the response tokens whose score is neutral under the bounded variant: the Psy-CoT format
  * tags (a token overlapping one) and the end-of-turn token. Their PMI says nothing about the
@@ -119,7 +118,7 @@ export function neutralRows(tokenizer: BpeTokenizer, responses: readonly number[
   for (const ids of responses) {
     const pieces = ids.map((id) => tokenizer.decode([id]));
     const text = pieces.join('');
-    const tags = [...text.matchAll(FORMAT_TAG)].map((m) => [m.index!, m.index! + m[0].length] as const);
+    const tags = [...text.matchAll(TAG_RE)].map((m) => [m.index!, m.index! + m[0].length] as const);
     let at = 0;
     pieces.forEach((piece, j) => {
       const start = at;
