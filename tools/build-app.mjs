@@ -3,7 +3,7 @@
 // (their wasm files and native bindings are found at run time in node_modules), and so does the
 // rapo addon, which the app's loader finds next to the bundle or in native/build.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const [entry, outfile] = process.argv.slice(2);
@@ -24,10 +24,14 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);
-// The addon beside the bundle: the loader looks there first when run from a bundle.
+// The addon beside the bundle: the loader looks there first when run from a bundle. Copied to a
+// temporary name and renamed over the old one, so a process of the app that has the old addon
+// loaded keeps its mapping (overwriting a loaded shared library in place crashes it).
 const addon = resolve('native/build/Release/rapo.node');
 if (existsSync(addon)) {
   mkdirSync(dirname(outfile), { recursive: true });
-  copyFileSync(addon, join(dirname(outfile), 'rapo.node'));
+  const target = join(dirname(outfile), 'rapo.node');
+  copyFileSync(addon, `${target}.tmp-${process.pid}`);
+  renameSync(`${target}.tmp-${process.pid}`, target);
 }
 console.log(`built ${outfile}`);
