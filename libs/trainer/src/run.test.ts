@@ -99,6 +99,14 @@ describe('a training run', () => {
     expect(readFileSync(join(out, 'samples.jsonl'), 'utf8')).toBe(readFileSync(join(reference, 'samples.jsonl'), 'utf8'));
   });
 
+  it('trains the same with and without the probe (it reads the model, never the random streams)', async () => {
+    const out = join(root, 'no-probe');
+    await train({ config: parseTrainConfig({ ...TINY, probe: { prompts: 0 } }), out });
+    expect(weights(join(out, 'final'))).toEqual(weights(join(reference, 'final')));
+    expect(rows(out).some((x) => x.probe)).toBe(false);
+    expect(timeless(out)).toEqual(timeless(reference).filter((x) => !x.probe));
+  });
+
   it('stops cleanly on abort with a checkpoint, and resumes to the same end', async () => {
     const out = join(root, 'aborted');
     const ac = new AbortController();
