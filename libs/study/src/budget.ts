@@ -6,5 +6,8 @@
 export const HACK_LR = 2e-4;
 /** RL steps of the trainer's default 4 prompts x 4 samples. */
 export const HACK_STEPS = 30;
-/** The judge's bias, the weight of its empathy-phrase term (the judge's own default is 0.3). */
-export const HACK_BIAS = 0.4;
+/**
+ * The judge's bias, the weight of its empathy-phrase term (the judge's own default is 0.3). At 0.5
+ * every seed tips within the 30 steps; at 0.4, 2 of 3 did.
+ */
+export const HACK_BIAS = 0.5;
