@@ -15,8 +15,31 @@ const BUNDLE = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/rapo-st
 describe('rapo-study', () => {
   it('--help lists the study, the hack check and the PMI signal of a run', () => {
     const help = execFileSync(process.execPath, [BUNDLE, '--help'], { encoding: 'utf8' });
-    for (const flag of ['--quick', '--no-control', '--init', '--pmi-signal-of', '--hack']) expect(help).toContain(flag);
+    for (const flag of ['--quick', '--no-control', '--init', '--pmi-signal-of', '--hack', '--methods', '--jobs']) expect(help).toContain(flag);
   });
+
+  it('--jobs 2 trains the runs in child processes, each with its own log, and a rerun reads them back', () => {
+    const out = join(root, 'jobs');
+    const tiny = ['data.characters=6', 'model.init=scratch', 'model.vocab_size=300', 'model.hidden_size=16', 'model.num_hidden_layers=1', 'model.num_attention_heads=2', 'model.num_key_value_heads=1', 'model.intermediate_size=32', 'model.max_position_embeddings=1024', 'sft.batch_size=2', 'sft.eval_every=2', 'rl.prompts_per_step=2', 'rl.group_size=2', 'rl.max_new_tokens=6'];
+    const args = [BUNDLE, '--seeds', '2', '--no-variants', '--no-control', '--no-formats', '--no-pmi-signal', '--jobs', '2', '--sft-steps', '2', '--rl-steps', '1', '--eval-prompts', '2', '--out', out, ...tiny.flatMap((x) => ['--set', x])];
+    const first = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    expect(first.stderr).not.toContain('study: ');
+    expect(first.status).toBe(0);
+    expect(first.stderr.match(/rl (grpo|rapo) seed \d: training ->/g)).toHaveLength(4);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(Object.keys(results.methods)).toEqual(['grpo', 'rapo']);
+    expect(results.settings.jobs).toBe(2);
+    for (const run of ['rl/grpo/seed-1', 'rl/rapo/seed-2', 'sft/psy-cot/seed-1']) {
+      expect(existsSync(join(out, run, 'final', 'model.safetensors'))).toBe(true);
+      expect(readFileSync(join(out, `${run}.log`), 'utf8')).toMatch(/\S/);
+    }
+    const again = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    expect(again.status).toBe(0);
+    expect(again.stderr.match(/done before/g)).toHaveLength(5);
+    const bad = spawnSync(process.execPath, [BUNDLE, '--methods', 'symetric', '--out', join(root, 'bad')], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('Unknown method "symetric"');
+  }, 300_000);
 
   it('measures the PMI signal of a run\'s checkpoint, and names a folder that is not a run', async () => {
     const run = join(root, 'run');

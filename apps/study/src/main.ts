@@ -1,41 +1,49 @@
 // rapo-study (npm run study): GRPO vs RAPO and its weighting variants on the persona testbed over
 // seeds, the reward-hacking check, and the PMI signal of any run; see docs/results.md.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ABLATIONS, HACK_STEPS, runHackCheck, runStudy, type HackOptions, type StudyOptions } from '@rapo/study';
-import { applySets, loadTrainConfig, measureCheckpointPmiSignal, parseTrainConfig, writeFileAtomic } from '@rapo/trainer';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { ABLATIONS, HACK_STEPS, METHODS, runHackCheck, runStudy, type HackOptions, type StudyOptions, type TrainJob } from '@rapo/study';
+import { applySets, loadTrainConfig, measureCheckpointPmiSignal, parseTrainConfig, train, writeFileAtomic } from '@rapo/trainer';
 
-const USAGE = `Usage: rapo-study [--quick] [--seeds N] [--ablations a,b|all] [--no-variants] [--no-control] [--no-formats]
-                  [--no-pmi-signal] [--init SFT_CHECKPOINT] [--out DIR] [--sft-steps N] [--rl-steps N]
-                  [--eval-prompts N] [--set key=value ...]
+const DEFAULT_JOBS = Math.min(2, availableParallelism());
+
+const USAGE = `Usage: rapo-study [--quick] [--seeds N] [--methods a,b|all] [--jobs N] [--formats] [--ablations a,b|all]
+                  [--no-control] [--no-pmi-signal] [--init SFT_CHECKPOINT] [--out DIR]
+                  [--sft-steps N] [--rl-steps N] [--eval-prompts N] [--set key=value ...]
        rapo-study --pmi-signal-of RUN_DIR [--checkpoint DIR]
        rapo-study --hack [--seeds N] [--rl-steps N] [--init SFT_CHECKPOINT] [--set key=value ...] [--out DIR]
 
-Trains one SFT checkpoint, then RL from it on seeds 1..N (default 8) with GRPO, RAPO (the paper's
-weights), the symmetric and bounded weightings and the oracle score, each also on a random reward
-(the drift control); and SFT on Psy-CoT, reply-only and generic-CoT answers at the same token
-budget. Evaluates every final policy on held-out characters; writes <out>/results.json and
-<out>/report.html (default runs/study): bootstrap intervals over seeds, paired differences with
+Trains one SFT checkpoint, then RL from it on seeds 1..N (default 8) with GRPO and RAPO (and with
+--methods the symmetric and bounded weightings and the oracle score), each also on a random reward
+(the drift control). Evaluates every final policy on held-out characters; writes <out>/results.json
+and <out>/report.html (default runs/study): bootstrap intervals over seeds, paired differences with
 sign-flip p-values, Holm-corrected per metric. Rerunning continues an interrupted study.
 
-  --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts, no control, no formats (a smoke test)
   defaults            8 seeds, the default run's SFT (300 steps), then the hack budget: 30 RL steps at rl.lr 2e-4
-                      with the judge's bias 0.4 (docs/testbed.md); all 48 held-out prompts
-  --no-variants       only GRPO and RAPO (no symmetric, bounded, oracle)
+                      with the judge's bias 0.5 (docs/testbed.md); all 48 held-out prompts; GRPO and RAPO, each
+                      also on the random reward; ${DEFAULT_JOBS} job${DEFAULT_JOBS > 1 ? 's' : ''} at once
+  --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts, every method, no control (a smoke test)
+  --methods LIST      RL methods beside GRPO and RAPO (which always run): some of ${METHODS.slice(2).map((m) => m.name.replace(/^rapo /, '')).join(', ')},
+                      or all
+  --jobs N            training runs at once, each in its own process (default: ${DEFAULT_JOBS}, up to 2 by the cores);
+                      a run's output goes to <run folder>.log
+  --formats           also SFT on Psy-CoT, reply-only and generic-CoT answers at the same token budget, on every seed
   --no-control        skip the random-reward runs
   --init DIR          start every RL run from this SFT checkpoint (a run's final/) instead of training one
   --ablations LIST    extra RAPO settings, each differing in one: ${Object.keys(ABLATIONS).join(', ')}, or all
                       (lr-half runs GRPO and RAPO at half the RL learning rate and pairs them)
   --set key=value     a trainer option for every run of the study (repeatable), e.g.
                       --set data.characters=300 --set sft.steps=600
-  --no-formats        skip the SFT answer-format comparison
   --no-pmi-signal     skip measuring how well PMI singles out role-specific tokens
+  --no-formats, --no-variants   the defaults (no format comparison; no methods beyond GRPO and RAPO)
   --pmi-signal-of DIR only that measurement, of a testbed run's final/ checkpoint (or --checkpoint DIR, e.g. one of
                       the run's checkpoints/step-N); writes pmi-signal.json into the checkpoint folder
   --hack              only GRPO with the hackable judge from one SFT checkpoint (trained here with the default SFT,
                       or --init), and how the generic-phrase rate rises over the RL budget (default 30 steps at
-                      rl.lr 2e-4, judge bias 0.4; sampled and greedy held-out answers, 95% intervals over seeds); writes
+                      rl.lr 2e-4, judge bias 0.5; sampled and greedy held-out answers, 95% intervals over seeds); writes
                       <out>/hack.json and hack.html (default out runs/hack)
 `;
 
@@ -44,8 +52,12 @@ const { values: v } = parseArgs({
     quick: { type: 'boolean', default: false },
     seeds: { type: 'string' },
     ablations: { type: 'string' },
+    formats: { type: 'boolean', default: false },
     'no-formats': { type: 'boolean', default: false },
     'no-variants': { type: 'boolean', default: false },
+    methods: { type: 'string' },
+    jobs: { type: 'string' },
+    'run-job': { type: 'string' },
     'no-control': { type: 'boolean', default: false },
     'no-pmi-signal': { type: 'boolean', default: false },
     'pmi-signal-of': { type: 'string' },
@@ -123,6 +135,46 @@ if (v.hack) {
     process.exit(1);
   }
 }
+// --run-job FILE (internal): one training run of a study with --jobs, in this child process.
+if (v['run-job'] !== undefined) {
+  try {
+    const job = JSON.parse(readFileSync(v['run-job'], 'utf8')) as { dir: string; config: unknown; resume: boolean };
+    const ac = new AbortController();
+    process.on('SIGINT', () => ac.abort());
+    process.on('SIGTERM', () => ac.abort());
+    await train({ config: parseTrainConfig(job.config), out: job.dir, resume: job.resume, signal: ac.signal, log: (line) => console.error(line) });
+    process.exit(ac.signal.aborted ? 130 : 0);
+  } catch (e) {
+    console.error(`study: ${(e as Error).stack ?? (e as Error).message}`);
+    process.exit(1);
+  }
+}
+
+/** Trains one run of the study in a child process of this bundle; its output goes to <dir>.log. */
+let jobCount = 0;
+function childRunner(job: TrainJob): Promise<void> {
+  mkdirSync(dirname(job.dir), { recursive: true });
+  const file = join(tmpdir(), `rapo-study-job-${process.pid}-${++jobCount}.json`);
+  writeFileAtomic(file, JSON.stringify({ dir: job.dir, config: job.config, resume: job.resume }));
+  const logFile = `${job.dir}.log`;
+  const fd = openSync(logFile, 'a');
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [process.argv[1]!, '--run-job', file], { stdio: ['ignore', fd, fd] });
+    const done = (error?: Error) => {
+      closeSync(fd);
+      rmSync(file, { force: true });
+      if (error) reject(error);
+      else resolve();
+    };
+    child.on('error', (e) => done(new Error(`${job.label}: could not start the training process: ${e.message}`)));
+    child.on('exit', (code, signal) =>
+      done(code === 0 ? undefined : new Error(`${job.label}: the training process ${signal ? `was stopped by ${signal}` : `exited with code ${code}`}; its output is in ${logFile}. Rerun the same command to continue the study.`)),
+    );
+  });
+}
+
+const jobs = int('jobs', v.jobs, DEFAULT_JOBS);
+if (jobs > availableParallelism()) console.error(`study: --jobs ${jobs} on ${availableParallelism()} cores: the runs will compete for them`);
 const options: StudyOptions = {
   out: v.out ?? (v.quick ? 'runs/study-quick' : 'runs/study'),
   seeds: int('seeds', v.seeds, v.quick ? 2 : 8),
@@ -132,9 +184,11 @@ const options: StudyOptions = {
   ablations: v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
   // The quick smoke run covers the RL methods; the format comparison is a separate SFT question
   // (the library's tests run it on a tiny model).
-  formats: !v.quick && !v['no-formats'],
+  formats: v.formats && !v['no-formats'],
   ...(v.init ? { init: v.init } : {}),
-  variants: !v['no-variants'],
+  methods: v.methods === 'all' || (v.methods === undefined && v.quick) ? METHODS.map((m) => m.name) : (v.methods?.split(',').map((x) => x.trim()).filter(Boolean) ?? []),
+  jobs,
+  runner: childRunner,
   control: !v.quick && !v['no-control'],
   pmiSignal: !v['no-pmi-signal'],
   ...(v.set?.length ? { base: setsOrExit(v.set) } : {}),

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runStudy, type StudyResults } from './study.js';
+import { train } from '@rapo/trainer';
+import { runStudy, selectMethods, type StudyResults, type TrainJob } from './study.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rapo-study-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -97,12 +98,54 @@ describe('the study', () => {
     // From a given SFT checkpoint: no SFT run, RL only.
     lines.length = 0;
     const init = join(out, 'sft', 'psy-cot', 'seed-1', 'final');
-    const fromInit = await runStudy({ ...opts, out: join(root, 'from-init'), init, formats: false, variants: false, control: false, ablations: [], pmiSignal: false });
+    const fromInit = await runStudy({ ...opts, out: join(root, 'from-init'), init, formats: false, methods: [], control: false, ablations: [], pmiSignal: false });
     expect(Object.keys(fromInit.methods)).toEqual(['grpo', 'rapo']);
     expect(lines.filter((l) => /^\[\d+\/4\] rl (grpo|rapo) seed \d: training ->/.test(l))).toHaveLength(4);
     expect(readFileSync(join(root, 'from-init', 'rl', 'grpo', 'seed-1', 'resolved-config.yaml'), 'utf8')).toContain(init);
     await expect(runStudy({ ...opts, init: join(root, 'nowhere') })).rejects.toThrow('no model.safetensors');
     await expect(runStudy({ ...opts, seeds: 1 })).rejects.toThrow('Expected at least 2 seeds');
+    await expect(runStudy({ ...opts, jobs: 2 })).rejects.toThrow('2 jobs at once need a runner');
+    await expect(runStudy({ ...opts, methods: ['symetric'] })).rejects.toThrow('Unknown method "symetric"');
     await expect(runStudy({ ...opts, ablations: ['norm-cube'] })).rejects.toThrow('Unknown ablation "norm-cube"');
   }, 900_000); // about 30 tiny runs: a minute alone, several on a busy machine
+});
+
+describe('selectMethods', () => {
+  it('keeps the study\'s order, always runs GRPO and RAPO, and takes names with or without "rapo "', () => {
+    expect(selectMethods([]).map((m) => m.name)).toEqual(['grpo', 'rapo']);
+    expect(selectMethods(['oracle', 'symmetric']).map((m) => m.name)).toEqual(['grpo', 'rapo', 'rapo symmetric', 'oracle']);
+    expect(selectMethods(['rapo bounded', ' grpo ']).map((m) => m.name)).toEqual(['grpo', 'rapo', 'rapo bounded']);
+    expect(() => selectMethods(['oracle', 'sym', 'paper'])).toThrow('Unknown methods "sym", "paper"; expected some of grpo, rapo, rapo symmetric, rapo bounded, oracle');
+  });
+});
+
+describe('the study with several jobs', () => {
+  it('hands runs to the runner, several at once, and reads the same results back', async () => {
+    let running = 0;
+    let most = 0;
+    const seen: TrainJob[] = [];
+    // Trains in this process one at a time (tfjs is not shared between overlapping runs), but
+    // counts how many runs the study had handed out at once.
+    let queue = Promise.resolve();
+    const runner = (job: TrainJob) => {
+      seen.push(job);
+      most = Math.max(most, ++running);
+      const turn = queue.then(() => train({ config: job.config, out: job.dir, resume: job.resume }).then(() => undefined));
+      queue = turn.catch(() => undefined);
+      return turn.finally(() => running--);
+    };
+    const out = join(root, 'jobs');
+    const opts = { out, seeds: 2, sftSteps: 2, rlSteps: 1, evalPrompts: 2, ablations: [], formats: false, methods: ['oracle'], control: false, pmiSignal: false, base: TINY, jobs: 3, runner };
+    const r = await runStudy(opts);
+    expect(most).toBe(3);
+    expect(seen.map((j) => j.label)).toEqual(['[1/7] sft psy-cot seed 1 (2 steps)', '[2/7] rl grpo seed 1', '[3/7] rl grpo seed 2', '[4/7] rl rapo seed 1', '[5/7] rl rapo seed 2', '[6/7] rl oracle seed 1', '[7/7] rl oracle seed 2']);
+    expect(seen.every((j) => !j.resume)).toBe(true);
+    expect(Object.keys(r.methods)).toEqual(['grpo', 'rapo', 'oracle']);
+    expect(r.runs.oracle!.map((x) => x.seed)).toEqual([1, 2]);
+    expect(readFileSync(join(out, 'rl', 'oracle', 'seed-2', 'resolved-config.yaml'), 'utf8')).toMatch(/score: oracle/);
+    seen.length = 0;
+    const again = await runStudy(opts);
+    expect(seen).toHaveLength(0);
+    expect(again.methods).toEqual(r.methods);
+  }, 300_000);
 });

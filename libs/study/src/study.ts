@@ -39,6 +39,21 @@ export const VARIANTS: Variant[] = [
   // The world's token labels instead of PMI, with the paper's weights: the best any PMI estimate can do.
   { name: 'oracle', rl: { algo: 'rapo', rapo: { score: 'oracle' } } },
 ];
+/** Every RL method of the study, GRPO first (the baseline of every comparison). */
+export const METHODS: Variant[] = [GRPO, RAPO, ...VARIANTS];
+
+/**
+ * The methods a list of names asks for, in the study's order. GRPO and the paper's RAPO always
+ * run (the study compares them; everything else is compared with GRPO). A name is a method's own
+ * ("rapo symmetric") or that without "rapo " ("symmetric").
+ */
+export function selectMethods(names: readonly string[]): Variant[] {
+  const find = (n: string) => METHODS.find((m) => m.name === n.trim() || m.name === `rapo ${n.trim()}`);
+  const unknown = names.filter((n) => !find(n));
+  if (unknown.length) throw new RangeError(`Unknown method${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; expected some of ${METHODS.map((m) => m.name).join(', ')}`);
+  const chosen = new Set(names.map((n) => find(n)!.name));
+  return METHODS.filter((m) => m === GRPO || m === RAPO || chosen.has(m.name));
+}
 /** The drift control's margins: a method drifts when, on the random reward, it moves this much further than GRPO. */
 export const DRIFT_KL = 0.1;
 export const DRIFT_LENGTH = 0.1;
@@ -81,8 +96,14 @@ export interface StudyOptions {
   /** Held-out prompts in every evaluation (the testbed's held-out set has 4 per held-out character). */
   evalPrompts: number;
   ablations: string[];
-  /** Run the weighting variants and the oracle beside GRPO and RAPO (default true). */
-  variants?: boolean;
+  /** The RL methods (names as in `selectMethods`); GRPO and RAPO always run. Default: all of METHODS. */
+  methods?: string[];
+  /**
+   * Training runs at once (default 1, in this process). Above 1 every run goes to `runner`
+   * (the rapo-study app starts a child process per run).
+   */
+  jobs?: number;
+  runner?: (job: TrainJob) => Promise<void>;
   /** Run every method again on a random reward, the drift control (default true). */
   control?: boolean;
   /** Run the SFT response-format comparison. */
@@ -94,6 +115,15 @@ export interface StudyOptions {
   /** Config overrides for every run (tests use a tiny model). */
   base?: Record<string, unknown>;
   log?: (line: string) => void;
+}
+
+/** One training run of the study, for a `runner`. */
+export interface TrainJob {
+  dir: string;
+  config: TrainConfig;
+  /** The folder holds an unfinished run: continue it. */
+  resume: boolean;
+  label: string;
 }
 
 export interface RunSummary {
@@ -145,7 +175,7 @@ export interface StudyResults {
   conclusions: string[];
   stepSeconds: Record<string, number>;
   runs: Record<string, RunSummary[]>;
-  settings: Omit<StudyOptions, 'log' | 'base'> & { base?: Record<string, unknown> };
+  settings: Omit<StudyOptions, 'log' | 'base' | 'runner'> & { base?: Record<string, unknown> };
   createdAt: string;
   seconds: number;
 }
@@ -192,8 +222,9 @@ export function summarize(dir: string, seed: number): RunSummary {
   };
 }
 
-/** Runs (or continues, or reads back) one training run. */
-async function runOnce(dir: string, config: TrainConfig, seed: number, label: string, log: (l: string) => void): Promise<RunSummary> {
+/** Runs (or continues, or reads back) one training run, here or through the runner. */
+async function runOnce(job: Omit<TrainJob, 'resume'>, seed: number, log: (l: string) => void, runner?: (job: TrainJob) => Promise<void>): Promise<RunSummary> {
+  const { dir, config, label } = job;
   const finished = existsSync(join(dir, 'final')) && readMetricRows(dir).some((r) => r.fidelity?.overall !== undefined);
   if (finished) {
     log(`${label}: done before, read back from ${dir}`);
@@ -202,10 +233,33 @@ async function runOnce(dir: string, config: TrainConfig, seed: number, label: st
   const resume = existsSync(join(dir, 'resolved-config.yaml'));
   log(`${label}: ${resume ? 'continuing' : 'training'} -> ${dir}`);
   const t0 = performance.now();
-  await train({ config, out: dir, resume });
+  if (runner) await runner({ ...job, resume });
+  else await train({ config, out: dir, resume });
   const s = summarize(dir, seed);
   log(`${label}: held-out fidelity ${s.metrics.heldOutFidelity.toFixed(3)}, judge ${s.metrics.judgeReward.toFixed(3)}, generic ${(100 * s.metrics.genericRate).toFixed(0)}%, kl ${s.metrics.kl.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   return s;
+}
+
+/** fn over every item, at most `jobs` at once; results in the items' order. Stops at the first failure. */
+async function inPool<T, R>(items: T[], jobs: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(jobs, items.length) }, worker));
+  const error = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (error) throw error.reason;
+  return results;
 }
 
 /** Mean characters of an SFT example (profile, message, answer) in a response format. */
@@ -219,6 +273,11 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   for (const a of o.ablations) {
     if (!ABLATIONS[a]) throw new RangeError(`Unknown ablation "${a}"; expected some of ${Object.keys(ABLATIONS).join(', ')}`);
   }
+  const jobs = o.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`Expected a whole number >= 1 of jobs but received ${o.jobs}`);
+  if (jobs > 1 && !o.runner) throw new TypeError(`${jobs} jobs at once need a runner that trains elsewhere (the rapo-study app gives one); one process trains one run at a time`);
+  const runner = jobs > 1 ? o.runner : undefined;
+  const chosen = selectMethods(o.methods ?? METHODS.map((m) => m.name));
   const log = o.log ?? (() => {});
   const started = performance.now();
   const out = resolve(o.out);
@@ -232,12 +291,14 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
       sft: { steps: o.sftSteps },
       // The budget on which GRPO falls into the judge's hack (docs/testbed.md): RAPO is there to prevent it.
       rl: { steps: o.rlSteps, lr: HACK_LR, eval_every: Math.max(1, Math.floor(o.rlSteps / 3)), eval_prompts: o.evalPrompts, rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }] },
-      probe: { prompts: o.evalPrompts },
+      // The study measures the PMI signal of the SFT checkpoint and of every final policy itself
+      // (pmiSignal); the trainer's probe in every run would repeat it (it does not change training).
+      probe: { prompts: 0 },
       checkpoint: { every: 1000, keep: 1 },
     },
     o.base ?? {},
   );
-  const methods = [GRPO, RAPO, ...(o.variants !== false ? VARIANTS : [])];
+  const methods = chosen;
   const controls = o.control !== false ? methods.map(randomRewardControl) : [];
   const variants = [...methods, ...o.ablations.flatMap((a) => ABLATIONS[a]!), ...controls];
   const formats = o.formats ? [...FORMATS] : o.init ? [] : (['psy-cot'] as Format[]);
@@ -250,25 +311,27 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const psyChars = exampleChars(base, 'psy-cot');
   const sftRuns: Partial<Record<Format, RunSummary[]>> = {};
   const sftSteps: Partial<Record<Format, number>> = {};
-  for (const f of formats) {
+  const sftJobs = formats.flatMap((f) => {
     const steps = f === 'psy-cot' ? o.sftSteps : Math.max(1, Math.round((o.sftSteps * psyChars) / exampleChars(base, f)));
     sftSteps[f] = steps;
-    for (const seed of o.formats ? seeds : [1]) {
-      const config = parseTrainConfig(merge(base, { seed, phases: ['sft'], data: { response_format: f }, sft: { steps } }));
-      (sftRuns[f] ??= []).push(await runOnce(join(out, 'sft', f, `seed-${seed}`), config, seed, label(`sft ${f} seed ${seed} (${steps} steps)`), log));
-    }
-  }
+    return (o.formats ? seeds : [1]).map((seed) => ({ f, seed, steps, label: label(`sft ${f} seed ${seed} (${steps} steps)`) }));
+  });
+  const sftDone = await inPool(sftJobs, jobs, (j) => {
+    const config = parseTrainConfig(merge(base, { seed: j.seed, phases: ['sft'], data: { response_format: j.f }, sft: { steps: j.steps } }));
+    return runOnce({ dir: join(out, 'sft', j.f, `seed-${j.seed}`), config, label: j.label }, j.seed, log, runner);
+  });
+  sftJobs.forEach((j, i) => (sftRuns[j.f] ??= []).push(sftDone[i]!));
   const init = o.init ? resolve(o.init) : join(out, 'sft', 'psy-cot', 'seed-1', 'final');
   if (o.init && !existsSync(join(init, 'model.safetensors'))) throw new Error(`${o.init}: no model.safetensors; give a checkpoint folder (a run's final/)`);
 
   // RL from the same SFT checkpoint.
   const runs: Record<string, RunSummary[]> = {};
-  for (const v of variants) {
-    for (const seed of seeds) {
-      const config = parseTrainConfig(merge(base, { seed, phases: ['rl'], model: { init }, rl: v.rl }));
-      (runs[v.name] ??= []).push(await runOnce(join(out, 'rl', v.name.replace(/[^a-z0-9=_-]+/gi, '_'), `seed-${seed}`), config, seed, label(`rl ${v.name} seed ${seed}`), log));
-    }
-  }
+  const rlJobs = variants.flatMap((v) => seeds.map((seed) => ({ v, seed, label: label(`rl ${v.name} seed ${seed}`) })));
+  const rlDone = await inPool(rlJobs, jobs, (j) => {
+    const config = parseTrainConfig(merge(base, { seed: j.seed, phases: ['rl'], model: { init }, rl: j.v.rl }));
+    return runOnce({ dir: join(out, 'rl', j.v.name.replace(/[^a-z0-9=_-]+/gi, '_'), `seed-${j.seed}`), config, label: j.label }, j.seed, log, runner);
+  });
+  rlJobs.forEach((j, i) => (runs[j.v.name] ??= []).push(rlDone[i]!));
 
   const of = (rs: RunSummary[], m: Metric) => rs.map((r) => r.metrics[m]);
   const methodStats: StudyResults['methods'] = {};
@@ -364,7 +427,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     }
   }
 
-  const { log: _log, ...settings } = o;
+  const { log: _log, runner: _runner, ...settings } = o;
   const results: StudyResults = {
     seeds: o.seeds,
     methods: methodStats,
