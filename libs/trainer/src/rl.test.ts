@@ -4,7 +4,7 @@ import { correlation, groupAdvantages, ppoLoss, summary, type LossAgg } from './
 
 const rng = mulberry32;
 
-/** Float64 PPO loss, term by term as DESIGN.md writes it. */
+/** Float64 PPO loss, term by term as docs/design.md ("The objective") writes it. */
 function referenceLoss(x: { n: number[][]; o: number[][]; r?: number[][]; a: number[][]; w: number[][]; m: number[][] }, epsLow: number, epsHigh: number, beta: number, agg: LossAgg, maxNew: number): number {
   const perSeq: { sum: number; count: number }[] = [];
   for (let b = 0; b < x.n.length; b++) {

@@ -1,6 +1,6 @@
 // The RL objective: group advantages, the PPO-clip loss weighted per token (RAPO's weights, all
 // ones for GRPO), the k3 KL to a frozen reference, and the three ways to aggregate token losses.
-// DESIGN.md, section RAPO.
+// docs/design.md, "The objective".
 import { tf } from '@rapo/model';
 
 export type AdvScale = 'group' | 'batch' | 'none';

@@ -1,7 +1,7 @@
 // CoSER (Wang et al. 2025, "CoSER: Coordinating LLM-Based Persona Simulation of Established
 // Roles"): given-circumstance acting judged on four dimensions, with BLEU and ROUGE-L against
 // the original conversation. See load.ts (cases), simulate.ts (the scene), judging.ts (the
-// judge and the score) and DESIGN.md, "Evaluation".
+// judge and the score) and docs/eval.md, "CoSER".
 import type { ChatModel, ChatRequest, CallOptions, ChatResponse } from '@rapo/llm';
 import { stripReasoning, type Lang, type ReasoningStyle } from '@rapo/psycot';
 import { askJudge, parseJudgeJson } from '../judge.js';
