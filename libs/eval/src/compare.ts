@@ -2,7 +2,7 @@
 // an HTML page with bars.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { barChart } from './report.js';
+import { barChart, escapeHtml as esc } from './report.js';
 import type { EvalResults } from './types.js';
 
 export interface Comparison {
@@ -50,7 +50,6 @@ export function comparisonMarkdown(c: Comparison): string {
 
 /** An HTML page: the table and, per key, bars of every run. */
 export function comparisonHtml(c: Comparison): string {
-  const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
   const head = `<tr><th></th>${c.runs.map((r) => `<th>${esc(r.label)}</th>`).join('')}</tr>`;
   const rows = c.keys.map((k) => `<tr><td>${esc(k)}</td>${c.runs.map((r) => `<td class="num">${cell(r.results.scores[k])}</td>`).join('')}</tr>`).join('');
   const charts = c.keys

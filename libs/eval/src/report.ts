@@ -3,7 +3,9 @@
 // the deviations from the official protocol, the models and usage, and a sample of transcripts.
 import type { CaseRecord, EvalResults } from './types.js';
 
-const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** Text made safe inside HTML elements and quoted attributes (both quote kinds). */
+export const escapeHtml = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = escapeHtml;
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
 
 /** Horizontal bars for a set of numbers; the scale is the largest value (or `max`). */

@@ -9,7 +9,7 @@ import { createChatModel, type ChatMessage } from '@rapo/llm';
 import { FakeChatServer } from '@rapo/llm/testing';
 import { fidelity, generateWorld, prompts } from '@rapo/testbed';
 import { CachedChatModel } from './cached-model.js';
-import { comparisonMarkdown, loadComparison } from './compare.js';
+import { comparisonHtml, comparisonMarkdown, loadComparison } from './compare.js';
 import { readCases } from './files.js';
 import { testbed } from './testbed/index.js';
 import { EvalRunError, runEval } from './run.js';
@@ -162,6 +162,12 @@ describe('runEval on the testbed', () => {
     expect(md).toMatch(/\| judge \| 5\.000 \| 9\.000 \|/);
     expect(md).toMatch(/\| cases scored \/ total \| 2 \/ 2 \| 2 \/ 2 \|/);
     expect(() => loadComparison([join(out, 'nothing')])).toThrow(/has no results.json/);
+    // Labels are escaped in the page, quotes of both kinds included.
+    const c = loadComparison([a, b]);
+    c.runs[0]!.label = `<b>it's "a"</b>`;
+    const html = comparisonHtml(c);
+    expect(html).toContain('&lt;b&gt;it&#39;s &quot;a&quot;&lt;/b&gt;');
+    expect(html).not.toContain(`<b>it's`);
     expect(existsSync(join(a, 'report.html'))).toBe(true);
   });
 });
