@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseConfig as parseModelConfig } from '@rapo/model';
 import { applySets, ConfigError, configHelp, configToYaml, loadTrainConfig, parseTrainConfig } from './config.js';
 
 describe('trainer config', () => {
@@ -17,6 +18,8 @@ describe('trainer config', () => {
 
   it('names an unknown key and the keys allowed beside it', () => {
     expect(() => parseTrainConfig({ rl: { algoo: 'grpo' } })).toThrow(ConfigError);
+    // The model's config errors are the same class, so the apps catch both with one check.
+    expect(() => parseModelConfig({ hidden_size: -1 })).toThrow(ConfigError);
     expect(() => parseTrainConfig({ rl: { algoo: 'grpo' } })).toThrow(/unknown key "rl\.algoo"; allowed here: .*algo/);
     expect(() => parseTrainConfig({ sedd: 3 })).toThrow(/unknown key "sedd"/);
     expect(() => parseTrainConfig({ rl: { lam_pos: 1 } })).toThrow(/unknown key "rl\.lam_pos" \(did you mean "rl\.rapo\.lam_pos"\?\)/);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '@rapo/model';
 
 const int = (min: number) => z.number().int().min(min);
 const share = z.number().min(0);
@@ -210,9 +211,9 @@ export const TrainConfigSchema = z
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+// One ConfigError for the whole stack: a bad model config (a checkpoint's config.json) and a bad
+// training config are the same kind of mistake, and the apps catch one class.
+export { ConfigError };
 
 /** What a schema node allows, for messages and --help. */
 function allowed(s: z.ZodType): string {
