@@ -37,8 +37,12 @@ describe('rapo-study', () => {
     expect(again.status).toBe(0);
     expect(again.stderr.match(/done before/g)).toHaveLength(5);
     const bad = spawnSync(process.execPath, [BUNDLE, '--methods', 'symetric', '--out', join(root, 'bad')], { encoding: 'utf8' });
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain('Unknown method "symetric"');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--methods: Unknown method "symetric"');
+    const badAblation = spawnSync(process.execPath, [BUNDLE, '--ablations', 'norm-cube', '--out', join(root, 'bad')], { encoding: 'utf8' });
+    expect(badAblation.status).toBe(2);
+    expect(badAblation.stderr).toContain('--ablations: unknown "norm-cube"');
+    expect(existsSync(join(root, 'bad'))).toBe(false);
   }, 300_000);
 
   it('measures the PMI signal of a run\'s checkpoint, and names a folder that is not a run', async () => {

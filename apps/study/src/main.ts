@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ABLATIONS, HACK_STEPS, METHODS, runHackCheck, runStudy, type HackOptions, type StudyOptions, type TrainJob } from '@rapo/study';
+import { ABLATIONS, HACK_STEPS, METHODS, runHackCheck, runStudy, selectMethods, type HackOptions, type StudyOptions, type TrainJob } from '@rapo/study';
 import { applySets, loadTrainConfig, measureCheckpointPmiSignal, parseTrainConfig, train, writeFileAtomic } from '@rapo/trainer';
 
 const DEFAULT_JOBS = Math.min(2, availableParallelism());
@@ -175,18 +175,31 @@ function childRunner(job: TrainJob): Promise<void> {
 
 const jobs = int('jobs', v.jobs, DEFAULT_JOBS);
 if (jobs > availableParallelism()) console.error(`study: --jobs ${jobs} on ${availableParallelism()} cores: the runs will compete for them`);
+const methods = v.methods === 'all' || (v.methods === undefined && v.quick) ? METHODS.map((m) => m.name) : (v.methods?.split(',').map((x) => x.trim()).filter(Boolean) ?? []);
+try {
+  selectMethods(methods);
+} catch (e) {
+  console.error(`study: --methods: ${(e as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+const ablations = v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);
+const unknownAblations = ablations.filter((a) => !ABLATIONS[a]);
+if (unknownAblations.length) {
+  console.error(`study: --ablations: unknown ${unknownAblations.map((a) => `"${a}"`).join(', ')}; expected some of ${Object.keys(ABLATIONS).join(', ')}, or all\n\n${USAGE}`);
+  process.exit(2);
+}
 const options: StudyOptions = {
   out: v.out ?? (v.quick ? 'runs/study-quick' : 'runs/study'),
   seeds: int('seeds', v.seeds, v.quick ? 2 : 8),
   sftSteps: int('sft-steps', v['sft-steps'], v.quick ? 24 : parseTrainConfig({}).sft.steps),
   rlSteps: int('rl-steps', v['rl-steps'], v.quick ? 4 : 30),
   evalPrompts: int('eval-prompts', v['eval-prompts'], v.quick ? 12 : 48),
-  ablations: v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
+  ablations,
   // The quick smoke run covers the RL methods; the format comparison is a separate SFT question
   // (the library's tests run it on a tiny model).
   formats: v.formats && !v['no-formats'],
   ...(v.init ? { init: v.init } : {}),
-  methods: v.methods === 'all' || (v.methods === undefined && v.quick) ? METHODS.map((m) => m.name) : (v.methods?.split(',').map((x) => x.trim()).filter(Boolean) ?? []),
+  methods,
   jobs,
   runner: childRunner,
   control: !v.quick && !v['no-control'],
