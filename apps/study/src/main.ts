@@ -18,19 +18,21 @@ const USAGE = `Usage: rapo-study [--quick] [--seeds N] [--methods a,b|all] [--jo
 
 Trains one SFT checkpoint, then RL from it on seeds 1..N (default 8) with GRPO and RAPO (and with
 --methods the symmetric and bounded weightings and the oracle score), each also on a random reward
-(the drift control). Evaluates every final policy on held-out characters; writes <out>/results.json
+(the drift control, on the first 3 seeds). Evaluates every final policy on held-out characters; writes <out>/results.json
 and <out>/report.html (default runs/study): bootstrap intervals over seeds, paired differences with
 sign-flip p-values, Holm-corrected per metric. Rerunning continues an interrupted study.
 
   defaults            8 seeds, the default run's SFT (300 steps), then the hack budget: 30 RL steps at rl.lr 2e-4
                       with the judge's bias 0.5 (docs/testbed.md); all 48 held-out prompts; GRPO and RAPO, each
-                      also on the random reward; ${DEFAULT_JOBS} job${DEFAULT_JOBS > 1 ? 's' : ''} at once
+                      also on the random reward (seeds 1-3); ${DEFAULT_JOBS} job${DEFAULT_JOBS > 1 ? 's' : ''} at once
   --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts, every method, no control (a smoke test)
   --methods LIST      RL methods beside GRPO and RAPO (which always run): some of ${METHODS.slice(2).map((m) => m.name.replace(/^rapo /, '')).join(', ')},
                       or all
   --jobs N            training runs at once, each in its own process (default: ${DEFAULT_JOBS}, up to 2 by the cores);
                       a run's output goes to <run folder>.log
   --formats           also SFT on Psy-CoT, reply-only and generic-CoT answers at the same token budget, on every seed
+  --control-seeds N   the random-reward runs on seeds 1..N only (default 3: the drift rule compares means with
+                      margins, it is not a test)
   --no-control        skip the random-reward runs
   --init DIR          start every RL run from this SFT checkpoint (a run's final/) instead of training one
   --ablations LIST    extra RAPO settings, each differing in one: ${Object.keys(ABLATIONS).join(', ')}, or all
@@ -57,6 +59,7 @@ const { values: v } = parseArgs({
     'no-variants': { type: 'boolean', default: false },
     methods: { type: 'string' },
     jobs: { type: 'string' },
+    'control-seeds': { type: 'string' },
     'run-job': { type: 'string' },
     'no-control': { type: 'boolean', default: false },
     'no-pmi-signal': { type: 'boolean', default: false },
@@ -203,6 +206,7 @@ const options: StudyOptions = {
   jobs,
   runner: childRunner,
   control: !v.quick && !v['no-control'],
+  ...(v['control-seeds'] !== undefined ? { controlSeeds: int('control-seeds', v['control-seeds'], 3) } : {}),
   pmiSignal: !v['no-pmi-signal'],
   ...(v.set?.length ? { base: setsOrExit(v.set) } : {}),
   log: (line) => console.error(`study ${new Date().toISOString().slice(11, 19)} ${line}`),

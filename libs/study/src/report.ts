@@ -37,7 +37,7 @@ export function renderStudyReport(r: StudyResults): string {
     .join('');
   const control = r.control
     ? `<h2>Random-reward control (drift)</h2>
-<p>Every method again on a reward that is pure noise. A method drifts when its KL to the SFT policy differs from GRPO's by more than 0.1, or its answer length by more than 10% (paired by seed).</p>
+<p>Every method again on a reward that is pure noise, on seeds 1 to ${Object.values(r.control)[0]?.kl.values?.length ?? '?'}. A method drifts when its KL to the SFT policy differs from GRPO's by more than 0.1, or its answer length by more than 10% (mean of the differences paired by seed).</p>
 <table><tr><th>method - grpo, random reward</th><th>KL difference</th><th>answer tokens difference</th><th>verdict</th></tr>${Object.entries(r.control)
         .map(([k, c]) => `<tr><td>${esc(k)}</td><td>${div(c.kl)}</td><td>${div(c.answerTokens)} <span class="ci">(GRPO ${c.grpoAnswerTokens.toFixed(1)})</span></td><td${c.drifts ? ' class="sig"' : ''}>${c.drifts ? 'drifts' : 'no drift'}</td></tr>`)
         .join('')}</table>`

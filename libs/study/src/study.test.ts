@@ -105,6 +105,7 @@ describe('the study', () => {
     await expect(runStudy({ ...opts, init: join(root, 'nowhere') })).rejects.toThrow('no model.safetensors');
     await expect(runStudy({ ...opts, seeds: 1 })).rejects.toThrow('Expected at least 2 seeds');
     await expect(runStudy({ ...opts, jobs: 2 })).rejects.toThrow('2 jobs at once need a runner');
+    await expect(runStudy({ ...opts, controlSeeds: 3 })).rejects.toThrow('Expected 2..2 (the study\'s seeds) control seeds but received 3');
     await expect(runStudy({ ...opts, methods: ['symetric'] })).rejects.toThrow('Unknown method "symetric"');
     await expect(runStudy({ ...opts, ablations: ['norm-cube'] })).rejects.toThrow('Unknown ablation "norm-cube"');
   }, 900_000); // about 30 tiny runs: a minute alone, several on a busy machine
@@ -135,13 +136,21 @@ describe('the study with several jobs', () => {
       return turn.finally(() => running--);
     };
     const out = join(root, 'jobs');
-    const opts = { out, seeds: 2, sftSteps: 2, rlSteps: 1, evalPrompts: 2, ablations: [], formats: false, methods: ['oracle'], control: false, pmiSignal: false, base: TINY, jobs: 3, runner };
+    const opts = { out, seeds: 3, sftSteps: 2, rlSteps: 1, evalPrompts: 2, ablations: [], formats: false, methods: ['oracle'], controlSeeds: 2, pmiSignal: false, base: TINY, jobs: 3, runner };
     const r = await runStudy(opts);
     expect(most).toBe(3);
-    expect(seen.map((j) => j.label)).toEqual(['[1/7] sft psy-cot seed 1 (2 steps)', '[2/7] rl grpo seed 1', '[3/7] rl grpo seed 2', '[4/7] rl rapo seed 1', '[5/7] rl rapo seed 2', '[6/7] rl oracle seed 1', '[7/7] rl oracle seed 2']);
+    // Three seeds of every method, the random-reward control on the first two.
+    expect(seen.map((j) => j.label.replace(/^\[\d+\/16\] /, ''))).toEqual([
+      'sft psy-cot seed 1 (2 steps)',
+      ...['grpo', 'rapo', 'oracle'].flatMap((m) => [1, 2, 3].map((s) => `rl ${m} seed ${s}`)),
+      ...['grpo', 'rapo', 'oracle'].flatMap((m) => [1, 2].map((s) => `rl ${m} random reward seed ${s}`)),
+    ]);
     expect(seen.every((j) => !j.resume)).toBe(true);
-    expect(Object.keys(r.methods)).toEqual(['grpo', 'rapo', 'oracle']);
-    expect(r.runs.oracle!.map((x) => x.seed)).toEqual([1, 2]);
+    expect(Object.keys(r.methods)).toEqual(['grpo', 'rapo', 'oracle', 'grpo random reward', 'rapo random reward', 'oracle random reward']);
+    expect(r.runs.oracle!.map((x) => x.seed)).toEqual([1, 2, 3]);
+    expect(r.methods.oracle!.kl.values).toHaveLength(3);
+    expect(r.control!.oracle!.kl.values).toHaveLength(2);
+    expect(r.difference.kl.values).toHaveLength(3);
     expect(readFileSync(join(out, 'rl', 'oracle', 'seed-2', 'resolved-config.yaml'), 'utf8')).toMatch(/score: oracle/);
     seen.length = 0;
     const again = await runStudy(opts);

@@ -106,6 +106,11 @@ export interface StudyOptions {
   runner?: (job: TrainJob) => Promise<void>;
   /** Run every method again on a random reward, the drift control (default true). */
   control?: boolean;
+  /**
+   * Seeds 1..controlSeeds of the drift control (default min(3, seeds)). Its rule compares means
+   * against margins, not a test, so it needs fewer seeds than the comparisons.
+   */
+  controlSeeds?: number;
   /** Run the SFT response-format comparison. */
   formats: boolean;
   /** An SFT checkpoint every RL run starts from, instead of the study's own (seed 1, Psy-CoT). */
@@ -270,6 +275,9 @@ function exampleChars(base: Record<string, unknown>, format: Format): number {
 
 export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   if (!Number.isInteger(o.seeds) || o.seeds < 2) throw new RangeError(`Expected at least 2 seeds (intervals need them) but received ${o.seeds}`);
+  if (o.controlSeeds !== undefined && !(Number.isInteger(o.controlSeeds) && o.controlSeeds >= 2 && o.controlSeeds <= o.seeds)) {
+    throw new RangeError(`Expected 2..${o.seeds} (the study's seeds) control seeds but received ${o.controlSeeds}`);
+  }
   for (const a of o.ablations) {
     if (!ABLATIONS[a]) throw new RangeError(`Unknown ablation "${a}"; expected some of ${Object.keys(ABLATIONS).join(', ')}`);
   }
@@ -301,8 +309,10 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const methods = chosen;
   const controls = o.control !== false ? methods.map(randomRewardControl) : [];
   const variants = [...methods, ...o.ablations.flatMap((a) => ABLATIONS[a]!), ...controls];
+  const controlSeeds = seeds.slice(0, o.controlSeeds ?? 3);
+  const seedsOf = (v: Variant) => (controls.includes(v) ? controlSeeds : seeds);
   const formats = o.formats ? [...FORMATS] : o.init ? [] : (['psy-cot'] as Format[]);
-  const total = (o.formats ? FORMATS.length * seeds.length : o.init ? 0 : 1) + variants.length * seeds.length;
+  const total = (o.formats ? FORMATS.length * seeds.length : o.init ? 0 : 1) + variants.reduce((a, v) => a + seedsOf(v).length, 0);
   let n = 0;
   const label = (what: string) => `[${++n}/${total}] ${what}`;
 
@@ -326,7 +336,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
 
   // RL from the same SFT checkpoint.
   const runs: Record<string, RunSummary[]> = {};
-  const rlJobs = variants.flatMap((v) => seeds.map((seed) => ({ v, seed, label: label(`rl ${v.name} seed ${seed}`) })));
+  const rlJobs = variants.flatMap((v) => seedsOf(v).map((seed) => ({ v, seed, label: label(`rl ${v.name} seed ${seed}`) })));
   const rlDone = await inPool(rlJobs, jobs, (j) => {
     const config = parseTrainConfig(merge(base, { seed: j.seed, phases: ['rl'], model: { init }, rl: j.v.rl }));
     return runOnce({ dir: join(out, 'rl', j.v.name.replace(/[^a-z0-9=_-]+/gi, '_'), `seed-${j.seed}`), config, label: j.label }, j.seed, log, runner);
