@@ -87,10 +87,10 @@ if (v['pmi-signal-of'] !== undefined) {
     if (!existsSync(checkpoint)) throw new Error(`${checkpoint}: no such checkpoint${v.checkpoint ? '' : '; give a finished run, or --checkpoint <run>/checkpoints/step-N'}`);
     const signal = await measureCheckpointPmiSignal(checkpoint, loadTrainConfig(join(dir, 'resolved-config.yaml')));
     const f = (x: number) => x.toFixed(3);
-    console.log('split    ablation   tokens role/generic/other  mean PMI role/generic/other  AUC role-generic  AUC role-other  top10% role/generic  median PMI  end-of-turn PMI');
+    console.log('split    ablation   tokens role/generic/other  mean PMI role/generic/other  AUC role-generic  AUC role-other  top10% role/generic  median PMI  end-of-turn PMI  RAPO w(A>0) role/generic');
     for (const x of signal) {
       console.log(
-        `${x.split.padEnd(8)} ${x.ablation.padEnd(10)} ${`${x.tokens.role}/${x.tokens.generic}/${x.tokens.other}`.padEnd(26)} ${`${f(x.meanPmi.role)}/${f(x.meanPmi.generic)}/${f(x.meanPmi.other)}`.padEnd(28)} ${f(x.aucRoleVsGeneric).padEnd(17)} ${f(x.aucRoleVsOther).padEnd(15)} ${`${(100 * x.topDecile.role).toFixed(0)}%/${(100 * x.topDecile.generic).toFixed(0)}%`.padEnd(20)} ${f(x.medianPmi).padEnd(11)} ${f(x.endOfTurnPmi)}`,
+        `${x.split.padEnd(8)} ${x.ablation.padEnd(10)} ${`${x.tokens.role}/${x.tokens.generic}/${x.tokens.other}`.padEnd(26)} ${`${f(x.meanPmi.role)}/${f(x.meanPmi.generic)}/${f(x.meanPmi.other)}`.padEnd(28)} ${f(x.aucRoleVsGeneric).padEnd(17)} ${f(x.aucRoleVsOther).padEnd(15)} ${`${(100 * x.topDecile.role).toFixed(0)}%/${(100 * x.topDecile.generic).toFixed(0)}%`.padEnd(20)} ${f(x.medianPmi).padEnd(11)} ${f(x.endOfTurnPmi).padEnd(16)} ${f(x.rapoWeights.role.positive)}/${f(x.rapoWeights.generic.positive)}`,
       );
     }
     writeFileAtomic(join(checkpoint, 'pmi-signal.json'), `${JSON.stringify(signal, null, 2)}\n`);

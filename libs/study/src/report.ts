@@ -70,12 +70,13 @@ ${Object.entries(r.sftFormats)
     ? `<h2>PMI signal quality</h2>
 <p>Each token of testbed answers (the character's reference answer with two generic phrases added) is labelled role-specific (the character's facts,
 name, voice and trait words), generic (empathy boilerplate) or other (format tags, function words), and scored with and without the profile.
-AUC = P(PMI of a role-specific token &gt; PMI of a generic one); 0.5 is chance. RAPO can only help where role-specific tokens outrank the rest.</p>
-<table><tr><th>SFT checkpoint</th><th>tokens role / generic / other</th><th>mean PMI role / generic / other</th><th>mean log p role / generic / other</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI: role / generic</th><th>median PMI</th><th>end-of-turn PMI</th></tr>
+AUC = P(PMI of a role-specific token &gt; PMI of a generic one); 0.5 is chance. RAPO can only help where role-specific tokens outrank the rest.
+The weights are what RAPO's paper form makes of that PMI with the study's rl.rapo norm and lambdas (GRPO's weight is 1): a generic phrase is held back only where its weight at A &gt; 0 is below 1.</p>
+<table><tr><th>SFT checkpoint</th><th>tokens role / generic / other</th><th>mean PMI role / generic / other</th><th>mean log p role / generic / other</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI: role / generic</th><th>median PMI</th><th>end-of-turn PMI</th><th>RAPO weight, A &gt; 0: role / generic / other</th><th>A &lt; 0: role / generic / other</th></tr>
 ${p.base
   .map(
     (x) =>
-      `<tr><td>${esc(`${x.split}, ${x.ablation}`)}</td><td>${x.tokens.role} / ${x.tokens.generic} / ${x.tokens.other}</td><td>${f3(x.meanPmi.role)} / ${f3(x.meanPmi.generic)} / ${f3(x.meanPmi.other)}</td><td>${f3(x.meanLogp.role)} / ${f3(x.meanLogp.generic)} / ${f3(x.meanLogp.other)}</td><td>${f3(x.aucRoleVsGeneric)}</td><td>${f3(x.aucRoleVsOther)}</td><td>${(100 * x.topDecile.role).toFixed(0)}% / ${(100 * x.topDecile.generic).toFixed(0)}%</td><td>${f3(x.medianPmi)}</td><td>${f3(x.endOfTurnPmi)}</td></tr>`,
+      `<tr><td>${esc(`${x.split}, ${x.ablation}`)}</td><td>${x.tokens.role} / ${x.tokens.generic} / ${x.tokens.other}</td><td>${f3(x.meanPmi.role)} / ${f3(x.meanPmi.generic)} / ${f3(x.meanPmi.other)}</td><td>${f3(x.meanLogp.role)} / ${f3(x.meanLogp.generic)} / ${f3(x.meanLogp.other)}</td><td>${f3(x.aucRoleVsGeneric)}</td><td>${f3(x.aucRoleVsOther)}</td><td>${(100 * x.topDecile.role).toFixed(0)}% / ${(100 * x.topDecile.generic).toFixed(0)}%</td><td>${f3(x.medianPmi)}</td><td>${f3(x.endOfTurnPmi)}</td><td>${f3(x.rapoWeights.role.positive)} / ${f3(x.rapoWeights.generic.positive)} / ${f3(x.rapoWeights.other.positive)}</td><td>${f3(x.rapoWeights.role.negative)} / ${f3(x.rapoWeights.generic.negative)} / ${f3(x.rapoWeights.other.negative)}</td></tr>`,
   )
   .join('')}</table>
 <table><tr><th>final policies (held-out)</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI role share</th><th>corr(PMI, advantage) in training</th></tr>

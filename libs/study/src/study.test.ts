@@ -60,6 +60,7 @@ describe('the study', () => {
       expect(x.aucRoleVsGeneric).toBeLessThanOrEqual(1);
       expect(Number.isFinite(x.endOfTurnPmi) && Number.isFinite(x.medianPmi)).toBe(true);
       expect(x.answers + x.skipped).toBe(2);
+      expect(x.rapoWeights.generic.positive).toBeCloseTo(1 + 0.5 * x.rapoWeights.generic.score, 5);
     }
     expect(Object.keys(ps.finals)).toEqual(Object.keys(onDisk.methods).filter((m) => !m.endsWith('random reward')));
     expect(ps.finals.grpo!.corrPmiAdvantage.mean).toBe(0);
@@ -90,6 +91,8 @@ describe('the study', () => {
     expect(html).toContain('per seed');
     expect(html).toContain('<svg');
     expect(html).toContain('PMI signal quality');
+    expect(html).toContain('RAPO weight, A &gt; 0');
+    expect(onDisk.conclusions.some((l) => /^RAPO's weights there \(the paper's form\): in an answer with positive advantage role-specific tokens \d/.test(l))).toBe(true);
 
     lines.length = 0;
     const again = await runStudy(opts);

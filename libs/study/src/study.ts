@@ -412,6 +412,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     const drop = pmiSignal.base.find((x) => x.split === 'heldout' && x.ablation === 'drop')!;
     conclusions.push(
       `PMI signal of the SFT checkpoint (held-out answers, ablation drop): AUC role-specific vs generic tokens ${drop.aucRoleVsGeneric.toFixed(3)}, role-specific vs other tokens ${drop.aucRoleVsOther.toFixed(3)}; of the top 10% PMI tokens ${(100 * drop.topDecile.role).toFixed(0)}% are role-specific, ${(100 * drop.topDecile.generic).toFixed(0)}% generic`,
+      `RAPO's weights there (the paper's form): in an answer with positive advantage role-specific tokens ${drop.rapoWeights.role.positive.toFixed(3)}, generic ${drop.rapoWeights.generic.positive.toFixed(3)}, other ${drop.rapoWeights.other.positive.toFixed(3)}; with negative advantage ${drop.rapoWeights.role.negative.toFixed(3)}, ${drop.rapoWeights.generic.negative.toFixed(3)}, ${drop.rapoWeights.other.negative.toFixed(3)} (GRPO: 1)`,
     );
   }
   let sftFormats: StudyResults['sftFormats'];

@@ -11,7 +11,7 @@ import type { TrainConfig } from './config.js';
 import { loadDataset, toResponseFormat, type Dataset, type PromptRecord } from './data.js';
 import { encodePrompt, encodeResponse, promptMessages, type Ablation } from './format.js';
 import { labelSpans, replyMask, tokenLabels, TOKEN_LABELS, type TokenLabel } from './labels.js';
-import { ablatedPromptIds, logitRows } from './rapo.js';
+import { ablatedPromptIds, kernelParams, logitRows } from './rapo.js';
 
 /** No labelled answer fits the model's context: the signal cannot be measured. */
 export class PmiSignalError extends Error {
@@ -62,6 +62,13 @@ export interface PmiSignal {
    * own role tokens keep.
    */
   roleByPart: Record<AnswerPart, { tokens: number; meanPmi: number; aucVsGeneric: number }>;
+  /**
+   * What RAPO makes of this PMI with the run's rl.rapo settings (its norm, scope and lambdas; the
+   * paper's weighting, no renormalization), per label: the mean score s in [-1, 1], and the mean
+   * weight the token would get in an answer with positive advantage (1 + lam_pos s) and with
+   * negative advantage (1 - lam_neg s). A generic token that RAPO is to hold back needs s < 0.
+   */
+  rapoWeights: Record<TokenLabel, { score: number; positive: number; negative: number }>;
 }
 
 export type AnswerPart = 'reasoning' | 'reply';
@@ -126,10 +133,13 @@ export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, con
     for (const ablation of o.ablations ?? (['drop', 'name-only', 'swap'] as Ablation[])) {
       const ablatedIds = ablatedPromptIds(tokenizer, items.map((it) => it.record), config.data.prompt_format, ablation, data.rlTrain, 0);
       const ablated = items.map((it, i) => ({ prompt: ablatedIds[i]!, response: it.response }));
-      const r = miForward({
-        logitsWith: withRows, logitsWithout: logitRows(model, ablated, pad, bs), tokens, vocabSize: model.config.vocab_size, seqOffsets: offsets,
-        advantages: new Float32Array(items.length), temperature: 1, norm: 'none',
-      });
+      const withoutRows = logitRows(model, ablated, pad, bs);
+      const rows = { logitsWith: withRows, logitsWithout: withoutRows, tokens, vocabSize: model.config.vocab_size, seqOffsets: offsets, temperature: 1 };
+      const r = miForward({ ...rows, advantages: new Float32Array(items.length), norm: 'none' });
+      const params = kernelParams({ ...config.rl.rapo, variant: 'paper', renorm: 'none' }, 1, 1);
+      const weighted = (sign: number) => miForward({ ...rows, ...params, advantages: new Float32Array(items.length).fill(sign) });
+      const pos = weighted(1);
+      const neg = weighted(-1);
       const by = (l: TokenLabel, xs: Float32Array) => Array.from(xs).filter((_, i) => labels[i] === l);
       const pmi = Object.fromEntries(TOKEN_LABELS.map((l) => [l, by(l, r.mi)])) as Record<TokenLabel, number[]>;
       const order = Array.from(r.mi.keys()).sort((a, b) => r.mi[b]! - r.mi[a]!);
@@ -153,6 +163,9 @@ export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, con
             return [part, { tokens: xs.length, meanPmi: safeMean(xs), aucVsGeneric: xs.length && pmi.generic.length ? auc(xs, pmi.generic) : NaN }];
           }),
         ) as PmiSignal['roleByPart'],
+        rapoWeights: Object.fromEntries(
+          TOKEN_LABELS.map((l) => [l, { score: safeMean(by(l, pos.score)), positive: safeMean(by(l, pos.weight)), negative: safeMean(by(l, neg.weight)) }]),
+        ) as PmiSignal['rapoWeights'],
       });
     }
   }

@@ -5,6 +5,7 @@ import { readingValue } from '@rapo/testbed';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from './config.js';
 import { loadDataset, readingProbeSet } from './data.js';
+import { measurePmiSignal } from './pmi-signal.js';
 import { MIN_SIGNAL_AUC, probeLine, profileProbe, scoreReadingAnswers, weakSignalWarning, type ProfileProbe } from './probe.js';
 import { makeRewardSource } from './rewards.js';
 import { scratchModel } from './run.js';
@@ -38,7 +39,7 @@ const probe = (auc: number, ablation = 'swap'): ProfileProbe => ({
   heldOut: { facts: 0.1, foreignRate: 0, fidelity: 0.5, genericRate: 0, truncated: 0, prompts: 8 },
   train: { facts: 0.1, foreignRate: 0, prompts: 8 },
   factsGap: 0,
-  signal: [{ ablation: ablation as 'swap', meanPmi: { role: 0, generic: 0, other: 0 }, aucRoleVsOther: auc, aucRoleVsGeneric: auc, endOfTurnPmi: 0, replyRole: { meanPmi: 0, aucVsGeneric: auc } }],
+  signal: [{ ablation: ablation as 'swap', meanPmi: { role: 0, generic: 0, other: 0 }, aucRoleVsOther: auc, aucRoleVsGeneric: auc, endOfTurnPmi: 0, replyRole: { meanPmi: 0, aucVsGeneric: auc }, rapoWeight: { role: 1, generic: 1 } }],
   seconds: 1,
 });
 
@@ -76,6 +77,18 @@ describe('profile probe', () => {
       // Generic phrases stand in the reply, and so do some role tokens: the reply-only AUC exists.
       expect(s.replyRole.aucVsGeneric).toBeGreaterThanOrEqual(0);
       expect(s.replyRole.aucVsGeneric).toBeLessThanOrEqual(1);
+      for (const w of [s.rapoWeight.role, s.rapoWeight.generic]) {
+        expect(w).toBeGreaterThanOrEqual(0);
+        expect(w).toBeLessThanOrEqual(2);
+      }
+    }
+    // The weights are the paper's: linear in the score, for either sign of the advantage.
+    const full = measurePmiSignal(model, tokenizer, config, data, { splits: ['heldout'], ablations: ['drop'], answers: 4 })[0]!;
+    for (const l of ['role', 'generic', 'other'] as const) {
+      const x = full.rapoWeights[l];
+      expect(x.positive).toBeCloseTo(1 + config.rl.rapo.lam_pos * x.score, 5);
+      expect(x.negative).toBeCloseTo(1 - config.rl.rapo.lam_neg * x.score, 5);
+      expect(Math.abs(x.score)).toBeLessThanOrEqual(1);
     }
     model.dispose();
   });

@@ -29,6 +29,12 @@ export interface ProbeSignal {
   endOfTurnPmi: number;
   /** Role tokens of the reply alone (not the reasoning): mean PMI and AUC against generic tokens. */
   replyRole: { meanPmi: number; aucVsGeneric: number };
+  /**
+   * Mean RAPO weight (the run's rl.rapo norm and lambdas, the paper's form) of role and generic
+   * tokens in an answer with positive advantage: GRPO's is 1; RAPO holds a generic phrase back
+   * only where its weight is below 1.
+   */
+  rapoWeight: { role: number; generic: number };
 }
 
 export interface ProfileProbe {
@@ -53,6 +59,7 @@ function signalOf(s: PmiSignal): ProbeSignal {
     aucRoleVsGeneric: s.aucRoleVsGeneric,
     endOfTurnPmi: s.endOfTurnPmi,
     replyRole: { meanPmi: s.roleByPart.reply.meanPmi, aucVsGeneric: s.roleByPart.reply.aucVsGeneric },
+    rapoWeight: { role: s.rapoWeights.role.positive, generic: s.rapoWeights.generic.positive },
   };
 }
 
@@ -145,7 +152,7 @@ export function probeLine(p: ProfileProbe): string {
     `foreign ${pct(p.heldOut.foreignRate)}`,
     `fidelity ${p.heldOut.fidelity.toFixed(3)}`,
     `truncated ${pct(p.heldOut.truncated)}`,
-    ...(s ? [`swap PMI role ${s.meanPmi.role.toFixed(2)} generic ${s.meanPmi.generic.toFixed(2)} other ${s.meanPmi.other.toFixed(2)}`, `AUC role/other ${s.aucRoleVsOther.toFixed(2)} role/generic ${s.aucRoleVsGeneric.toFixed(2)} (reply only ${s.replyRole.aucVsGeneric.toFixed(2)})`] : [`no PMI signal (${p.signalNote ?? 'not measured'})`]),
+    ...(s ? [`swap PMI role ${s.meanPmi.role.toFixed(2)} generic ${s.meanPmi.generic.toFixed(2)} other ${s.meanPmi.other.toFixed(2)}`, `AUC role/other ${s.aucRoleVsOther.toFixed(2)} role/generic ${s.aucRoleVsGeneric.toFixed(2)} (reply only ${s.replyRole.aucVsGeneric.toFixed(2)})`, ...(s.rapoWeight ? [`RAPO weight at A>0 role ${s.rapoWeight.role.toFixed(2)} generic ${s.rapoWeight.generic.toFixed(2)}`] : [])] : [`no PMI signal (${p.signalNote ?? 'not measured'})`]),
   ].join('  ');
 }
 

@@ -157,6 +157,8 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
       ['swap PMI, role tokens of the reply', (r) => swap(r)?.replyRole?.meanPmi, false],
       ['swap AUC reply role vs generic', (r) => swap(r)?.replyRole?.aucVsGeneric, false],
       ['swap PMI, end of turn', (r) => swap(r)?.endOfTurnPmi, false],
+      ['swap RAPO weight at A > 0, role tokens', (r) => swap(r)?.rapoWeight?.role, false],
+      ['swap RAPO weight at A > 0, generic tokens', (r) => swap(r)?.rapoWeight?.generic, false],
     ];
     for (const r of probes) {
       for (const s of r.probe!.signal.filter((x) => x.ablation !== 'swap')) {
