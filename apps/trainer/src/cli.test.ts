@@ -108,6 +108,29 @@ describe('rapo-train, the bundled app', () => {
     expect(readdirSync(join(killed, 'checkpoints'))).toEqual(['step-000006', 'step-000008']);
   });
 
+  it('stopped with Ctrl-C, prints a hint that continues the run as printed', async () => {
+    const config = join(root, 'tiny-int.yaml');
+    writeFileSync(config, TINY_YAML);
+    const out = join(root, 'interrupted');
+    const child = spawn(process.execPath, [BUNDLE, '--config', config, '--out', out], { env: { ...process.env, RAPO_TF_BACKEND: 'cpu' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const done = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 50));
+      const metrics = existsSync(join(out, 'metrics.jsonl')) ? readFileSync(join(out, 'metrics.jsonl'), 'utf8') : '';
+      if (/"phase":"rl"[^\n]*"reward"/.test(metrics)) break;
+    }
+    child.kill('SIGINT');
+    expect(await done).toBe(130); // stopped by the user, with a checkpoint
+    const hint = /Continue with: npm run train -- (.+)$/m.exec(stdout);
+    expect(hint, stdout).not.toBeNull();
+    // What npm passes on after `--` is what the bundle gets.
+    const resumed = await runCli(hint![1]!.trim().split(/\s+/)).done;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(existsSync(join(out, 'final', 'model.safetensors'))).toBe(true);
+  });
+
   it('exits with status 2 and a message naming the key on a bad config', async () => {
     const bad = join(root, 'bad.yaml');
     writeFileSync(bad, 'rl:\n  algo: ppo\n');

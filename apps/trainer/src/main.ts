@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     });
     clearBar();
     if (!result.complete) {
-      console.log(`Stopped at ${result.position.phase} step ${result.position.step}. Continue with: rapo-train --resume ${args.out}`);
+      console.log(`Stopped at ${result.position.phase} step ${result.position.step}. Continue with: npm run train -- --resume ${args.out}`);
       return 130;
     }
     if (args.pretrain) {

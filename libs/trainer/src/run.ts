@@ -512,7 +512,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RunError) throw e;
     const last = checkpointDirs(out).at(-1);
-    (e as Error).message += `\nThe run in ${out} can be continued${last ? ` from ${last.dir}` : ' from the start'} with --resume.`;
+    (e as Error).message += `\nThe run in ${out} can be continued${last ? ` from ${last.dir}` : ' from the start'} with --resume: npm run train -- --resume ${out}`;
     throw e;
   }
 
@@ -524,7 +524,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
   }
   writeReport(out, config, yaml, describeBackend(backend), model, elapsed());
   model.dispose();
-  if (stopped) log(`stopped after ${stopped.phase} step ${stopped.step}; continue with --resume --out ${out}`);
+  if (stopped) log(`stopped after ${stopped.phase} step ${stopped.step}; continue with: npm run train -- --resume ${out}`);
   else log(`done in ${fmtSeconds(elapsed())}: ${join(out, 'final')}, ${join(out, 'report.html')}`);
   return { out, complete: !stopped, position: end, ...(final ? { final } : {}), seconds: elapsed(), backend: describeBackend(backend) };
 }
