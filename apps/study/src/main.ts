@@ -178,14 +178,17 @@ function childRunner(job: TrainJob): Promise<void> {
 
 const jobs = int('jobs', v.jobs, DEFAULT_JOBS);
 if (jobs > availableParallelism()) console.error(`study: --jobs ${jobs} on ${availableParallelism()} cores: the runs will compete for them`);
-const methods = v.methods === 'all' || (v.methods === undefined && v.quick) ? METHODS.map((m) => m.name) : (v.methods?.split(',').map((x) => x.trim()).filter(Boolean) ?? []);
+/** A comma-separated option as its non-empty items. */
+const list = (s: string | undefined) => s?.split(',').map((x) => x.trim()).filter(Boolean) ?? [];
+const allMethods = v.methods === 'all' || (v.methods === undefined && v.quick && !v['no-variants']);
+const methods = allMethods ? METHODS.map((m) => m.name) : list(v.methods);
 try {
   selectMethods(methods);
 } catch (e) {
   console.error(`study: --methods: ${(e as Error).message}\n\n${USAGE}`);
   process.exit(2);
 }
-const ablations = v.ablations === 'all' ? Object.keys(ABLATIONS) : (v.ablations?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);
+const ablations = v.ablations === 'all' ? Object.keys(ABLATIONS) : list(v.ablations);
 const unknownAblations = ablations.filter((a) => !ABLATIONS[a]);
 if (unknownAblations.length) {
   console.error(`study: --ablations: unknown ${unknownAblations.map((a) => `"${a}"`).join(', ')}; expected some of ${Object.keys(ABLATIONS).join(', ')}, or all\n\n${USAGE}`);

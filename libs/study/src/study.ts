@@ -285,7 +285,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`Expected a whole number >= 1 of jobs but received ${o.jobs}`);
   if (jobs > 1 && !o.runner) throw new TypeError(`${jobs} jobs at once need a runner that trains elsewhere (the rapo-study app gives one); one process trains one run at a time`);
   const runner = jobs > 1 ? o.runner : undefined;
-  const chosen = selectMethods(o.methods ?? METHODS.map((m) => m.name));
+  const methods = selectMethods(o.methods ?? METHODS.map((m) => m.name));
   const log = o.log ?? (() => {});
   const started = performance.now();
   const out = resolve(o.out);
@@ -306,7 +306,6 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     },
     o.base ?? {},
   );
-  const methods = chosen;
   const controls = o.control !== false ? methods.map(randomRewardControl) : [];
   const variants = [...methods, ...o.ablations.flatMap((a) => ABLATIONS[a]!), ...controls];
   const controlSeeds = seeds.slice(0, o.controlSeeds ?? 3);

@@ -135,11 +135,13 @@ export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, con
       const ablated = items.map((it, i) => ({ prompt: ablatedIds[i]!, response: it.response }));
       const withoutRows = logitRows(model, ablated, pad, bs);
       const rows = { logitsWith: withRows, logitsWithout: withoutRows, tokens, vocabSize: model.config.vocab_size, seqOffsets: offsets, temperature: 1 };
-      const r = miForward({ ...rows, advantages: new Float32Array(items.length), norm: 'none' });
       const params = kernelParams({ ...config.rl.rapo, variant: 'paper', renorm: 'none' }, 1, 1);
       const weighted = (sign: number) => miForward({ ...rows, ...params, advantages: new Float32Array(items.length).fill(sign) });
+      // PMI and log-probs do not depend on the advantages or the score settings: the pass at
+      // positive advantage gives them too.
       const pos = weighted(1);
       const neg = weighted(-1);
+      const r = pos;
       const by = (l: TokenLabel, xs: Float32Array) => Array.from(xs).filter((_, i) => labels[i] === l);
       const pmi = Object.fromEntries(TOKEN_LABELS.map((l) => [l, by(l, r.mi)])) as Record<TokenLabel, number[]>;
       const order = Array.from(r.mi.keys()).sort((a, b) => r.mi[b]! - r.mi[a]!);
