@@ -2,7 +2,7 @@
 // the differences, learning curves per method, step times, and the SFT format comparison.
 import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/trainer';
 import type { Interval } from './stats.js';
-import { METRICS, type RunSummary, type StudyResults } from './study.js';
+import { DRIFT_GENERIC, DRIFT_KL, DRIFT_LENGTH, METRICS, type RunSummary, type StudyResults } from './study.js';
 
 const LABEL: Record<string, string> = { heldOutFidelity: 'held-out fidelity', judgeReward: 'judge reward', genericRate: 'generic-phrase rate', kl: 'KL to SFT policy', heldOutFacts: 'held-out facts', heldOutStyle: 'held-out voice', answerTokens: 'answer tokens (last quarter of RL)' };
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4));
@@ -37,9 +37,9 @@ export function renderStudyReport(r: StudyResults): string {
     .join('');
   const control = r.control
     ? `<h2>Random-reward control (drift)</h2>
-<p>Every method again on a reward that is pure noise, on seeds 1 to ${Object.values(r.control)[0]?.kl.values?.length ?? '?'}. A method drifts when its KL to the SFT policy differs from GRPO's by more than 0.1, or its answer length by more than 10% (mean of the differences paired by seed).</p>
-<table><tr><th>method - grpo, random reward</th><th>KL difference</th><th>answer tokens difference</th><th>verdict</th></tr>${Object.entries(r.control)
-        .map(([k, c]) => `<tr><td>${esc(k)}</td><td>${div(c.kl)}</td><td>${div(c.answerTokens)} <span class="ci">(GRPO ${c.grpoAnswerTokens.toFixed(1)})</span></td><td${c.drifts ? ' class="sig"' : ''}>${c.drifts ? 'drifts' : 'no drift'}</td></tr>`)
+<p>Every method again on a reward that is pure noise, on seeds 1 to ${Object.values(r.control)[0]?.kl.values?.length ?? '?'}. A reward without information should not make a method act differently from GRPO. A method drifts when, as the mean of the differences paired by seed, its KL to the SFT policy differs from GRPO's by more than ${DRIFT_KL}, its answer length by more than ${100 * DRIFT_LENGTH}%, or its held-out generic-phrase rate by more than ${100 * DRIFT_GENERIC} points.</p>
+<table><tr><th>method - grpo, random reward</th><th>KL difference</th><th>answer tokens difference</th><th>generic-phrase rate difference</th><th>verdict</th></tr>${Object.entries(r.control)
+        .map(([k, c]) => `<tr><td>${esc(k)}</td><td>${div(c.kl)}</td><td>${div(c.answerTokens)} <span class="ci">(GRPO ${c.grpoAnswerTokens.toFixed(1)})</span></td><td>${c.genericRate ? div(c.genericRate) : 'not measured'}</td><td${c.drifts ? ' class="sig"' : ''}>${c.drifts ? `drifts (${esc((c.driftsBy ?? []).join(', '))})` : 'no drift'}</td></tr>`)
         .join('')}</table>`
     : '';
   const rlRuns = Object.entries(r.runs).filter(([k]) => !k.startsWith('sft '));

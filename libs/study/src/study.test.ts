@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train } from '@rapo/trainer';
-import { runStudy, selectMethods, type StudyResults, type TrainJob } from './study.js';
+import { driftVerdict, runStudy, selectMethods, type StudyResults, type TrainJob } from './study.js';
+import { interval } from './stats.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rapo-study-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -44,7 +45,10 @@ describe('the study', () => {
     const c = onDisk.control!['rapo bounded']!;
     const kl = (m: string, seed: number) => r.runs[`${m} random reward`]!.find((x) => x.seed === seed)!.metrics.kl;
     expect(c.kl.mean).toBeCloseTo((kl('rapo bounded', 1) - kl('grpo', 1) + kl('rapo bounded', 2) - kl('grpo', 2)) / 2, 12);
-    expect(c.drifts).toBe(Math.abs(c.kl.mean) > 0.1 || Math.abs(c.answerTokens.mean) > 0.1 * c.grpoAnswerTokens);
+    const generic = (m: string, seed: number) => r.runs[`${m} random reward`]!.find((x) => x.seed === seed)!.metrics.genericRate;
+    expect(c.genericRate.mean).toBeCloseTo((generic('rapo bounded', 1) - generic('grpo', 1) + generic('rapo bounded', 2) - generic('grpo', 2)) / 2, 12);
+    expect(c.drifts).toBe(Math.abs(c.kl.mean) > 0.1 || Math.abs(c.answerTokens.mean) > 0.1 * c.grpoAnswerTokens || Math.abs(c.genericRate.mean) > 0.1);
+    expect(c.drifts).toBe(c.driftsBy.length > 0);
     expect(readFileSync(join(out, 'rl', 'rapo_symmetric_random_reward', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/noise: 100/);
     expect(onDisk.conclusions.filter((l) => /^(No RAPO method beats GRPO|Beats GRPO)/.test(l))).toHaveLength(1);
     const lrRun = (m: string, seed: number) => r.runs[m]!.find((x) => x.seed === seed)!.metrics.kl;
@@ -112,6 +116,21 @@ describe('the study', () => {
     await expect(runStudy({ ...opts, methods: ['symetric'] })).rejects.toThrow('Unknown method "symetric"');
     await expect(runStudy({ ...opts, ablations: ['norm-cube'] })).rejects.toThrow('Unknown ablation "norm-cube"');
   }, 900_000); // about 30 tiny runs: a minute alone, several on a busy machine
+});
+
+describe('driftVerdict', () => {
+  const d = (...xs: number[]) => interval(xs);
+  it('names each margin a method exceeds on the random reward, and none within them', () => {
+    expect(driftVerdict(d(0.05, 0.08), d(-3, 2), d(0.02, -0.05), 100)).toMatchObject({ driftsBy: [], drifts: false });
+    expect(driftVerdict(d(0.2, 0.3), d(0, 0), d(0, 0), 100).driftsBy).toEqual(['KL']);
+    expect(driftVerdict(d(-0.2, -0.3), d(-12, -14), d(0, 0), 100).driftsBy).toEqual(['KL', 'length']);
+    // The push a weighting gives on pure noise: KL and length like GRPO's, boilerplate cleared.
+    const push = driftVerdict(d(0.01, -0.02, 0.0), d(1, -2, 0), d(-0.15, -0.2, -0.12), 100);
+    expect(push).toMatchObject({ driftsBy: ['generic-phrase rate'], drifts: true });
+    // Length is measured against GRPO's own answer length.
+    expect(driftVerdict(d(0, 0), d(9, 9), d(0, 0), 100).drifts).toBe(false);
+    expect(driftVerdict(d(0, 0), d(9, 9), d(0, 0), 80).driftsBy).toEqual(['length']);
+  });
 });
 
 describe('selectMethods', () => {

@@ -54,9 +54,39 @@ export function selectMethods(names: readonly string[]): Variant[] {
   const chosen = new Set(names.map((n) => find(n)!.name));
   return METHODS.filter((m) => m === GRPO || m === RAPO || chosen.has(m.name));
 }
-/** The drift control's margins: a method drifts when, on the random reward, it moves this much further than GRPO. */
+/**
+ * The drift control's margins: a method drifts when, on the random reward, it moves this much
+ * further than GRPO: KL to the SFT policy (nats), answer length (share of GRPO's), or the held-out
+ * generic-phrase rate (share of answers). A reward without information should change nothing a
+ * method does differently from GRPO; the generic-phrase margin catches a push that KL and length
+ * miss (a weighting that clears boilerplate whatever the reward says).
+ */
 export const DRIFT_KL = 0.1;
 export const DRIFT_LENGTH = 0.1;
+export const DRIFT_GENERIC = 0.1;
+
+/** One method against GRPO on the random reward: the paired differences and the drift verdict. */
+export interface DriftControl {
+  kl: Interval;
+  answerTokens: Interval;
+  genericRate: Interval;
+  grpoAnswerTokens: number;
+  /** Which margins the method's mean difference exceeds: 'KL', 'length', 'generic-phrase rate'. */
+  driftsBy: string[];
+  drifts: boolean;
+}
+
+const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+
+/** The drift rule on mean differences paired by seed (method - GRPO, both on the random reward). */
+export function driftVerdict(kl: Interval, answerTokens: Interval, genericRate: Interval, grpoAnswerTokens: number): DriftControl {
+  const driftsBy = [
+    ...(Math.abs(kl.mean) > DRIFT_KL ? ['KL'] : []),
+    ...(Math.abs(answerTokens.mean) > DRIFT_LENGTH * grpoAnswerTokens ? ['length'] : []),
+    ...(Math.abs(genericRate.mean) > DRIFT_GENERIC ? ['generic-phrase rate'] : []),
+  ];
+  return { kl, answerTokens, genericRate, grpoAnswerTokens, driftsBy, drifts: driftsBy.length > 0 };
+}
 
 // Half the study's RL learning rate.
 const HALF_LR = HACK_LR / 2;
@@ -171,7 +201,7 @@ export interface StudyResults {
   /** Comparisons in each metric's Holm family. */
   familySize: number;
   /** The random-reward control: each method minus GRPO on the random reward, and whether it drifts. */
-  control?: Record<string, { kl: Interval; answerTokens: Interval; grpoAnswerTokens: number; drifts: boolean }>;
+  control?: Record<string, DriftControl>;
   /** SFT only, per response format: held-out fidelity, judge reward, generic rate. */
   sftFormats?: Record<Format, { steps: number; heldOutFidelity: Interval; judgeReward: Interval; genericRate: Interval; heldOutFacts: Interval; heldOutStyle: Interval }>;
   /** Psy-CoT minus each other format, held-out fidelity, paired by seed. */
@@ -362,9 +392,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     const g = runs['grpo random reward']!;
     const grpoLength = mean(of(g, 'answerTokens'));
     for (const v of controls.slice(1)) {
-      const kl = pairedDifference(of(g, 'kl'), of(runs[v.name]!, 'kl'));
-      const answerTokens = pairedDifference(of(g, 'answerTokens'), of(runs[v.name]!, 'answerTokens'));
-      control[v.name.replace(/ random reward$/, '')] = { kl, answerTokens, grpoAnswerTokens: grpoLength, drifts: Math.abs(kl.mean) > DRIFT_KL || Math.abs(answerTokens.mean) > DRIFT_LENGTH * grpoLength };
+      const d = (m: Metric) => pairedDifference(of(g, m), of(runs[v.name]!, m));
+      control[v.name.replace(/ random reward$/, '')] = driftVerdict(d('kl'), d('answerTokens'), d('genericRate'), grpoLength);
     }
   }
   const stepSeconds = Object.fromEntries(Object.entries(runs).map(([k, rs]) => [k, mean(rs.map((r) => r.stepSeconds))]));
@@ -387,7 +416,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     ]),
     ...Object.entries(control ?? {}).map(
       ([k, c]) =>
-        `random-reward control, ${k} - grpo: KL ${c.kl.mean >= 0 ? '+' : ''}${c.kl.mean.toFixed(4)}, answer tokens ${c.answerTokens.mean >= 0 ? '+' : ''}${c.answerTokens.mean.toFixed(1)} (GRPO ${c.grpoAnswerTokens.toFixed(1)}): ${c.drifts ? `drifts (beyond |KL| ${DRIFT_KL} or ${100 * DRIFT_LENGTH}% length)` : 'no drift'}`,
+        `random-reward control, ${k} - grpo: KL ${signed(c.kl.mean, 4)}, answer tokens ${signed(c.answerTokens.mean, 1)} (GRPO ${c.grpoAnswerTokens.toFixed(1)}), generic-phrase rate ${signed(100 * c.genericRate.mean, 1)} points: ${c.drifts ? `drifts by ${c.driftsBy.join(' and ')} (margins: KL ${DRIFT_KL}, length ${100 * DRIFT_LENGTH}%, generic ${100 * DRIFT_GENERIC} points)` : 'no drift'}`,
     ),
     beatsGrpo(difference, ablationDifferences, control),
   ];
