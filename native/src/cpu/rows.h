@@ -1,5 +1,5 @@
 // Per-row CPU kernels. One implementation per instruction set (portable scalar, AVX2+FMA,
-// AVX-512VL); cpu/kernels_cpu.cc picks one at run time.
+// AVX-512VL); cpu/cpu_settings.cc picks one at run time.
 #pragma once
 
 #include <cstdint>
