@@ -1,5 +1,6 @@
-// Text helpers of the report: HTML escaping for everything user-provided, and compact number
-// formatting (3 significant digits, k/M/G/T suffixes, exponents for tiny or huge values).
+// Text for the reports: HTML escaping for everything a page did not write itself, compact number
+// formatting (3 significant digits, k/M/G/T suffixes, exponents for tiny or huge values), and
+// fixed decimals by size for tables of scores.
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -26,4 +27,10 @@ export function formatNumber(value: number, digits = 3): string {
 /** Like formatNumber, with an explicit + on positive values (advantages, correlations). */
 export function formatSigned(value: number, digits = 3): string {
   return value > 0 ? `+${formatNumber(value, digits)}` : formatNumber(value, digits);
+}
+
+/** A score with decimals by size: 1 from 100 up, 2 from 1 up, else 3 (123.4, 12.35, 0.123). */
+export function formatFixed(value: number): string {
+  const abs = Math.abs(value);
+  return abs >= 100 ? value.toFixed(1) : abs >= 1 ? value.toFixed(2) : value.toFixed(3);
 }

@@ -1,4 +1,4 @@
-// The SVG helpers and number formatting: round ticks that cover the data, charts that stay free
+// The SVG charts and number formatting: round ticks that cover the data, charts that stay free
 // of NaN/Infinity for one point, constant series, gaps and non-finite values, and the stacked bars.
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, formatNumber, formatSigned } from './format.js';

@@ -1,7 +1,8 @@
-// Inline SVG charts for the training report: a line chart with named series, shaded bands and a
-// legend, a stacked bar chart, and "nice" axis ticks. The markup is meant to sit inside an HTML
-// page (no xmlns, no scripts, no ids), is deterministic, and never holds a NaN or Infinity:
-// a missing value (null/undefined) breaks a line into a gap, a NaN or infinite one is skipped.
+// Inline SVG charts for the reports (the training run's, the study's, the hack check's): a line
+// chart with named series, shaded bands and a legend, a stacked bar chart, and "nice" axis
+// ticks. The markup is meant to sit inside an HTML page (no xmlns, no scripts, no ids), is
+// deterministic, and never holds a NaN or Infinity: a missing value (null/undefined) breaks a
+// line into a gap, a NaN or infinite one is skipped.
 import { escapeHtml, formatNumber } from './format.js';
 
 /** Tableau 10: distinct on white and readable for most colour-vision deficiencies. */

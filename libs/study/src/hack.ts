@@ -6,7 +6,8 @@
 // that budget (docs/testbed.md).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { lineChart, escapeHtml as esc, PALETTE, parseTrainConfig, readMetricRows, train, writeFileAtomic, type MetricRow, type TrainConfig } from '@rapo/trainer';
+import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/report';
+import { parseTrainConfig, readMetricRows, train, writeFileAtomic, type MetricRow, type TrainConfig } from '@rapo/trainer';
 import { interval, mean, type Interval } from './stats.js';
 import { merge } from './study.js';
 

@@ -1,6 +1,6 @@
 // runs/study/report.html: the verdicts first, then the tables (mean and 95% interval per method),
 // the differences, learning curves per method, step times, and the SFT format comparison.
-import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/trainer';
+import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/report';
 import type { Interval } from './stats.js';
 import { DRIFT_GENERIC, DRIFT_KL, DRIFT_LENGTH, METRICS, type RunSummary, type StudyResults } from './study.js';
 

@@ -1,7 +1,7 @@
 // The per-token heatmap of sample responses: each decoded token is a <span> whose background maps
 // its role-specificity score from blue (-1) through white (0) to red (+1), with a tooltip giving
 // the token, its score and its PMI. Whitespace is kept as written (the container is pre-wrap).
-import { escapeHtml, formatNumber, formatSigned } from './format.js';
+import { escapeHtml, formatNumber, formatSigned } from '@rapo/report';
 import type { SampleRow } from './types.js';
 
 type Rgb = readonly [number, number, number];

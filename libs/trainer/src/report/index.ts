@@ -1,7 +1,5 @@
-// The HTML report of a training run: renderReport, its input types and the SVG chart helpers.
-export { escapeHtml, formatNumber, formatSigned } from './format.js';
+// The HTML report of a training run: renderReport and its input types. Its page shell, tables
+// and charts come from @rapo/report.
 export { renderSample, renderSamples, SCORE_COLORS, scoreColor, scoreLegend } from './heatmap.js';
 export { phaseRows, renderReport } from './report.js';
-export { lineChart, niceTicks, PALETTE, stackedBarChart } from './svg.js';
-export type { BandSeries, LineChartOptions, LineSeries, StackedBarOptions, StackPart, Value } from './svg.js';
 export type { MetricRow, ReportInput, SampleRow } from './types.js';

@@ -1,9 +1,8 @@
 // renderReport: the self-contained report.html of a training run. One HTML5 document with inline
 // CSS and inline SVG charts (no scripts, no network, readable without JavaScript); each section
 // appears only when the run logged its data, and the same input always gives the same string.
-import { escapeHtml, formatNumber } from './format.js';
+import { escapeHtml, formatNumber, htmlPage, htmlTable, lineChart, PALETTE, stackedBarChart, type BandSeries, type LineSeries } from '@rapo/report';
 import { renderSamples } from './heatmap.js';
-import { lineChart, PALETTE, stackedBarChart, type BandSeries, type LineSeries } from './svg.js';
 import type { MetricRow, ReportInput } from './types.js';
 
 type Getter = (row: MetricRow) => unknown;
@@ -101,18 +100,17 @@ function glance(sft: readonly MetricRow[], rl: readonly MetricRow[]): string {
     const values = source.map(get).filter(isFiniteNum);
     if (!values.length) return [];
     const top = values.reduce((a, b) => (best === 'min' ? Math.min(a, b) : Math.max(a, b)));
-    const cells = [values[0]!, values[values.length - 1]!, top].map((v) => `<td>${escapeHtml(formatNumber(v))}</td>`).join('');
-    return [`<tr><th>${escapeHtml(label)}</th>${cells}</tr>`];
+    return [[escapeHtml(label), ...[values[0]!, values[values.length - 1]!, top].map((v) => escapeHtml(formatNumber(v)))]];
   });
-  return rows.length ? `<table class="glance"><thead><tr><th></th><th>first</th><th>last</th><th>best</th></tr></thead><tbody>${rows.join('')}</tbody></table>` : '';
+  return rows.length ? htmlTable({ head: ['', 'first', 'last', 'best'], rows, rowHeaders: true, class: 'glance' }) : '';
 }
 
 function summarySection(input: ReportInput, sft: readonly MetricRow[], rl: readonly MetricRow[]): Section | undefined {
   const facts = Object.entries(input.summary ?? {}).map(([k, v]) => {
     const shown = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : formatNumber(v)) : v;
-    return `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(shown)}</td></tr>`;
+    return [escapeHtml(k), escapeHtml(shown)];
   });
-  const table = facts.length ? `<table class="facts"><tbody>${facts.join('')}</tbody></table>` : '';
+  const table = htmlTable({ rows: facts, rowHeaders: true, class: 'facts' });
   const html = table + glance(sft, rl);
   return html ? { id: 'summary', title: 'Summary', html: `<div class="summary">${html}</div>` } : undefined;
 }
@@ -136,8 +134,8 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
   const probes = metrics.filter((r) => r.probe);
   const readings = metrics.filter((r) => r.reading);
   if (!probes.length && !readings.length) return undefined;
-  const head = (rows: readonly MetricRow[]) => `<tr><th></th>${rows.map((r) => `<th>${escapeHtml(`${r.phase.toUpperCase()} step ${r.step}`)}</th>`).join('')}</tr>`;
-  const cell = (v: number | undefined, pct = false) => `<td>${v === undefined || !Number.isFinite(v) ? '' : escapeHtml(pct ? `${(100 * v).toFixed(1)}%` : formatNumber(v))}</td>`;
+  const head = (rows: readonly MetricRow[]) => ['', ...rows.map((r) => escapeHtml(`${r.phase.toUpperCase()} step ${r.step}`))];
+  const cell = (v: number | undefined, pct = false) => (v === undefined || !Number.isFinite(v) ? '' : escapeHtml(pct ? `${(100 * v).toFixed(1)}%` : formatNumber(v)));
   const tables: string[] = [];
   if (probes.length) {
     const swap = (r: MetricRow) => r.probe!.signal.find((s) => s.ablation === 'swap');
@@ -167,16 +165,16 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
         defs.push([`${s.ablation} AUC role vs other`, (row) => of(row)?.aucRoleVsOther, false], [`${s.ablation} AUC role vs generic`, (row) => of(row)?.aucRoleVsGeneric, false]);
       }
     }
-    const body = defs.map(([label, get, pct]) => `<tr><th>${escapeHtml(label)}</th>${probes.map((r) => cell(get(r), pct)).join('')}</tr>`).join('');
-    tables.push(`<table class="glance"><thead>${head(probes)}</thead><tbody>${body}</tbody></table>`);
+    const rows = defs.map(([label, get, pct]) => [escapeHtml(label), ...probes.map((r) => cell(get(r), pct))]);
+    tables.push(htmlTable({ head: head(probes), rows, rowHeaders: true, class: 'glance' }));
   }
   if (readings.length) {
     const fields = keysOf(readings, (r) => r.reading!.fields);
-    const body = [
-      `<tr><th>all fields</th>${readings.map((r) => cell(r.reading!.accuracy, true)).join('')}</tr>`,
-      ...fields.map((f) => `<tr><th>${escapeHtml(f)}</th>${readings.map((r) => cell(num(field(r.reading!.fields, f)), true)).join('')}</tr>`),
-    ].join('');
-    tables.push(`<table class="glance"><thead>${head(readings)}</thead><tbody>${body}</tbody></table>`);
+    const rows = [
+      ['all fields', ...readings.map((r) => cell(r.reading!.accuracy, true))],
+      ...fields.map((f) => [escapeHtml(f), ...readings.map((r) => cell(num(field(r.reading!.fields, f)), true))]),
+    ];
+    tables.push(htmlTable({ head: head(readings), rows, rowHeaders: true, class: 'glance' }));
   }
   const intro = probes.length
     ? 'Does the policy read the profile? Greedy answers to held-out and training characters (facts stated, other characters\' facts, answers cut short), and the PMI of labelled answer tokens with the profile swapped for another character\'s: a model that reads gives the role tokens (facts, name, voice, traits) a high PMI and the rest about none.'
@@ -298,24 +296,14 @@ export function renderReport(input: ReportInput): string {
   const counts = [`${sft} SFT steps`, `${rl} RL steps`, `${(input.samples ?? []).length} samples`].join(' · ');
   const nav = all.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join('');
   const body = all.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.html}</section>`).join('\n');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(input.title)}</title>
-<style>
-${CSS}
-</style>
-</head>
-<body>
-<main>
+  return htmlPage({
+    title: input.title,
+    css: CSS,
+    body: `<main>
 <header><h1>${escapeHtml(input.title)}</h1><p class="sub">rapo training report · ${counts}</p></header>
 <nav>${nav}</nav>
 ${body}
 <footer>Generated by @rapo/trainer. Self-contained: no scripts, no network.</footer>
-</main>
-</body>
-</html>
-`;
+</main>`,
+  });
 }
