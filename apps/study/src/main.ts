@@ -6,7 +6,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ABLATIONS, HACK_STEPS, METHODS, runHackCheck, runStudy, selectMethods, type HackOptions, type StudyOptions, type TrainJob } from '@rapo/study';
-import { applySets, loadTrainConfig, measureCheckpointPmiSignal, parseTrainConfig, train, writeFileAtomic } from '@rapo/trainer';
+import { writeFileAtomic } from '@rapo/files';
+import { applySets, loadTrainConfig, measureCheckpointPmiSignal, parseTrainConfig, train } from '@rapo/trainer';
 
 const DEFAULT_JOBS = Math.min(2, availableParallelism());
 

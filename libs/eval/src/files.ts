@@ -1,19 +1,8 @@
-// Files a run writes: whole files atomically (temporary file, then rename), and cases.jsonl one
-// line per finished case, whose torn last line (a crash mid-write) is cut off on the next start.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// cases.jsonl, the log of a run: one line per finished case, appended as cases finish, read back
+// when the run is resumed. A torn last line (a crash mid-write) is cut off the file, so the next
+// append starts on a line of its own; how the log is written and read lives in @rapo/files.
+import { appendJsonl, readJsonl } from '@rapo/files';
 import type { CaseRecord } from './types.js';
-
-export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
-}
 
 /**
  * The records in a cases.jsonl, the last one per case id winning (a case retried after a call
@@ -21,27 +10,15 @@ export function writeJsonAtomic(path: string, value: unknown): void {
  * elsewhere is an error naming the file and line.
  */
 export function readCases(path: string): Map<string, CaseRecord> {
+  const check = (value: unknown, where: string): CaseRecord => {
+    if (typeof (value as Partial<CaseRecord> | null)?.id !== 'string') throw new Error(`${where} has no case id; remove that line to rerun the case`);
+    return value as CaseRecord;
+  };
   const records = new Map<string, CaseRecord>();
-  if (!existsSync(path)) return records;
-  const text = readFileSync(path, 'utf8');
-  const complete = text.lastIndexOf('\n') + 1;
-  if (complete < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, complete)));
-  const lines = text.slice(0, complete).split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line) continue;
-    let r: CaseRecord;
-    try {
-      r = JSON.parse(line) as CaseRecord;
-    } catch (e) {
-      throw new Error(`${path}:${i + 1} is not a JSON case record (${(e as Error).message}); remove that line to rerun the case`);
-    }
-    if (typeof r.id !== 'string') throw new Error(`${path}:${i + 1} has no case id`);
-    records.set(r.id, r);
-  }
+  for (const r of readJsonl(path, { cutTornLine: true, check, what: 'case record' })) records.set(r.id, r);
   return records;
 }
 
 export function appendCase(path: string, record: CaseRecord): void {
-  appendFileSync(path, JSON.stringify(record) + '\n');
+  appendJsonl(path, [record]);
 }

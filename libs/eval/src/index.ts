@@ -7,7 +7,7 @@ export { runEval, EvalRunError, type RunOptions } from './run.js';
 export { PROTOCOLS } from './protocols.js';
 export { renderReport, barChart } from './report.js';
 export { loadComparison, comparisonMarkdown, comparisonHtml, type Comparison } from './compare.js';
-export { readCases, writeJsonAtomic } from './files.js';
+export { readCases } from './files.js';
 export { testbed, testbedWorld, parseTestbedData, DEFAULT_TESTBED, type TestbedWorldSpec, type TestbedCase } from './testbed/index.js';
 export { CachedChatModel } from './cached-model.js';
 export { coser, loadCoser, coserMotives, type CoserCase } from './coser/index.js';

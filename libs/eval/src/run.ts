@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChatModel, UsageTotals } from '@rapo/llm';
 import type { Lang, ReasoningStyle } from '@rapo/psycot';
-import { appendCase, readCases, writeFileAtomic, writeJsonAtomic } from './files.js';
+import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
+import { appendCase, readCases } from './files.js';
 import { renderReport } from './report.js';
 import type { BenchmarkName, CaseRecord, EvalResults, Protocol, ProtocolOptions } from './types.js';
 

@@ -7,12 +7,12 @@ import { dirname } from 'node:path';
 
 /**
  * Writes `data` to `path` atomically, creating the folder when it is missing. The temporary file
- * is `<path>.tmp-<pid>-<random>`, so two writers of the same path never share one; it is removed
+ * is `<path>.<pid>.<random>.tmp`, so two writers of the same path never share one; it is removed
  * again when the write or the rename fails, and the error is thrown unchanged.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     writeFileSync(tmp, data);
     renameSync(tmp, path);

@@ -1,10 +1,11 @@
 // On-disk response cache: one JSON file per request, named by the SHA-256 of the request (the
 // endpoint, the model, the messages and every sampling parameter), so an interrupted run
-// resumes without paying twice. Writes are atomic (temporary file, then rename); a corrupt or
+// resumes without paying twice. Writes are atomic (@rapo/files' writeFileAtomic); a corrupt or
 // unreadable entry is reported through onWarning and treated as a miss, never thrown.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@rapo/files';
 import type { ChatResponse } from './types.js';
 
 /** JSON with object keys sorted and undefined members dropped, so equal requests hash equally. */
@@ -74,13 +75,9 @@ export class ResponseCache {
   put(key: string, response: Omit<ChatResponse, 'cached'>): void {
     const path = this.pathOf(key);
     const entry: Entry = { version: 1, key, createdAt: new Date().toISOString(), response };
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      mkdirSync(join(this.dir, key.slice(0, 2)), { recursive: true });
-      writeFileSync(tmp, JSON.stringify(entry));
-      renameSync(tmp, path);
+      writeFileAtomic(path, JSON.stringify(entry));
     } catch (e) {
-      rmSync(tmp, { force: true });
       this.onWarning(`rapo llm cache: cannot write ${path} (${(e as Error).message}); the answer is not cached`);
     }
   }

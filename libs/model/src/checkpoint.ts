@@ -2,8 +2,9 @@
 // model.safetensors, tokenizer.json, tokenizer_config.json (with the chat template) and
 // generation_config.json. Every file is written atomically; loading checks each file and names
 // the first problem.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '@rapo/files';
 import { CHATML_TEMPLATE, END_OF_TURN, PAD_TOKEN } from './chat.js';
 import { ConfigError, parseConfig, toHfConfig, type ModelConfig } from './config.js';
 import { LlamaModel, ModelError } from './model.js';
@@ -33,17 +34,6 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 export interface SaveOptions {
   chatTemplate?: string;
   generation?: GenerationConfig;
@@ -63,24 +53,17 @@ export function saveCheckpoint(dir: string, model: LlamaModel, tokenizer: BpeTok
     { format: 'pt', ...options.metadata },
   );
   tokenizer.save(join(dir, 'tokenizer.json'));
-  writeAtomic(
-    join(dir, 'tokenizer_config.json'),
-    JSON.stringify(
-      {
-        tokenizer_class: 'PreTrainedTokenizerFast',
-        chat_template: options.chatTemplate ?? CHATML_TEMPLATE,
-        eos_token: END_OF_TURN,
-        pad_token: PAD_TOKEN,
-        model_max_length: model.config.max_position_embeddings,
-        clean_up_tokenization_spaces: false,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  writeAtomic(join(dir, 'generation_config.json'), JSON.stringify({ ...ids, ...options.generation }, null, 2) + '\n');
+  writeJsonAtomic(join(dir, 'tokenizer_config.json'), {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    chat_template: options.chatTemplate ?? CHATML_TEMPLATE,
+    eos_token: END_OF_TURN,
+    pad_token: PAD_TOKEN,
+    model_max_length: model.config.max_position_embeddings,
+    clean_up_tokenization_spaces: false,
+  });
+  writeJsonAtomic(join(dir, 'generation_config.json'), { ...ids, ...options.generation });
   // config.json last: its presence marks a complete checkpoint.
-  writeAtomic(join(dir, 'config.json'), JSON.stringify(toHfConfig(model.config, ids), null, 2) + '\n');
+  writeJsonAtomic(join(dir, 'config.json'), toHfConfig(model.config, ids));
 }
 
 function readJson(dir: string, file: string): unknown {

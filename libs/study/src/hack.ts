@@ -6,8 +6,9 @@
 // that budget (docs/testbed.md).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
 import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/report';
-import { parseTrainConfig, readMetricRows, train, writeFileAtomic, type MetricRow, type TrainConfig } from '@rapo/trainer';
+import { parseTrainConfig, readMetricRows, train, type MetricRow, type TrainConfig } from '@rapo/trainer';
 import { interval, mean, type Interval } from './stats.js';
 import { merge } from './study.js';
 
@@ -161,7 +162,7 @@ export async function runHackCheck(o: HackOptions): Promise<HackResults> {
     createdAt: new Date().toISOString(),
     seconds: (performance.now() - started) / 1000,
   };
-  writeFileAtomic(join(out, 'hack.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeJsonAtomic(join(out, 'hack.json'), results);
   writeFileAtomic(join(out, 'hack.html'), renderHackReport(results));
   // The chart alone, as a file an SVG viewer or a Markdown page shows (docs/testbed.md has one).
   writeFileAtomic(join(out, 'hack.svg'), hackChart(results).replace('<svg ', '<svg xmlns="http://www.w3.org/2000/svg" '));

@@ -5,7 +5,8 @@
 // where it stopped (finished runs are read back, a partial one continues from its checkpoint).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, readMetricRows, train, writeFileAtomic, type TrainConfig } from '@rapo/trainer';
+import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
+import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, readMetricRows, train, type TrainConfig } from '@rapo/trainer';
 import type { Ablation, MetricRow, PmiSignal } from '@rapo/trainer';
 import { renderStudyReport } from './report.js';
 import { HACK_BIAS, HACK_LR } from './budget.js';
@@ -485,7 +486,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     createdAt: new Date().toISOString(),
     seconds: (performance.now() - started) / 1000,
   };
-  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeJsonAtomic(join(out, 'results.json'), results);
   writeFileAtomic(join(out, 'report.html'), renderStudyReport(results));
   return results;
 }

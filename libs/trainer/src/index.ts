@@ -9,7 +9,7 @@ export { groupAdvantages, ppoLoss, correlation, summary, type AdvScale, type Los
 export { formatScore, makeRewardSource, scoreAll, type RewardSource } from './rewards.js';
 export { stepSeed, permutation, batchAt } from './batches.js';
 export { sftLoss, sftStep, rlStep, evaluate, answerBudget, type Ctx, type RlSample, type RlMetrics, type RlState, type EvalResult, type SftMetrics } from './steps.js';
-export { train, readMetricRows, writeFileAtomic, scratchModel, initialModel, tokenizerCorpus, writeReport, formatProgress, rlLine, formatSeconds, RunError, type RunOptions, type RunResult, type Phase, type Progress } from './run.js';
+export { train, readMetricRows, scratchModel, initialModel, tokenizerCorpus, writeReport, formatProgress, rlLine, formatSeconds, RunError, type RunOptions, type RunResult, type Phase, type Progress } from './run.js';
 export * from './report/index.js';
 export { measurePmiSignal, measureCheckpointPmiSignal, PmiSignalError, auc, type AnswerPart, type PmiSignal, type PmiSignalOptions } from './pmi-signal.js';
 export { labelSpans, tokenLabels, replyMask, TOKEN_LABELS, type TokenLabel, type Span } from './labels.js';

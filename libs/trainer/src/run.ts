@@ -12,9 +12,10 @@
 // previous checkpoint or the new one. Resuming loads the newest complete checkpoint and cuts
 // metrics.jsonl and samples.jsonl back to it; every random draw depends only on (seed, phase,
 // step), so the resumed run makes the same updates the uninterrupted one would have made.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { appendJsonl, readJsonl, writeFileAtomic, writeJsonlAtomic } from '@rapo/files';
 import {
   BpeTokenizer, CHAT_SPECIAL_TOKENS, describeBackend, END_OF_TURN, initBackend, LlamaModel, loadCheckpoint, PAD_TOKEN, readSafetensors,
   renderChat, saveCheckpoint, tf, writeSafetensors, type ModelConfig,
@@ -112,30 +113,12 @@ function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
   rmSync(old, { recursive: true, force: true });
 }
 
-/** Writes a file under a temporary name, then renames it into place: readers never see half of it. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
-/** A run folder's metrics.jsonl rows (none when there is no such file yet; a torn last line is skipped). */
+/**
+ * A run folder's metrics.jsonl rows: none when there is no such file yet; a torn last line (a
+ * run still writing, or one that crashed mid-write) is skipped, a bad line before it throws.
+ */
 export function readMetricRows(dir: string): MetricRow[] {
-  return readJsonl<MetricRow>(join(dir, METRICS));
-}
-
-function readJsonl<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as T];
-      } catch {
-        return []; // a line cut short by a crash
-      }
-    });
+  return readJsonl<MetricRow>(join(dir, METRICS), { what: 'metrics row' });
 }
 
 /** Temporary files and folders a killed process left behind. */
@@ -328,10 +311,10 @@ export async function train(options: RunOptions): Promise<RunResult> {
   const position = resumeFrom ? { phase: resumeFrom.state.phase, step: resumeFrom.state.step } : { phase: 'sft' as Phase, step: 0 };
   const keep = <T extends { phase?: Phase; step: number }>(rows: T[], phaseOf: (r: T) => Phase) =>
     rows.filter((r) => resumeFrom && before({ phase: phaseOf(r), step: r.step }, position));
-  const metrics = keep(readJsonl<MetricRow>(join(out, METRICS)), (r) => r.phase);
-  const samples = keep(readJsonl<SampleRow & { phase?: Phase }>(join(out, SAMPLES)), () => 'rl');
-  writeFileAtomic(join(out, METRICS), metrics.map((r) => JSON.stringify(r) + '\n').join(''));
-  writeFileAtomic(join(out, SAMPLES), samples.map((r) => JSON.stringify(r) + '\n').join(''));
+  const metrics = keep(readMetricRows(out), (r) => r.phase);
+  const samples = keep(readJsonl<SampleRow & { phase?: Phase }>(join(out, SAMPLES), { what: 'sample row' }), () => 'rl');
+  writeJsonlAtomic(join(out, METRICS), metrics);
+  writeJsonlAtomic(join(out, SAMPLES), samples);
   const elapsedBefore = resumeFrom?.state.elapsed ?? 0;
   const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
 
@@ -388,7 +371,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
     `${sftDescription(config, data)}, ${data.rlTrain.length} RL prompts, ${data.rlEval.length} held-out prompts`);
 
   const appendRow = (row: MetricRow) => {
-    appendFileSync(join(out, METRICS), JSON.stringify(row) + '\n');
+    appendJsonl(join(out, METRICS), [row]);
     options.onRow?.(row);
   };
   const keepCheckpoints = () => {
@@ -490,7 +473,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
         const row = { step, phase: 'rl', time: elapsed(), ...m } as MetricRow;
         if (step % config.log.samples_every === 0) {
           const picked = ss.slice(0, config.log.samples).map((s) => sampleRow(step, s));
-          appendFileSync(join(out, SAMPLES), picked.map((s) => JSON.stringify(s) + '\n').join(''));
+          appendJsonl(join(out, SAMPLES), picked);
         }
         appendRow(row);
         progress('rl', step, c.steps, t0, rlLine(m));
@@ -536,8 +519,8 @@ function loadOptimizer(optimizer: AdamW, from: { dir: string; state: CheckpointS
 
 /** Writes report.html from the run's files. */
 export function writeReport(out: string, config: TrainConfig, yaml: string, backend: string, model: LlamaModel, seconds: number): void {
-  const metrics = readJsonl<MetricRow>(join(out, METRICS));
-  const samples = readJsonl<SampleRow>(join(out, SAMPLES));
+  const metrics = readMetricRows(out);
+  const samples = readJsonl<SampleRow>(join(out, SAMPLES), { what: 'sample row' });
   const html = renderReport({
     title: `rapo-train: ${config.phases.join(' + ')} (${config.rl.algo})`,
     summary: {

@@ -1,8 +1,7 @@
 // Benchmark results: the JSON other tools read (bench/results/<device>.json), the printed
 // table, and the targets of docs/perf.md.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname } from 'node:path';
 
 export type Op = 'miForward' | 'logprobBackward';
 export type Impl = 'native-cuda' | 'native-cuda-e2e' | 'native-cpu' | 'ts-fused' | `tfjs-${string}`;
@@ -90,18 +89,8 @@ export function checkTargets(rows: ResultRow[]): TargetCheck[] {
   return checks.map((c) => ({ ...c, pass: c.value === null ? null : c.value >= c.target }));
 }
 
-/** Writes a file atomically (temporary file, then rename). */
-export function writeTextAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
-/** Writes JSON atomically (temporary file, then rename). */
-export function writeJsonAtomic(path: string, data: unknown): void {
-  writeTextAtomic(path, JSON.stringify(data, null, 2) + '\n');
-}
+/** Result files are written atomically, as every rapo file is (@rapo/files). */
+export { writeJsonAtomic } from '@rapo/files';
 
 /** The CPU's model name and core count, e.g. "AMD EPYC (2 cores)", for result files. */
 export function cpuDeviceName(): string {
