@@ -1,8 +1,8 @@
 // CharacterBench (Zhou et al., AAAI 2025; github.com/thu-coai/CharacterBench): one reply per item
 // from the model under test, scored by a judge on the item's dimension and rubric scale; per test
 // file mean(score) / max(gold score in the file) * 5, and "average" over the files given.
-import { Character, PsyCotParseError, type Lang } from '@rapo/psycot';
-import { askJudge, parseScoreInRange } from '../judge.js';
+import type { Lang } from '@rapo/psycot';
+import { judgeReply, replyingAgent, replyOrFailure, type CaseOutcome } from '../single-reply.js';
 import type { Aggregate, CaseRecord, EvalContext, Protocol, TranscriptEntry } from '../types.js';
 import { DIMENSIONS, FILE_ORDER } from './dimensions.js';
 import { loadCharacterBench, type CharacterBenchCase } from './load.js';
@@ -48,18 +48,10 @@ function baseMeta(c: CharacterBenchCase): Record<string, unknown> {
 }
 
 async function runCase(c: CharacterBenchCase, ctx: EvalContext): Promise<CaseRecord> {
-  const call = ctx.signal ? { signal: ctx.signal } : {};
-  const agent = new Character({
-    profile: c.profile,
-    model: ctx.model,
-    style: ctx.reasoning,
-    lang: ctx.lang,
-    lenient: true,
-    params: { temperature: ctx.options.temperature ?? 0.7, max_tokens: ctx.options.maxTokens ?? 1024 },
-  });
+  const agent = replyingAgent(c.profile, ctx);
   const scenario = scenarioOf(c, ctx.lang);
   const transcript = contextTranscript(c);
-  const record = (r: Pick<CaseRecord, 'status' | 'judgements' | 'scores'> & { error?: string; meta?: Record<string, unknown> }): CaseRecord => ({
+  const record = (r: CaseOutcome & { meta?: Record<string, unknown> }): CaseRecord => ({
     id: c.id,
     benchmark: 'characterbench',
     status: r.status,
@@ -71,30 +63,18 @@ async function runCase(c: CharacterBenchCase, ctx: EvalContext): Promise<CaseRec
     seconds: 0,
   });
 
-  let turn;
-  try {
-    // A generic "user" is not worth naming to the model; a named user (a character too) is.
-    const named = !/^(user|用户)$/i.test(c.userName);
-    turn = await agent.turn({ history: c.history, message: c.message, ...(named ? { userName: c.userName } : {}), ...(scenario ? { scenario } : {}) }, call);
-  } catch (e) {
-    // A reply that never followed the reasoning format cannot be judged; call errors propagate.
-    if (e instanceof PsyCotParseError) return record({ status: 'failed', error: `the model's reply did not follow the ${ctx.reasoning} format: ${e.message}`, judgements: [], scores: {} });
-    throw e;
-  }
+  // A generic "user" is not worth naming to the model; a named user (a character too) is.
+  const named = !/^(user|用户)$/i.test(c.userName);
+  const replied = await replyOrFailure(agent, { history: c.history, message: c.message, ...(named ? { userName: c.userName } : {}), ...(scenario ? { scenario } : {}) }, ctx);
+  if ('failed' in replied) return record(replied.failed);
+  const { turn } = replied;
   transcript.push({ speaker: c.character, role: 'model', content: turn.reply, ...(turn.raw !== turn.reply ? { raw: turn.raw } : {}) });
   if (c.reference) transcript.push({ speaker: 'reference', role: 'reference', content: c.reference });
 
-  const max = DIMENSIONS[c.dimension].max;
-  const judgement = await askJudge(ctx.judge, c.dimension, judgeMessages(c, turn.reply, ctx.lang), (a) => parseScoreInRange(a, 1, max), {
-    attempts: ctx.judgeAttempts,
-    ...call,
-  });
+  const judged = await judgeReply(ctx, c.dimension, judgeMessages(c, turn.reply, ctx.lang), DIMENSIONS[c.dimension].max);
   const meta = { attempts: turn.attempts, ...(turn.repairs.length ? { repairs: turn.repairs } : {}) };
-  if (judgement.parsed === null) {
-    return record({ status: 'failed', error: `judge answer unreadable after ${judgement.raw.length} attempts: ${judgement.error}`, judgements: [judgement], scores: {}, meta });
-  }
-  const score = judgement.parsed;
-  return record({ status: 'ok', judgements: [judgement], scores: { score, normalized: (score / c.maxGold) * 5 }, meta });
+  if ('failed' in judged) return record({ ...judged.failed, meta });
+  return record({ status: 'ok', judgements: [judged.judgement], scores: { score: judged.score, normalized: (judged.score / c.maxGold) * 5 }, meta });
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

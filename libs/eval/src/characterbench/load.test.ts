@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { benchmarksDir, BENCHMARKS_MISSING, sample } from '../test-fixtures.js';
+import { benchmarksDir, BENCHMARKS_MISSING, sample } from '@rapo/psycot/testing';
 import { characterBenchFiles, CharacterBenchDataError, DIMENSIONS, loadCharacterBench, loadCharacterBenchFile } from './index.js';
 
 const dir0 = benchmarksDir();

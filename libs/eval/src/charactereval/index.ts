@@ -3,8 +3,8 @@
 // The official scorer is a reward model (BaichuanCharRM) we cannot run: an LLM judge with our
 // own rubric per metric stands in for it, a labelled proxy. Results: the mean per metric and the
 // leaderboard's three group means.
-import { Character, PsyCotParseError, type Lang } from '@rapo/psycot';
-import { askJudge, parseScoreInRange } from '../judge.js';
+import type { Lang } from '@rapo/psycot';
+import { judgeReply, replyingAgent, replyOrFailure, type CaseOutcome } from '../single-reply.js';
 import type { Aggregate, CaseRecord, EvalContext, Protocol, TranscriptEntry } from '../types.js';
 import { contextTurns, loadCharacterEval, type CharacterEvalCase } from './load.js';
 import { GROUPS, METRIC_NAMES } from './metrics.js';
@@ -43,22 +43,14 @@ function scenarioOf(c: CharacterEvalCase, lang: Lang): string | undefined {
 }
 
 async function runCase(c: CharacterEvalCase, ctx: EvalContext): Promise<CaseRecord> {
-  const call = ctx.signal ? { signal: ctx.signal } : {};
   const turns = contextTurns(c.context, c.role);
   const last = turns.at(-1)!;
-  const agent = new Character({
-    profile: c.profile,
-    model: ctx.model,
-    style: ctx.reasoning,
-    lang: ctx.lang,
-    lenient: true,
-    params: { temperature: ctx.options.temperature ?? 0.7, max_tokens: ctx.options.maxTokens ?? 1024 },
-  });
+  const agent = replyingAgent(c.profile, ctx);
   const speakers = new Set(c.context.filter((l) => l.speaker && l.speaker !== c.role).map((l) => l.speaker));
   const scenario = scenarioOf(c, ctx.lang);
   const transcript: TranscriptEntry[] = c.context.map((l) => ({ speaker: l.speaker || 'narration', role: 'context', content: l.text }));
   const meta: Record<string, unknown> = { item: c.itemId, metric: c.metric, metricZh: c.metricZh, role: c.role, novel: c.novel };
-  const record = (r: Pick<CaseRecord, 'status' | 'judgements' | 'scores'> & { error?: string }): CaseRecord => ({
+  const record = (r: CaseOutcome): CaseRecord => ({
     id: c.id,
     benchmark: 'charactereval',
     status: r.status,
@@ -70,35 +62,24 @@ async function runCase(c: CharacterEvalCase, ctx: EvalContext): Promise<CaseReco
     seconds: 0,
   });
 
-  let turn;
-  try {
-    turn = await agent.turn(
-      {
-        history: turns.slice(0, -1),
-        message: last.text,
-        ...(speakers.size === 1 ? { userName: [...speakers][0]! } : {}),
-        ...(scenario ? { scenario } : {}),
-      },
-      call,
-    );
-  } catch (e) {
-    if (e instanceof PsyCotParseError) return record({ status: 'failed', error: `the model's reply did not follow the ${ctx.reasoning} format: ${e.message}`, judgements: [], scores: {} });
-    throw e;
-  }
+  const input = {
+    history: turns.slice(0, -1),
+    message: last.text,
+    ...(speakers.size === 1 ? { userName: [...speakers][0]! } : {}),
+    ...(scenario ? { scenario } : {}),
+  };
+  const replied = await replyOrFailure(agent, input, ctx);
+  if ('failed' in replied) return record(replied.failed);
+  const { turn } = replied;
   const reply = firstReplyLine(turn.reply, c.role);
   transcript.push({ speaker: c.role, role: 'model', content: reply, ...(turn.raw !== reply ? { raw: turn.raw } : {}) });
   meta.attempts = turn.attempts;
   if (turn.repairs.length) meta.repairs = turn.repairs;
   if (!reply) return record({ status: 'failed', error: 'the model gave an empty reply', judgements: [], scores: {} });
 
-  const judgement = await askJudge(ctx.judge, c.metric, judgeMessages(c, reply, ctx.lang), (a) => parseScoreInRange(a, 1, 5), {
-    attempts: ctx.judgeAttempts,
-    ...call,
-  });
-  if (judgement.parsed === null) {
-    return record({ status: 'failed', error: `judge answer unreadable after ${judgement.raw.length} attempts: ${judgement.error}`, judgements: [judgement], scores: {} });
-  }
-  return record({ status: 'ok', judgements: [judgement], scores: { [c.metric]: judgement.parsed } });
+  const judged = await judgeReply(ctx, c.metric, judgeMessages(c, reply, ctx.lang), 5);
+  if ('failed' in judged) return record(judged.failed);
+  return record({ status: 'ok', judgements: [judged.judgement], scores: { [c.metric]: judged.score } });
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChatModel, type ChatMessage } from '@rapo/llm';
 import { FakeChatServer, type Behaviour } from '@rapo/llm/testing';
-import { benchmarksDir, BENCHMARKS_MISSING, sample } from '../test-fixtures.js';
+import { benchmarksDir, BENCHMARKS_MISSING, sample } from '@rapo/psycot/testing';
 import type { CaseRecord, EvalContext } from '../types.js';
 import { charactereval, firstReplyLine, GROUPS, loadCharacterEvalData, METRIC_NAMES, type CharacterEvalCase } from './index.js';
 

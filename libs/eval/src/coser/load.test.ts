@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { benchmarksDir, BENCHMARKS_MISSING, sample } from '../test-fixtures.js';
+import { benchmarksDir, BENCHMARKS_MISSING, sample } from '@rapo/psycot/testing';
 import { coser } from './index.js';
 import { coserCast, coserProfile } from './simulate.js';
 

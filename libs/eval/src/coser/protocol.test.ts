@@ -8,7 +8,7 @@ import { createChatModel, type ChatMessage, type ChatModel } from '@rapo/llm';
 import { FakeChatServer, type Behaviour } from '@rapo/llm/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { benchmarksDir, BENCHMARKS_MISSING, sample } from '../test-fixtures.js';
+import { benchmarksDir, BENCHMARKS_MISSING, sample } from '@rapo/psycot/testing';
 import type { EvalContext } from '../types.js';
 import { bleu } from '../metrics/bleu.js';
 import { rougeL } from '../metrics/rouge.js';

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseJudgeJson } from '../judge.js';
-import { benchmarksDir, BENCHMARKS_MISSING, sample } from '../test-fixtures.js';
+import { benchmarksDir, BENCHMARKS_MISSING, sample } from '@rapo/psycot/testing';
 import type { CaseRecord } from '../types.js';
 import { coser } from './index.js';
 import { countActorTurns, dimensionScore, DIMENSIONS, flawValidator } from './judging.js';
