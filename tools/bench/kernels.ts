@@ -1,7 +1,9 @@
 // Kernel throughput benchmark: `npm run bench` (full grid) or `npm run bench -- --quick`.
 // Measures, in one run, the machine's ceiling (CPU streaming read, GPU device-to-device copy)
 // and miForward / logprobBackward for every implementation that runs here, then prints the
-// table and the targets and writes bench/results/<device>.json. See docs/perf.md.
+// table and the targets and writes bench/results/<device>.json. See docs/perf.md. Each op has
+// its own section below (benchMiForward, benchLogprobBackward): per shape, the miForward
+// section runs first, then the logprobBackward one.
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,10 +11,14 @@ import { parseArgs } from 'node:util';
 import {
   backendInfo,
   DeviceTensor,
-  loadNative,
   logprobBackward,
   miForward,
+  streamRead,
+  timeDeviceCopyCuda,
+  timeLogprobBackwardCuda,
+  timeMiForwardCuda,
   toBf16,
+  type LogprobBackwardArgs,
   type MiForwardArgs,
 } from '@rapo/kernels';
 import { makeBenchData, subset, type BenchData } from './lib/data.js';
@@ -31,7 +37,7 @@ import {
   type Op,
   type ResultRow,
 } from './lib/report.js';
-import { loadTfjsBackends, prepare, useBackend } from './lib/tfjs-composite.js';
+import { loadTfjsBackends, prepare, useBackend, type TfjsBackend } from './lib/tfjs-composite.js';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -83,7 +89,6 @@ if (!info.native) {
   console.error(`${info.nativeError}\nThe benchmark measures the native kernels: build them first.`);
   process.exit(1);
 }
-const addon = loadNative();
 const cuda = info.native.cuda;
 const cpuName = `${(readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model ?? 'CPU').trim()} (${info.native.cpu.threads} threads)`;
 const device = cuda.available ? `${cuda.deviceName} + ${cpuName}` : cpuName;
@@ -95,7 +100,7 @@ console.log(`native: ${info.native.path} (simd ${info.native.cpu.simd}, cuda ${c
 // Median of repeated reads: the same statistic the kernels are reported with.
 function cpuReadCeiling(bytes: number): number {
   const data = new Float32Array(Math.floor(bytes / 4)).fill(1);
-  return gbps(data.byteLength, timeSync(() => addon.streamRead(data), { minSeconds: 0.5, maxRuns: 30 }).seconds);
+  return gbps(data.byteLength, timeSync(() => streamRead(data), { minSeconds: 0.5, maxRuns: 30 }).seconds);
 }
 // At least 512 MiB so the read comes from memory, not cache.
 const ceilingBytes = Math.max(512 * 2 ** 20, Math.min(2 * 2 ** 30, Math.max(...shapes.map(([n, v]) => 2 * n * v * 4))));
@@ -105,7 +110,7 @@ console.log(`ceiling: CPU streaming read ${cpuReadNow().toFixed(1)} GB/s over ${
 let cudaCopy: number | null = null;
 if (cuda.available) {
   const bytes = 2 ** 30;
-  const t = addon.timeDeviceCopyCuda(bytes, 20);
+  const t = timeDeviceCopyCuda(bytes, 20);
   cudaCopy = (2 * bytes) / t / 1e9; // read + write
   console.log(`ceiling: GPU device-to-device copy ${cudaCopy.toFixed(0)} GB/s (bytes read + written)`);
 }
@@ -135,6 +140,145 @@ function forwardArgs(d: BenchData, dtype: BenchDType, withL: MiForwardArgs['logi
   };
 }
 
+/** What both ops' sections measure on one shape. */
+interface ShapeInputs {
+  n: number;
+  v: number;
+  d: BenchData;
+  /** Both logits tensors per dtype (bf16: the f32 values rounded). */
+  arrays: Record<BenchDType, readonly [Float32Array | Uint16Array, Float32Array | Uint16Array]>;
+  /** Each dtype's backward needs the lse of its own (rounded) logits. */
+  lseOf: Record<BenchDType, Float32Array>;
+  coef: Float32Array;
+  timing: { minSeconds: number; maxRuns: number };
+  /**
+   * ts-fused and tfjs are 100-10000x slower: they run on the first `slowRows` rows (every op is
+   * linear in N) and their time is scaled to N. One warm-up run first: tfjs-wasm's first call
+   * alone costs as much as hundreds of rows. Documented in docs/perf.md.
+   */
+  slowRows: number;
+  scaleUp: number;
+  slow: BenchData;
+  slowTiming: { minSeconds: number; maxRuns: number };
+}
+
+function shapeInputs(n: number, v: number): ShapeInputs {
+  const d = makeBenchData(n, v);
+  const arrays = {
+    f32: [d.withF32, d.withoutF32] as const,
+    bf16: [toBf16(d.withF32), toBf16(d.withoutF32)] as const,
+  };
+  const lseOf = {
+    f32: miForward(forwardArgs(d, 'f32', ...arrays.f32), { backend: 'cpu' }).lseWith,
+    bf16: miForward(forwardArgs(d, 'bf16', ...arrays.bf16), { backend: 'cpu' }).lseWith,
+  };
+  const slowRows = Math.min(n, Math.max(1, Math.floor(maxSlowBytes / (2 * v * 4))));
+  return {
+    n, v, d, arrays, lseOf,
+    coef: new Float32Array(n).fill(0.5),
+    timing: { minSeconds, maxRuns: 50 },
+    slowRows,
+    scaleUp: n / slowRows,
+    slow: slowRows === n ? d : subset(d, slowRows),
+    slowTiming: { minSeconds: 0, maxRuns: 1 },
+  };
+}
+
+/** Kernel-only CUDA timing: a short probe picks the iteration count for about 0.3 s. */
+function timeCudaKernels(time: (iterations: number) => number): number {
+  const probe = time(3);
+  return time(Math.max(5, Math.min(2000, Math.ceil(0.3 / probe))));
+}
+
+// --- miForward: every implementation on one shape --------------------------------------------
+
+function benchMiForward(x: ShapeInputs, dtype: BenchDType): void {
+  const { n, v } = x;
+  const [w, wo] = x.arrays[dtype];
+  const fwd = forwardArgs(x.d, dtype, w, wo);
+  if (wants('native-cpu')) {
+    record('miForward', 'native-cpu', dtype, n, v, timeSync(() => miForward(fwd, { backend: 'cpu' }), x.timing).seconds);
+  }
+  if (cuda.available && wants('native-cuda')) {
+    const a = DeviceTensor.upload(w);
+    const b = DeviceTensor.upload(wo);
+    const onDevice = { ...fwd, logitsWith: a, logitsWithout: b };
+    record('miForward', 'native-cuda', dtype, n, v, timeCudaKernels((iterations) => timeMiForwardCuda(onDevice, iterations)));
+    a.free();
+    b.free();
+  }
+  if (cuda.available && wants('native-cuda-e2e')) {
+    record('miForward', 'native-cuda-e2e', dtype, n, v, timeSync(() => miForward(fwd, { backend: 'cuda' }), x.timing).seconds);
+  }
+  if (wants('ts-fused')) {
+    const sw = dtype === 'f32' ? x.slow.withF32 : toBf16(x.slow.withF32);
+    const swo = dtype === 'f32' ? x.slow.withoutF32 : toBf16(x.slow.withoutF32);
+    const sf = forwardArgs(x.slow, dtype, sw, swo);
+    record('miForward', 'ts-fused', dtype, n, v, x.scaleUp * timeSync(() => miForward(sf, { backend: 'js' }), x.slowTiming).seconds, x.slowRows);
+  }
+}
+
+async function benchMiForwardTfjs(x: ShapeInputs, backends: TfjsBackend[]): Promise<void> {
+  for (const b of backends) {
+    if (b.error) continue;
+    await useBackend(b.name);
+    const p = prepareTfjs(x);
+    const t = b.name.startsWith('node') ? x.timing : x.slowTiming;
+    record('miForward', `tfjs-${b.name}`, 'f32', x.n, x.v, x.scaleUp * timeSync(() => p.run(), t).seconds, x.slowRows);
+    p.dispose();
+  }
+}
+
+// --- logprobBackward: every implementation on one shape --------------------------------------
+
+function benchLogprobBackward(x: ShapeInputs, dtype: BenchDType): void {
+  const { n, v } = x;
+  const [w] = x.arrays[dtype];
+  const bwd: LogprobBackwardArgs = { dtype, logits: w, tokens: x.d.tokens, vocabSize: v, lse: x.lseOf[dtype], coef: x.coef, outDtype: dtype };
+  if (wants('native-cpu')) {
+    const out = dtype === 'f32' ? new Float32Array(n * v) : new Uint16Array(n * v);
+    record('logprobBackward', 'native-cpu', dtype, n, v, timeSync(() => logprobBackward({ ...bwd, out }, { backend: 'cpu' }), x.timing).seconds);
+  }
+  if (cuda.available && wants('native-cuda')) {
+    const a = DeviceTensor.upload(w);
+    const g = DeviceTensor.empty(dtype, n * v);
+    const onDevice = { ...bwd, logits: a, out: g };
+    record('logprobBackward', 'native-cuda', dtype, n, v, timeCudaKernels((iterations) => timeLogprobBackwardCuda(onDevice, iterations)));
+    a.free();
+    g.free();
+  }
+  if (cuda.available && wants('native-cuda-e2e')) {
+    record('logprobBackward', 'native-cuda-e2e', dtype, n, v, timeSync(() => logprobBackward(bwd, { backend: 'cuda' }), x.timing).seconds);
+  }
+  if (wants('ts-fused')) {
+    const sw = dtype === 'f32' ? x.slow.withF32 : toBf16(x.slow.withF32);
+    const sb = { ...bwd, logits: sw, tokens: x.slow.tokens, lse: x.lseOf[dtype].subarray(0, x.slowRows), coef: x.coef.subarray(0, x.slowRows) };
+    record('logprobBackward', 'ts-fused', dtype, n, v, x.scaleUp * timeSync(() => logprobBackward(sb, { backend: 'js' }), x.slowTiming).seconds, x.slowRows);
+  }
+}
+
+async function benchLogprobBackwardTfjs(x: ShapeInputs, backends: TfjsBackend[]): Promise<void> {
+  for (const b of backends) {
+    if (b.error) continue;
+    await useBackend(b.name);
+    const p = prepareTfjs(x);
+    const t = b.name.startsWith('node') ? x.timing : x.slowTiming;
+    record('logprobBackward', `tfjs-${b.name}`, 'f32', x.n, x.v,
+      x.scaleUp * timeSync(() => p.runBackward(x.lseOf.f32.subarray(0, x.slowRows), x.coef.subarray(0, x.slowRows)), t).seconds, x.slowRows);
+    p.dispose();
+  }
+}
+
+/** The tfjs composite of both ops on the slow subset, float32 (tfjs has no bf16). */
+function prepareTfjs(x: ShapeInputs) {
+  return prepare({
+    n: x.slowRows, v: x.v, withLogits: x.slow.withF32, withoutLogits: x.slow.withoutF32, tokens: x.slow.tokens,
+    rowAdvantages: x.slow.rowAdvantages, temperature: 1, scale: 2, lamPos: 0.5, lamNeg: 0.5,
+  });
+}
+
+// --- the grid ----------------------------------------------------------------------------------
+
 const memoryBudget = totalmem() * 0.35;
 for (const [n, v] of shapes) {
   const hostBytes = n * v * (4 + 4 + 2 + 2) + n * v * 4; // f32 + bf16 copies + one output
@@ -143,79 +287,11 @@ for (const [n, v] of shapes) {
     continue;
   }
   console.log(`shape ${n}x${v}: generating inputs`);
-  const d = makeBenchData(n, v);
-  const arrays = {
-    f32: [d.withF32, d.withoutF32] as const,
-    bf16: [toBf16(d.withF32), toBf16(d.withoutF32)] as const,
-  };
-  // Each dtype's backward needs the lse of its own (rounded) logits.
-  const lseOf = {
-    f32: miForward(forwardArgs(d, 'f32', ...arrays.f32), { backend: 'cpu' }).lseWith,
-    bf16: miForward(forwardArgs(d, 'bf16', ...arrays.bf16), { backend: 'cpu' }).lseWith,
-  };
-  const coef = new Float32Array(n).fill(0.5);
-  const timing = { minSeconds, maxRuns: 50 };
-  // ts-fused and tfjs are 100-10000x slower: they run on the first `slowRows` rows (every op is
-  // linear in N) and their time is scaled to N. One warm-up run first: tfjs-wasm's first call
-  // alone costs as much as hundreds of rows. Documented in docs/perf.md.
-  const slowRows = Math.min(n, Math.max(1, Math.floor(maxSlowBytes / (2 * v * 4))));
-  const scaleUp = n / slowRows;
-  const slow = slowRows === n ? d : subset(d, slowRows);
-  const slowTiming = { minSeconds: 0, maxRuns: 1 };
-
-  for (const dtype of ['f32', 'bf16'] as const) {
-    const [w, wo] = arrays[dtype];
-    const fwd = forwardArgs(d, dtype, w, wo);
-    const bwd = { dtype, logits: w, tokens: d.tokens, vocabSize: v, lse: lseOf[dtype], coef, outDtype: dtype } as const;
-    if (wants('native-cpu')) {
-      record('miForward', 'native-cpu', dtype, n, v, timeSync(() => miForward(fwd, { backend: 'cpu' }), timing).seconds);
-      const out = dtype === 'f32' ? new Float32Array(n * v) : new Uint16Array(n * v);
-      record('logprobBackward', 'native-cpu', dtype, n, v, timeSync(() => logprobBackward({ ...bwd, out }, { backend: 'cpu' }), timing).seconds);
-    }
-    if (cuda.available && (wants('native-cuda') || wants('native-cuda-e2e'))) {
-      const a = DeviceTensor.upload(w);
-      const b = DeviceTensor.upload(wo);
-      const g = DeviceTensor.empty(dtype, n * v);
-      if (wants('native-cuda')) {
-        const raw = { ...fwd, logitsWith: a.raw, logitsWithout: b.raw, vocabSize: v };
-        const probe = addon.timeMiForwardCuda(raw, 3);
-        const iters = Math.max(5, Math.min(2000, Math.ceil(0.3 / probe)));
-        record('miForward', 'native-cuda', dtype, n, v, addon.timeMiForwardCuda(raw, iters));
-        const rawB = { ...bwd, logits: a.raw, out: g.raw };
-        const probeB = addon.timeLogprobBackwardCuda(rawB, 3);
-        record('logprobBackward', 'native-cuda', dtype, n, v,
-          addon.timeLogprobBackwardCuda(rawB, Math.max(5, Math.min(2000, Math.ceil(0.3 / probeB)))));
-      }
-      if (wants('native-cuda-e2e')) {
-        record('miForward', 'native-cuda-e2e', dtype, n, v, timeSync(() => miForward(fwd, { backend: 'cuda' }), timing).seconds);
-        record('logprobBackward', 'native-cuda-e2e', dtype, n, v, timeSync(() => logprobBackward(bwd, { backend: 'cuda' }), timing).seconds);
-      }
-      a.free();
-      b.free();
-      g.free();
-    }
-    if (wants('ts-fused')) {
-      const sw = dtype === 'f32' ? slow.withF32 : toBf16(slow.withF32);
-      const swo = dtype === 'f32' ? slow.withoutF32 : toBf16(slow.withoutF32);
-      const sf = forwardArgs(slow, dtype, sw, swo);
-      const sb = { ...bwd, logits: sw, tokens: slow.tokens, lse: lseOf[dtype].subarray(0, slowRows), coef: coef.subarray(0, slowRows) };
-      record('miForward', 'ts-fused', dtype, n, v, scaleUp * timeSync(() => miForward(sf, { backend: 'js' }), slowTiming).seconds, slowRows);
-      record('logprobBackward', 'ts-fused', dtype, n, v, scaleUp * timeSync(() => logprobBackward(sb, { backend: 'js' }), slowTiming).seconds, slowRows);
-    }
-  }
-  for (const b of tfjsBackends) {
-    if (b.error) continue;
-    await useBackend(b.name);
-    const p = prepare({
-      n: slowRows, v, withLogits: slow.withF32, withoutLogits: slow.withoutF32, tokens: slow.tokens,
-      rowAdvantages: slow.rowAdvantages, temperature: 1, scale: 2, lamPos: 0.5, lamNeg: 0.5,
-    });
-    const t = b.name.startsWith('node') ? timing : slowTiming;
-    record('miForward', `tfjs-${b.name}`, 'f32', n, v, scaleUp * timeSync(() => p.run(), t).seconds, slowRows);
-    record('logprobBackward', `tfjs-${b.name}`, 'f32', n, v,
-      scaleUp * timeSync(() => p.runBackward(lseOf.f32.subarray(0, slowRows), coef.subarray(0, slowRows)), t).seconds, slowRows);
-    p.dispose();
-  }
+  const x = shapeInputs(n, v);
+  for (const dtype of ['f32', 'bf16'] as const) benchMiForward(x, dtype);
+  await benchMiForwardTfjs(x, tfjsBackends);
+  for (const dtype of ['f32', 'bf16'] as const) benchLogprobBackward(x, dtype);
+  await benchLogprobBackwardTfjs(x, tfjsBackends);
   // The ceiling again after each shape: the run's ceiling is the median of these.
   cpuReads.push(cpuReadCeiling(ceilingBytes));
 }

@@ -7,7 +7,7 @@
 // Results: bench/results/rl-<device>.json; docs/perf.md.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadNative } from '@rapo/kernels';
+import { streamRead } from '@rapo/kernels';
 import { describeBackend, END_OF_TURN, initBackend, PAD_TOKEN } from '@rapo/model';
 import { AdamW, initialModel, loadDataset, makeRewardSource, parseTrainConfig, rlStep, type Ctx, type RlMetrics } from '@rapo/trainer';
 import { gbps, median, timeSync } from './lib/measure.js';
@@ -33,9 +33,8 @@ const backend = await initBackend();
 console.log(`device: ${cpuName}\n${describeBackend(backend)}`);
 
 // The machine's own ceiling, in the same run: a streaming read of 512 MiB.
-const addon = loadNative();
 const ceilingData = new Float32Array(128 * 2 ** 20).fill(1);
-const ceiling = gbps(ceilingData.byteLength, timeSync(() => addon.streamRead(ceilingData), { minSeconds: 0.5, maxRuns: 20 }).seconds);
+const ceiling = gbps(ceilingData.byteLength, timeSync(() => streamRead(ceilingData), { minSeconds: 0.5, maxRuns: 20 }).seconds);
 console.log(`ceiling: CPU streaming read ${ceiling.toFixed(1)} GB/s`);
 
 const base = parseTrainConfig({});

@@ -6,7 +6,7 @@
 // fewer runs). Results: bench/results/<device>-training.json and a table; docs/perf.md.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { blasInfo, loadNative, matmul, setMatmulImpl } from '@rapo/kernels';
+import { blasInfo, matmul, setMatmulImpl, timeSgemmDirect } from '@rapo/kernels';
 import { initBackend, LlamaModel, parameterCount, resetBackendChoice, tf, type TfBackendName } from '@rapo/model';
 import { timeSync } from './lib/measure.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
@@ -36,7 +36,7 @@ const fallbackMatmulGflops: Record<string, number> = {};
 const timing = { minSeconds: opt.quick ? 0.5 : 2, maxRuns: 200 };
 
 // The ceiling: the BLAS sgemm on its own threads, no tfjs, no copies.
-matmulGflops['openblas-direct'] = FLOPS / loadNative().timeSgemmDirect(SIZE, SIZE, SIZE, opt.quick ? 10 : 40, threads) / 1e9;
+matmulGflops['openblas-direct'] = FLOPS / timeSgemmDirect({ m: SIZE, n: SIZE, k: SIZE }, opt.quick ? 10 : 40, threads) / 1e9;
 // The addon's matmul without tfjs, with the BLAS and with the portable blocked loop.
 {
   const a = Float32Array.from({ length: SIZE * SIZE }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);

@@ -6,7 +6,6 @@ import {
   backendInfo,
   DeviceTensor,
   fromBf16,
-  loadNative,
   logprobBackward,
   logprobBackwardAsync,
   logprobBackwardReference,
@@ -15,13 +14,16 @@ import {
   miForwardAsync,
   miForwardReference,
   rowStats,
+  setCpuIsa,
   setCpuThreads,
   toBf16,
   type Backend,
+  type CpuIsa,
   type DType,
   type MiForwardArgs,
   type MiForwardResult,
 } from './index.js';
+import { loadNative } from './loader.js';
 import { makeProblem, miArgs, rng, worstError, type Problem } from './test-helpers.js';
 
 interface Variant {
@@ -34,11 +36,11 @@ interface Variant {
 const info = backendInfo();
 const native = info.native;
 // Every CPU instruction set compiled into the addon runs, where this CPU supports it.
-const cpuVariant = (isa: string): Variant => ({
+const cpuVariant = (isa: CpuIsa): Variant => ({
   name: `cpu ${isa}`,
   backend: 'cpu',
   skip: !native ? info.nativeError : native.cpu.available.includes(isa) ? undefined : `this CPU cannot run ${isa}`,
-  setup: () => loadNative().setCpuIsa(isa),
+  setup: () => setCpuIsa(isa),
 });
 const variants: Variant[] = [
   cpuVariant('avx512'),
@@ -54,7 +56,7 @@ const variants: Variant[] = [
 ];
 
 afterAll(() => {
-  if (native) loadNative().setCpuIsa('auto');
+  if (native) setCpuIsa('auto');
 });
 
 describe.skipIf(!native)('cpu instruction sets', () => {
@@ -62,7 +64,7 @@ describe.skipIf(!native)('cpu instruction sets', () => {
     const cpu = loadNative().cpuInfo();
     expect(cpu.available.at(-1)).toBe('scalar');
     expect(cpu.simd).toBe(cpu.available[0]);
-    expect(() => loadNative().setCpuIsa('sse9')).toThrow(
+    expect(() => setCpuIsa('sse9' as CpuIsa)).toThrow(
       `Expected one of "auto", ${cpu.available.map((a) => `"${a}"`).join(', ')} (what this CPU supports) for isa but received "sse9"`,
     );
   });

@@ -2,7 +2,8 @@
 // result or throw TypeError/RangeError. The addon's own argument checks (which guard direct
 // calls to the raw addon) must agree, message for message, with the TypeScript checks.
 import { describe, expect, it } from 'vitest';
-import { backendInfo, loadNative, logprobBackward, miForward, MI_OUTPUTS, toBf16 } from './index.js';
+import { backendInfo, logprobBackward, miForward, MI_OUTPUTS, toBf16 } from './index.js';
+import { loadNative } from './loader.js';
 import { rng } from './test-helpers.js';
 import { formatNumber } from './validate.js';
 

@@ -1,8 +1,12 @@
 // @rapo/kernels: the fused RAPO kernels (mutual-information forward, log-prob backward) on
-// CUDA, the CPU or plain TypeScript, with a float64 reference. See docs/kernels.md.
+// CUDA, the CPU or plain TypeScript, with a float64 reference; the typed CPU tensor ops and
+// matmul behind the rapo-native tfjs backend (tensor-ops.ts, matmul.ts); the benchmarks'
+// measuring functions (bench-probes.ts). The only module set that loads the native addon: the
+// raw addon itself is not exported. See docs/kernels.md.
 import { resolveBackend } from './backend.js';
 import { DeviceTensor } from './device.js';
 import { loadNative } from './loader.js';
+import { rawBackwardArgs, rawMiArgs } from './raw-args.js';
 import { logprobBackwardJs, miForwardJs } from './ts-fused.js';
 import type {
   CallOptions,
@@ -10,7 +14,7 @@ import type {
   MiForwardArgs,
   MiForwardResult,
 } from './types.js';
-import { checkLogprobBackward, checkMiForward, type CheckedLogprobBackward, type CheckedMiForward } from './validate.js';
+import { checkLogprobBackward, checkMiForward, fail, kindOf } from './validate.js';
 
 export * from './types.js';
 export { MI_OUTPUTS } from './types.js';
@@ -18,20 +22,37 @@ export { bf16ToNumber, numberToBf16, toBf16, fromBf16 } from './bf16.js';
 export { miForwardReference, rowStats, type MiForwardReference } from './reference/mi-forward.js';
 export { logprobBackwardReference } from './reference/logprob-backward.js';
 export { backendInfo, availableBackends, resetBackendCache, type BackendInfo, type DevicePreference } from './backend.js';
-export { loadNative, NativeAddonError, BUILD_COMMAND, nativeSourceHash, nativeSourceDir } from './loader.js';
-export type { BlasInfo, CpuInfo, CudaInfo, RawAddon } from './native-types.js';
+export { NativeAddonError, BUILD_COMMAND, nativeSourceHash, nativeSourceDir } from './loader.js';
+export type { BlasInfo, CpuInfo, CudaInfo } from './native-types.js';
 export { matmul, matmulReference, blasInfo, setMatmulImpl, type MatmulShape } from './matmul.js';
+export {
+  binaryOp,
+  unaryOp,
+  stridedCopy,
+  softmaxRows,
+  sumAxis,
+  gather,
+  contiguousStrides,
+  broadcastStrides,
+  nativeTensorOpsError,
+  MAX_RANK,
+  type BinaryOpName,
+  type UnaryOpName,
+  type WordArray,
+  type StridedView,
+  type SumAxisShape,
+  type GatherShape,
+} from './tensor-ops.js';
+export {
+  binaryReference,
+  unaryReference,
+  stridedCopyReference,
+  softmaxRowsReference,
+  sumAxisReference,
+  gatherReference,
+} from './reference/tensor-ops.js';
+export { streamRead, timeSgemmDirect, timeDeviceCopyCuda, timeMiForwardCuda, timeLogprobBackwardCuda } from './bench-probes.js';
 export { DeviceTensor } from './device.js';
-
-const raw = (t: unknown) => (t instanceof DeviceTensor ? t.raw : t);
-
-function rawMiArgs(c: CheckedMiForward): Record<string, unknown> {
-  return { ...c, vocabSize: c.v, logitsWith: raw(c.logitsWith), logitsWithout: raw(c.logitsWithout) };
-}
-
-function rawBackwardArgs(c: CheckedLogprobBackward): Record<string, unknown> {
-  return { ...c, vocabSize: c.v, logits: raw(c.logits), out: raw(c.out) };
-}
 
 /**
  * Fused RAPO forward: per response token, log-probs under both conditionings, PMI, the
@@ -87,4 +108,16 @@ export function setCpuThreads(threads: number): void {
     throw new RangeError(`Expected an integer in [0, 1024] (0: one per hardware thread) for threads but received ${threads}`);
   }
   loadNative().setCpuThreads(threads);
+}
+
+/** Row kernels of the native CPU backend: "auto" (the widest this CPU runs) or one it runs. */
+export type CpuIsa = 'auto' | 'avx512' | 'avx2' | 'scalar';
+
+/**
+ * Picks the CPU row kernels of the fused ops (tests and benchmarks compare them); one this CPU
+ * cannot run is a RangeError that lists what it can (backendInfo().native.cpu.available).
+ */
+export function setCpuIsa(isa: CpuIsa): void {
+  if (typeof isa !== 'string') fail('type', 'a string: "auto", "avx512", "avx2" or "scalar"', 'isa', kindOf(isa));
+  loadNative().setCpuIsa(isa);
 }

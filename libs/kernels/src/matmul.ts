@@ -14,10 +14,17 @@ export interface MatmulShape {
   transB?: boolean;
 }
 
+function checkInteger(v: number, name: string, min: number): void {
+  if (!Number.isInteger(v) || v < min) throw new RangeError(`Expected an integer >= ${min} for ${name} but received ${v}`);
+}
+
+// O(1): runs once per matmul of every training step, so it never touches the data.
 function checkShape(a: ArrayLike<number>, b: ArrayLike<number>, s: MatmulShape): number {
-  for (const [name, v, min] of [['batchA', s.batchA, 1], ['batchB', s.batchB, 1], ['m', s.m, 0], ['n', s.n, 0], ['k', s.k, 0]] as const) {
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`Expected an integer >= ${min} for ${name} but received ${v}`);
-  }
+  checkInteger(s.batchA, 'batchA', 1);
+  checkInteger(s.batchB, 'batchB', 1);
+  checkInteger(s.m, 'm', 0);
+  checkInteger(s.n, 'n', 0);
+  checkInteger(s.k, 'k', 0);
   if (a.length !== s.batchA * s.m * s.k) throw new RangeError(`Expected ${s.batchA * s.m * s.k} elements for a but received ${a.length}`);
   if (b.length !== s.batchB * s.k * s.n) throw new RangeError(`Expected ${s.batchB * s.k * s.n} elements for b but received ${b.length}`);
   return Math.max(s.batchA, s.batchB);

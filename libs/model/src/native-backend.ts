@@ -3,10 +3,24 @@
 // addon's blocked loop without it), broadcasting elementwise arithmetic, Slice/SplitV/
 // Transpose/Concat as strided copies, and last-axis Softmax. Every other kernel is the cpu backend's own, registered
 // again under this backend's name, so tensors, memory and semantics are the cpu backend's and
-// nothing of the stock backends changes.
+// nothing of the stock backends changes. The native kernels come through @rapo/kernels' typed
+// tensor ops (matmul, binaryOp, unaryOp, stridedCopy, softmaxRows, sumAxis, gather).
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { loadNative, type RawAddon } from '@rapo/kernels';
+import {
+  binaryOp,
+  broadcastStrides,
+  contiguousStrides as stridesOf,
+  gather,
+  matmul,
+  nativeTensorOpsError,
+  softmaxRows,
+  stridedCopy,
+  sumAxis,
+  unaryOp,
+  type BinaryOpName,
+  type UnaryOpName,
+} from '@rapo/kernels';
 
 export const NATIVE_BACKEND = 'rapo-native';
 
@@ -141,7 +155,7 @@ function valuesOf(backend: RapoNativeBackend, t: tf.TensorInfo): Float32Array {
  * op(a) x op(b) on the addon, with BatchMatMul's shapes and broadcasting (batch entry b uses
  * a[b % batchA] and b[b % batchB], as the cpu kernel does). Returns the output shape and values.
  */
-function nativeMatMul(addon: RawAddon, backend: RapoNativeBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean) {
+function nativeMatMul(backend: RapoNativeBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean) {
   const ra = a.shape.length;
   const rb = b.shape.length;
   const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
@@ -155,26 +169,8 @@ function nativeMatMul(addon: RawAddon, backend: RapoNativeBackend, a: tf.TensorI
   const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
   const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
   const out = allocF32(backend, Math.max(batchA, batchB) * m * n);
-  addon.matmul(valuesOf(backend, a), valuesOf(backend, b), out, batchA, batchB, m, n, k, transposeA, transposeB);
+  matmul(valuesOf(backend, a), valuesOf(backend, b), { batchA, batchB, m, n, k, transA: transposeA, transB: transposeB }, out);
   return { shape: [...outer, m, n], values: out };
-}
-
-/** Row-major strides of a shape. */
-function stridesOf(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; --d) {
-    st[d] = s;
-    s *= shape[d]!;
-  }
-  return st;
-}
-
-/** Strides that read `shape` as if broadcast to `outShape` (0 where it repeats). */
-function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const own = stridesOf(shape);
-  const lead = outShape.length - shape.length;
-  return outShape.map((_, d) => (d < lead || shape[d - lead] === 1 ? 0 : own[d - lead]!));
 }
 
 /** Output typed array for a 4-byte dtype, from the backend's pool. */
@@ -182,11 +178,15 @@ const allocFor = (backend: RapoNativeBackend, dtype: tf.DataType, size: number) 
 const allocF32 = (backend: RapoNativeBackend, size: number) => backend.pool.take('float32', size) as Float32Array;
 const fourBytes = (dtype: tf.DataType) => dtype === 'float32' || dtype === 'int32';
 
-/** Op codes of the addon's binary(), by tfjs kernel name. */
-const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 };
+/** The native binary op of each tfjs kernel it replaces. */
+const BINARY_OPS: Record<string, BinaryOpName> = {
+  Add: 'add', Sub: 'sub', Multiply: 'mul', RealDiv: 'div', Maximum: 'max', Minimum: 'min', SquaredDifference: 'squaredDifference',
+};
 
-/** Op codes of the addon's unary(), by tfjs kernel name. */
-const UNARY_OPS: Record<string, number> = { Neg: 0, Exp: 1, Log: 2, Sigmoid: 3, Sqrt: 4, Rsqrt: 5, Square: 6, Abs: 7, Reciprocal: 8 };
+/** The native unary op of each tfjs kernel it replaces. */
+const UNARY_OPS: Record<string, UnaryOpName> = {
+  Neg: 'neg', Exp: 'exp', Log: 'log', Sigmoid: 'sigmoid', Sqrt: 'sqrt', Rsqrt: 'rsqrt', Square: 'square', Abs: 'abs', Reciprocal: 'reciprocal',
+};
 
 let registered: boolean | undefined;
 let registerError = '';
@@ -204,13 +204,10 @@ export function nativePoolStats(): { freeBytes: number; tracked: number } | unde
  */
 export function registerNativeBackend(): string | undefined {
   if (registered !== undefined) return registered ? undefined : registerError;
-  let addon: RawAddon;
-  try {
-    addon = loadNative();
-    if (typeof addon.matmul !== 'function') throw new Error('the rapo addon has no matmul; rebuild it with `npm run build:native`');
-  } catch (e) {
+  const unavailable = nativeTensorOpsError();
+  if (unavailable !== undefined) {
     registered = false;
-    registerError = (e as Error).message.split('\n')[0]!;
+    registerError = unavailable;
     return registerError;
   }
   tf.registerBackend(NATIVE_BACKEND, () => new RapoNativeBackend(), 0);
@@ -226,7 +223,7 @@ export function registerNativeBackend(): string | undefined {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpuOf('BatchMatMul')(args);
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-    const r = nativeMatMul(addon, args.backend, a, b, transposeA, transposeB);
+    const r = nativeMatMul(args.backend, a, b, transposeA, transposeB);
     return args.backend.makeTensorInfo(r.shape, 'float32', r.values);
   });
 
@@ -236,7 +233,7 @@ export function registerNativeBackend(): string | undefined {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
     if (a!.dtype !== 'float32' || b!.dtype !== 'float32') return cpuOf('_FusedMatMul')(args);
     const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as { transposeA: boolean; transposeB: boolean; activation: string; leakyreluAlpha: number };
-    const r = nativeMatMul(addon, args.backend, a!, b!, transposeA, transposeB);
+    const r = nativeMatMul(args.backend, a!, b!, transposeA, transposeB);
     let y = args.backend.makeTensorInfo(r.shape, 'float32', r.values);
     const step = (next: tf.TensorInfo) => {
       args.backend.disposeIntermediateTensorInfo(y);
@@ -260,7 +257,7 @@ export function registerNativeBackend(): string | undefined {
       if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpuOf(name)(args);
       const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
       const out = allocF32(args.backend, tf.util.sizeFromShape(shape));
-      addon.binary(op, valuesOf(args.backend, a), valuesOf(args.backend, b), out, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
+      binaryOp(op, valuesOf(args.backend, a), valuesOf(args.backend, b), out, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
       return args.backend.makeTensorInfo(shape, 'float32', out);
     });
   }
@@ -276,7 +273,7 @@ export function registerNativeBackend(): string | undefined {
     }
     const out = allocFor(backend, x.dtype, tf.util.sizeFromShape(size));
     const offset = begin.reduce((acc, bgn, d) => acc + bgn * xs[d]!, 0);
-    addon.stridedCopy(valuesOf(backend, x), offset, xs, out, 0, stridesOf(size), size);
+    stridedCopy({ data: valuesOf(backend, x), offset, strides: xs }, { data: out, strides: stridesOf(size) }, size);
     return backend.makeTensorInfo(size, x.dtype, out);
   };
 
@@ -312,7 +309,7 @@ export function registerNativeBackend(): string | undefined {
     const xs = stridesOf(x.shape);
     const shape = perm.map((p) => x.shape[p]!);
     const out = allocFor(args.backend, x.dtype, tf.util.sizeFromShape(shape));
-    addon.stridedCopy(valuesOf(args.backend, x), 0, perm.map((p) => xs[p]!), out, 0, stridesOf(shape), shape);
+    stridedCopy({ data: valuesOf(args.backend, x), strides: perm.map((p) => xs[p]!) }, { data: out, strides: stridesOf(shape) }, shape);
     return args.backend.makeTensorInfo(shape, x.dtype, out);
   });
 
@@ -328,7 +325,7 @@ export function registerNativeBackend(): string | undefined {
     const os = stridesOf(shape);
     let at = 0;
     for (const t of inputs) {
-      addon.stridedCopy(valuesOf(args.backend, t), 0, stridesOf(t.shape), out, at * os[$axis]!, os, t.shape);
+      stridedCopy({ data: valuesOf(args.backend, t), strides: stridesOf(t.shape) }, { data: out, offset: at * os[$axis]!, strides: os }, t.shape);
       at += t.shape[$axis]!;
     }
     return args.backend.makeTensorInfo(shape, dtype, out);
@@ -342,7 +339,7 @@ export function registerNativeBackend(): string | undefined {
     const cols = logits.shape[rank - 1]!;
     const rows = cols === 0 ? 0 : tf.util.sizeFromShape(logits.shape) / cols;
     const out = allocF32(args.backend, rows * cols);
-    addon.softmaxRows(valuesOf(args.backend, logits), out, rows, cols);
+    softmaxRows(valuesOf(args.backend, logits), out, rows, cols);
     return args.backend.makeTensorInfo(logits.shape, 'float32', out);
   });
 
@@ -351,7 +348,7 @@ export function registerNativeBackend(): string | undefined {
       const { x } = args.inputs as { x: tf.TensorInfo };
       if (x.dtype !== 'float32') return cpuOf(name)(args);
       const out = allocF32(args.backend, tf.util.sizeFromShape(x.shape));
-      addon.unary(op, valuesOf(args.backend, x), out);
+      unaryOp(op, valuesOf(args.backend, x), out);
       return args.backend.makeTensorInfo(x.shape, 'float32', out);
     });
   }
@@ -372,7 +369,7 @@ export function registerNativeBackend(): string | undefined {
       const xs = stridesOf(x.shape);
       shape = perm.map((p) => x.shape[p]!);
       const moved = allocF32(args.backend, source.length);
-      addon.stridedCopy(source, 0, perm.map((p) => xs[p]!), moved, 0, stridesOf(shape), shape);
+      stridedCopy({ data: source, strides: perm.map((p) => xs[p]!) }, { data: moved, strides: stridesOf(shape) }, shape);
       source = moved;
       first = x.shape.length - axes.length;
     }
@@ -381,7 +378,7 @@ export function registerNativeBackend(): string | undefined {
     const count = tf.util.sizeFromShape(shape.slice(first, first + span));
     const inner = tf.util.sizeFromShape(shape.slice(first + span));
     const out = allocF32(args.backend, outer * inner);
-    addon.sumAxis(source, out, outer, count, inner, name === 'Mean' ? 1 / count : 1);
+    sumAxis(source, out, { outer, reduce: count, inner }, name === 'Mean' ? 1 / count : 1);
     if (source !== valuesOf(args.backend, x)) args.backend.pool.release(source);
     const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
     return args.backend.makeTensorInfo(keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'float32', out);
@@ -398,7 +395,7 @@ export function registerNativeBackend(): string | undefined {
     const view = x.shape.flatMap((size, d) => [reps[d]!, size]);
     const shape = x.shape.map((size, d) => size * reps[d]!);
     const out = allocFor(args.backend, x.dtype, tf.util.sizeFromShape(shape));
-    addon.stridedCopy(valuesOf(args.backend, x), 0, xs.flatMap((st) => [0, st]), out, 0, stridesOf(view), view);
+    stridedCopy({ data: valuesOf(args.backend, x), strides: xs.flatMap((st) => [0, st]) }, { data: out, strides: stridesOf(view) }, view);
     return args.backend.makeTensorInfo(shape, x.dtype, out);
   });
 
@@ -416,7 +413,7 @@ export function registerNativeBackend(): string | undefined {
     const inner = tf.util.sizeFromShape(x.shape.slice($axis + 1));
     const shape = [...x.shape.slice(0, $axis), ...indices.shape, ...x.shape.slice($axis + 1)];
     const out = allocFor(args.backend, x.dtype, outer * idx.length * inner);
-    addon.gather(valuesOf(args.backend, x), idx, out, outer, size, inner);
+    gather(valuesOf(args.backend, x), idx, out as Float32Array, { outer, axis: size, inner });
     return args.backend.makeTensorInfo(shape, x.dtype, out);
   });
 
