@@ -1,4 +1,5 @@
-// bfloat16 helpers: bf16 is the upper 16 bits of an IEEE float32, carried as Uint16Array.
+// bfloat16 helpers: bf16 is the upper 16 bits of an IEEE float32, carried as Uint16Array. The one
+// home of bf16 rounding in rapo: @rapo/model's safetensors files use it too (`@rapo/kernels/bf16`).
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -9,12 +10,16 @@ export function bf16ToNumber(bits: number): number {
   return f32[0]!;
 }
 
-/** Rounds a number to bf16 (round to nearest even), returning the bit pattern. */
+/** float32 bit pattern -> bf16 bit pattern, rounding to nearest even (a NaN stays a NaN). */
+export function f32BitsToBf16(bits: number): number {
+  if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 0x40) & 0xffff;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Rounds a number to float32, then to bf16 (round to nearest even), returning the bit pattern. */
 export function numberToBf16(x: number): number {
   f32[0] = x;
-  const b = u32[0]!;
-  if ((b & 0x7fffffff) > 0x7f800000) return ((b >>> 16) | 0x40) & 0xffff; // NaN stays NaN
-  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+  return f32BitsToBf16(u32[0]!);
 }
 
 /** Float32Array -> bf16 bit patterns (round to nearest even). */

@@ -1,23 +1,12 @@
-// Seeded generators and input builders for tests and benchmarks (`@rapo/kernels/testing`).
+// Input builders for the kernels' tests and benchmarks (`@rapo/kernels/testing`): seeded problems
+// (logits, tokens, sequences, advantages), miForward arguments in either dtype, and an error
+// measure; the seeded generator itself comes from @rapo/random.
 import { toBf16 } from './bf16.js';
 import type { DType, MiForwardArgs } from './types.js';
+import { gaussian, mulberry32 as rng } from '@rapo/random';
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function gaussian(r: () => number): number {
-  const u = Math.max(r(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
-}
+/** The seeded generator and normal draws every rapo project uses (@rapo/random), under the names these tests use. */
+export { mulberry32 as rng, gaussian } from '@rapo/random';
 
 export interface Problem {
   n: number;

@@ -4,7 +4,7 @@
 // Returns the tokens and their log-probabilities under softmax(logits / T) (before top-k/top-p).
 import { tf } from './backend.js';
 import type { LayerCache, LlamaModel } from './model.js';
-import { mulberry32 } from './random.js';
+import { mulberry32 } from '@rapo/random';
 
 export interface GenerateOptions {
   maxNewTokens: number;

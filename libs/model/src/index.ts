@@ -11,7 +11,6 @@ export { parseConfig, toHfConfig, parameterCount, headDim, DEFAULT_CONFIG, Confi
 export { LlamaModel, ModelError, parameterShapes, type NamedTensor, type LayerCache, type ForwardResult } from './model.js';
 export { tokenLogprobs, shiftTargets, type TokenLogprobOptions } from './logprob.js';
 export { generate, sampleToken, type GenerateOptions, type Generation, type FinishReason } from './generate.js';
-export { mulberry32, normalArray } from './random.js';
 export { renderChat, stripChatMarkers, CHATML_TEMPLATE, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN } from './chat.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type Checkpoint, type GenerationConfig, type SaveOptions } from './checkpoint.js';
 export { LocalChatModel, type Completion, type CompletionChoice } from './local-model.js';

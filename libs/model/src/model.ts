@@ -5,7 +5,7 @@
 // the full forward are the same arithmetic.
 import { tf } from './backend.js';
 import { headDim, parseConfig, type ModelConfig } from './config.js';
-import { normalArray } from './random.js';
+import { normalArray } from '@rapo/random';
 
 export interface NamedTensor {
   name: string;

@@ -6,7 +6,7 @@ import { tf } from './backend.js';
 import { NATIVE_BACKEND, nativePoolStats, registerNativeBackend } from './native-backend.js';
 import { parseConfig } from './config.js';
 import { LlamaModel } from './model.js';
-import { mulberry32 } from './random.js';
+import { mulberry32 } from '@rapo/random';
 import { shiftTargets, tokenLogprobs } from './logprob.js';
 
 beforeAll(() => {

@@ -15,6 +15,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { bf16ToNumber, f32BitsToBf16, numberToBf16 } from '@rapo/kernels/bf16';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
@@ -92,12 +93,6 @@ function f16ToF32Bits(h: number): number {
   return (sign | (e << 23) | ((mantissa & 0x3ff) << 13)) >>> 0;
 }
 
-/** float32 bit pattern -> bfloat16 bit pattern, rounding to nearest even (NaN kept NaN). */
-function f32BitsToBf16(bits: number): number {
-  if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 0x40) & 0xffff;
-  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
 function checkBits(fn: string, arg: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
     throw new RangeError(`${fn}: ${arg} must be an integer in [0, 65535], got ${describe(value)}`);
@@ -117,17 +112,15 @@ export function float16BitsToFloat32(h: number): number {
   return scratchF32[0]!;
 }
 
-/** Rounds `x` to float32, then to the nearest bfloat16; returns the 16-bit pattern. */
+/** Rounds `x` to float32, then to the nearest bfloat16; returns the 16-bit pattern (@rapo/kernels' rounding). */
 export function float32ToBf16Bits(x: number): number {
-  scratchF32[0] = x;
-  return f32BitsToBf16(scratchU32[0]!);
+  return numberToBf16(x);
 }
 
 /** The value of a bfloat16 bit pattern (exact). */
 export function bf16BitsToFloat32(b: number): number {
   checkBits('bf16BitsToFloat32', 'b', b);
-  scratchU32[0] = b << 16;
-  return scratchF32[0]!;
+  return bf16ToNumber(b);
 }
 
 let f16Table: Uint32Array | undefined;

@@ -3,7 +3,7 @@
 // the percentile bootstrap of the mean (seeded, so a study's numbers reproduce), paired by seed
 // for differences, with an exact sign-flip permutation p-value; across a family of comparisons,
 // Holm's step-down correction of the p-values and Bonferroni-widened intervals.
-import { mulberry32 } from '@rapo/model';
+import { mulberry32 } from '@rapo/random';
 
 export interface Interval {
   mean: number;

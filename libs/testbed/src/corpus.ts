@@ -8,7 +8,7 @@ import type { TurnKind } from './lexicon.js';
 import {
   foreignResponse, genericResponse, offStyleResponse, paddedResponse, referenceResponse, RESPONSE_KINDS, type Response, type ResponseKind,
 } from './responses.js';
-import { Rng } from './rng.js';
+import { Rng } from '@rapo/random';
 import { DEFAULT_KIND_WEIGHTS, generateTurn, type UserTurn } from './turns.js';
 import { freshCharacter, PROFILE_PHRASINGS, profileText, type Character, type World } from './world.js';
 

@@ -1,7 +1,6 @@
 // @rapo/testbed: the persona world where RAPO's claim is tested on two CPU cores. See
 // docs/testbed.md for its rules and the judge's and the metric's formulas.
 export * from './lexicon.js';
-export { Rng, hashString } from './rng.js';
 export {
   generateWorld, drawCharacter, freshCharacter, toProfile, profileText, factValue, traitOf, styleOf, FACT_ATTRIBUTES, PROFILE_PHRASINGS,
   PHRASING_NAMES, KNOWLEDGE_LIMITS, MAX_CHARACTERS, type Character, type World, type WorldOptions, type FactAttribute,

@@ -1,9 +1,10 @@
 // The judge and the metric on responses whose scores are known, and the hack the testbed is
 // built around: boilerplate raises the judge's score and lowers fidelity.
 import { buildJudgeMessages, formatPsyCot, parseJudgeScore } from '@rapo/psycot';
+import { Rng } from '@rapo/random';
 import { describe, expect, it } from 'vitest';
 import {
-  fidelity, foreignResponse, generateTurn, generateWorld, genericResponse, LocalJudge, offStyleResponse, referenceResponse, Rng,
+  fidelity, foreignResponse, generateTurn, generateWorld, genericResponse, LocalJudge, offStyleResponse, referenceResponse,
   summarizeFidelity, TestbedJudgeModel, TURN_KINDS, withBoilerplate, type Character, type UserTurn,
 } from './index.js';
 

@@ -4,7 +4,7 @@
 // raises the score of any reply. That is the failure RAPO targets; docs/testbed.md.
 import { parsePsyCot, parsePsyCotLenient, PsyCotParseError } from '@rapo/psycot';
 import { relevantFacts } from './responses.js';
-import { hashString, Rng } from './rng.js';
+import { hashString, Rng } from '@rapo/random';
 import { factsPresent, genericCount, ownStyle } from './signals.js';
 import type { UserTurn } from './turns.js';
 import type { Character } from './world.js';

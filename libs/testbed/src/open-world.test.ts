@@ -1,10 +1,11 @@
 // Open-class values, the held-out value space, fresh characters, the SFT curriculum's examples
 // and the reading tasks of the base model.
 import { parsePsyCot } from '@rapo/psycot';
+import { Rng } from '@rapo/random';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_MIX, drawValue, factValue, fidelity, freshCharacter, generateWorld, LocalJudge, OPEN_CATEGORIES, PARTS, PHRASING_NAMES, PROFILE_PHRASINGS,
-  profileText, readingExample, readingValue, referenceResponse, Rng, sftExample, valueCount, valueSpace, paddedResponse, type Character,
+  profileText, readingExample, readingValue, referenceResponse, sftExample, valueCount, valueSpace, paddedResponse, type Character,
   type OpenCategory,
 } from './index.js';
 import { mentions } from './text.js';

@@ -9,7 +9,7 @@
 import { TRAITS } from './lexicon.js';
 import { referenceResponse } from './responses.js';
 import { generateTurn, type UserTurn } from './turns.js';
-import { Rng } from './rng.js';
+import { Rng } from '@rapo/random';
 import { drawCharacter, freshCharacter, PHRASING_NAMES, PROFILE_PHRASINGS, profileText, styleOf, type Character } from './world.js';
 import { drawValue, OPEN_CATEGORIES, type ValueSpace } from './values.js';
 

@@ -5,7 +5,7 @@
 // imperfect model says instead: generic boilerplate, another character's facts, the wrong voice.
 import { formatPsyCot, type PsyCotOutput } from '@rapo/psycot';
 import { GENERIC_PHRASES, reactionGroup, STYLES, TRAITS, type TurnKind } from './lexicon.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@rapo/random';
 import type { UserTurn } from './turns.js';
 import { article } from './values.js';
 import { styleOf, traitOf, type Character, type FactAttribute } from './world.js';

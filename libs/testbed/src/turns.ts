@@ -4,7 +4,7 @@
 import {
   ANGRY_EVENTS, DILEMMAS, EXCITED_EVENTS, SAD_EVENTS, TURN_KINDS, UNKNOWN_TOPICS, type TurnKind,
 } from './lexicon.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@rapo/random';
 import { FACT_ATTRIBUTES, type FactAttribute } from './world.js';
 
 export interface UserTurn {

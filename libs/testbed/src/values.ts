@@ -11,7 +11,7 @@
 //   is reserved for held-out characters and is never drawn for anyone else. So no training
 //   example, fresh SFT character, RL prompt or pretraining document can use a held-out
 //   character's fact, whatever the world seed.
-import { hashString, type Rng } from './rng.js';
+import { hashString, type Rng } from '@rapo/random';
 import { capitalize } from './text.js';
 
 /** The facts a character has that are composed from parts. */

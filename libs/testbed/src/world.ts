@@ -4,7 +4,7 @@
 // than remember where each fact sits.
 import type { Profile } from '@rapo/psycot';
 import { PRONOUNS, STYLES, TRAITS, type Style, type Trait } from './lexicon.js';
-import { Rng } from './rng.js';
+import { Rng } from '@rapo/random';
 import { capitalize } from './text.js';
 import { article, drawValue, type ValueSpace } from './values.js';
 

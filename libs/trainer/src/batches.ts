@@ -1,7 +1,7 @@
 // Where every random draw of a run comes from: a seed per (run seed, label, step), and batches
 // of a fixed corpus as consecutive slices of per-epoch permutations. The step is the whole data
 // cursor, so a run resumed from a checkpoint draws exactly what the uninterrupted run drew.
-import { mulberry32 } from '@rapo/model';
+import { mulberry32 } from '@rapo/random';
 
 /** A seed for (run seed, label, step): every draw of the run goes through it. */
 export function stepSeed(seed: number, label: string, step: number): number {

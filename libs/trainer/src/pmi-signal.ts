@@ -6,7 +6,8 @@
 // trainer's profile-reading probe and the study both measure through this file.
 import { miForward } from '@rapo/kernels';
 import { initBackend, loadCheckpoint, PAD_TOKEN, type BpeTokenizer, type LlamaModel } from '@rapo/model';
-import { Rng, referenceResponse, withBoilerplate, type World } from '@rapo/testbed';
+import { Rng } from '@rapo/random';
+import { referenceResponse, withBoilerplate, type World } from '@rapo/testbed';
 import type { TrainConfig } from './config.js';
 import { loadDataset, toResponseFormat, type Dataset, type PromptRecord } from './data.js';
 import { encodePrompt, encodeResponse, promptMessages, type Ablation } from './format.js';

@@ -1,4 +1,5 @@
-import { mulberry32, tf } from '@rapo/model';
+import { tf } from '@rapo/model';
+import { mulberry32 } from '@rapo/random';
 import { describe, expect, it } from 'vitest';
 import { correlation, groupAdvantages, ppoLoss, summary, type LossAgg } from './rl.js';
 

@@ -1,7 +1,7 @@
 // Deterministic test data for the tokenizer tests: a seeded PRNG, an English-like corpus
 // generator, and a generator of awkward strings (unicode, whitespace runs, special-token pieces).
 
-import { mulberry32 } from '../random.js';
+import { mulberry32 } from '@rapo/random';
 
 export const SPECIALS = ['<|im_start|>', '<|im_end|>', '<think>', '</think>', '<|pad|>'];
 

@@ -1,7 +1,7 @@
 // renderReport on a realistic seeded run (40 SFT rows, 30 RL rows, 3 samples): the charts each
 // section should hold, self-containment, the heatmap colours, escaping, omitted sections and
 // determinism.
-import { mulberry32 } from '@rapo/model';
+import { mulberry32 } from '@rapo/random';
 import { describe, expect, it } from 'vitest';
 import { renderReport } from './report.js';
 import type { MetricRow, ReportInput, SampleRow } from './types.js';
