@@ -1,12 +1,12 @@
 // The rapo-study command line (the bundle): --help, the PMI signal of any run's checkpoint, and
 // the message for a folder that is not a run.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTrainConfig, train } from '@rapo/trainer';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 const root = mkdtempSync(join(tmpdir(), 'rapo-study-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -44,6 +44,38 @@ describe('rapo-study', () => {
     expect(badAblation.stderr).toContain('--ablations: unknown "norm-cube"');
     expect(existsSync(join(root, 'bad'))).toBe(false);
   }, 300_000);
+
+  it('passes a SIGTERM on to its training processes, which stop with a checkpoint before it exits', async () => {
+    const out = join(root, 'stop');
+    const tiny = ['data.characters=6', 'model.init=scratch', 'model.vocab_size=300', 'model.hidden_size=16', 'model.num_hidden_layers=1', 'model.num_attention_heads=2', 'model.num_key_value_heads=1', 'model.intermediate_size=32', 'model.max_position_embeddings=1024', 'sft.batch_size=2', 'sft.eval_every=1000', 'probe.prompts=0', 'checkpoint.every=1000'];
+    const args = [BUNDLE, '--seeds', '2', '--no-variants', '--no-control', '--no-pmi-signal', '--jobs', '2', '--sft-steps', '100000', '--rl-steps', '1', '--eval-prompts', '2', '--out', out, ...tiny.flatMap((x) => ['--set', x])];
+    const study = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    study.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((res) => study.on('exit', (code) => res(code)));
+    // On a failed expectation, stop the study and its children (its process group) all the same.
+    const group = (sig: NodeJS.Signals | 0) => {
+      try {
+        process.kill(-study.pid!, sig);
+        return true;
+      } catch {
+        return false; // no process left in the group
+      }
+    };
+    onTestFinished(() => void group('SIGKILL'));
+    // Wait until the SFT run trains in its child process, then stop the study alone (not its group).
+    const log = join(out, 'sft', 'psy-cot', 'seed-1.log');
+    for (let i = 0; i < 600 && !(existsSync(log) && /sft\s+\d+\//.test(readFileSync(log, 'utf8'))); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(log, 'utf8')).toMatch(/sft\s+\d+\//);
+    study.kill('SIGTERM');
+    expect(await exited).toBe(130);
+    // The study waited for its training process: nothing of it is left running.
+    expect(group(0)).toBe(false);
+    expect(stderr).toContain('SIGTERM: stopping 1 training run at their next checkpoint');
+    // The child got the signal too: it saved a checkpoint and said how to continue.
+    expect(readFileSync(log, 'utf8')).toMatch(/stopped after sft step \d+/);
+    expect(existsSync(join(out, 'sft', 'psy-cot', 'seed-1', 'checkpoints'))).toBe(true);
+  }, 120_000);
 
   it('measures the PMI signal of a run\'s checkpoint, and names a folder that is not a run', async () => {
     const run = join(root, 'run');

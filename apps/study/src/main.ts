@@ -1,6 +1,6 @@
 // rapo-study (npm run study): GRPO vs RAPO and its weighting variants on the persona testbed over
 // seeds, the reward-hacking check, and the PMI signal of any run; see docs/results.md.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -154,6 +154,22 @@ if (v['run-job'] !== undefined) {
   }
 }
 
+/** The training processes running now, and the signal that is stopping the study, if any. */
+const children = new Set<ChildProcess>();
+let stoppedBy: NodeJS.Signals | undefined;
+/**
+ * Ctrl-C reaches the children through the terminal, but a SIGTERM (or a kill of this process
+ * alone) would not: pass it on, so that every run stops at a step boundary with a checkpoint
+ * instead of training on without a parent.
+ */
+function stopChildren(sig: NodeJS.Signals): void {
+  if (stoppedBy) return;
+  stoppedBy = sig;
+  console.error(`study: ${sig}: stopping ${children.size} training run${children.size === 1 ? '' : 's'} at their next checkpoint; rerun the same command to continue`);
+  for (const c of children) c.kill(sig);
+  if (children.size === 0) process.exit(130);
+}
+
 /** Trains one run of the study in a child process of this bundle; its output goes to <dir>.log. */
 let jobCount = 0;
 function childRunner(job: TrainJob): Promise<void> {
@@ -163,8 +179,11 @@ function childRunner(job: TrainJob): Promise<void> {
   const logFile = `${job.dir}.log`;
   const fd = openSync(logFile, 'a');
   return new Promise<void>((resolve, reject) => {
+    if (stoppedBy) return reject(new Error(`${job.label}: not started, the study is stopping (${stoppedBy})`));
     const child = spawn(process.execPath, [process.argv[1]!, '--run-job', file], { stdio: ['ignore', fd, fd] });
+    children.add(child);
     const done = (error?: Error) => {
+      children.delete(child);
       closeSync(fd);
       rmSync(file, { force: true });
       if (error) reject(error);
@@ -215,10 +234,12 @@ const options: StudyOptions = {
   ...(v.set?.length ? { base: setsOrExit(v.set) } : {}),
   log: (line) => console.error(`study ${new Date().toISOString().slice(11, 19)} ${line}`),
 };
+process.on('SIGINT', () => stopChildren('SIGINT'));
+process.on('SIGTERM', () => stopChildren('SIGTERM'));
 try {
   const r = await runStudy(options);
   console.log(`\n${r.conclusions.join('\n')}\n\nResults: ${options.out}/results.json\nReport:  ${options.out}/report.html  (${(r.seconds / 60).toFixed(1)} min)`);
 } catch (e) {
   console.error(`study: ${(e as Error).message}`);
-  process.exit(1);
+  process.exit(stoppedBy ? 130 : 1);
 }
