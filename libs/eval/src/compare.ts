@@ -2,7 +2,7 @@
 // an HTML page with bars.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { barChart, escapeHtml as esc } from './report.js';
+import { barChart, escapeHtml as esc, htmlPage, htmlTable } from '@rapo/report';
 import type { EvalResults } from './types.js';
 
 export interface Comparison {
@@ -50,16 +50,19 @@ export function comparisonMarkdown(c: Comparison): string {
 
 /** An HTML page: the table and, per key, bars of every run. */
 export function comparisonHtml(c: Comparison): string {
-  const head = `<tr><th></th>${c.runs.map((r) => `<th>${esc(r.label)}</th>`).join('')}</tr>`;
-  const rows = c.keys.map((k) => `<tr><td>${esc(k)}</td>${c.runs.map((r) => `<td class="num">${cell(r.results.scores[k])}</td>`).join('')}</tr>`).join('');
+  const table = htmlTable({
+    head: ['', ...c.runs.map((r) => esc(r.label))],
+    rows: c.keys.map((k) => [esc(k), ...c.runs.map((r) => ({ html: cell(r.results.scores[k]), class: 'num' }))]),
+  });
   const charts = c.keys
     .map((k) => {
       const values = Object.fromEntries(c.runs.filter((r) => r.results.scores[k] !== undefined).map((r) => [r.label, r.results.scores[k]!]));
       return `<h3>${esc(k)}</h3>${barChart(values)}`;
     })
     .join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>rapo-eval compare</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px}td.num{text-align:right}</style>
-</head><body><h1>rapo-eval: ${c.runs.length} runs</h1><table>${head}${rows}</table>${charts}</body></html>
-`;
+  return htmlPage({
+    title: 'rapo-eval compare',
+    css: 'body{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px}td.num{text-align:right}',
+    body: `<h1>rapo-eval: ${c.runs.length} runs</h1>${table}${charts}`,
+  });
 }

@@ -5,7 +5,7 @@ export * from './types.js';
 export { askJudge, findJson, parseJudgeJson, parseScoreInRange, JudgeParseError } from './judge.js';
 export { runEval, EvalRunError, type RunOptions } from './run.js';
 export { PROTOCOLS } from './protocols.js';
-export { renderReport, barChart } from './report.js';
+export { renderReport } from './report.js';
 export { loadComparison, comparisonMarkdown, comparisonHtml, type Comparison } from './compare.js';
 export { readCases } from './files.js';
 export { testbed, testbedWorld, parseTestbedData, DEFAULT_TESTBED, type TestbedWorldSpec, type TestbedCase } from './testbed/index.js';

@@ -1,6 +1,6 @@
 // runs/study/report.html: the verdicts first, then the tables (mean and 95% interval per method),
 // the differences, learning curves per method, step times, and the SFT format comparison.
-import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/report';
+import { escapeHtml as esc, htmlPage, lineChart, PALETTE } from '@rapo/report';
 import type { Interval } from './stats.js';
 import { DRIFT_GENERIC, DRIFT_KL, DRIFT_LENGTH, METRICS, type RunSummary, type StudyResults } from './study.js';
 
@@ -84,14 +84,13 @@ ${Object.entries(p.finals)
   .map(([k, x]) => `<tr><td>${esc(k)}</td><td>${iv(x.aucRoleVsGeneric)}</td><td>${iv(x.aucRoleVsOther)}</td><td>${iv(x.topDecileRole)}</td><td>${iv(x.corrPmiAdvantage)}</td></tr>`)
   .join('')}</table>`
     : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>rapo study: RAPO and its variants vs GRPO</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1080px; color: #222; }
+  return htmlPage({
+    title: 'rapo study: RAPO and its variants vs GRPO',
+    css: `body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1080px; color: #222; }
 table { border-collapse: collapse; margin: .5em 0 1.5em; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; } td:first-child, th:first-child { text-align: left; }
 .ci { color: #777; font-size: 90%; } td.sig { background: #fff2c8; font-weight: 600; }
-</style></head><body>
-<h1>RAPO vs GRPO on the persona testbed</h1>
+`,
+    body: `<h1>RAPO vs GRPO on the persona testbed</h1>
 <p>${r.seeds} seeds per method, every RL run starting from the same SFT checkpoint with the same budget and judge; evaluated on held-out characters
 (greedy answers; fidelity from the world's ground truth, reward from the testbed judge). Intervals are 95% percentile-bootstrap intervals of the mean over seeds.
 Differences are paired by seed, with exact sign-flip permutation p-values, Holm-corrected across the ${r.familySize} comparisons of each metric; their intervals are widened for that family (level 1 - 0.05 / ${r.familySize}).
@@ -114,7 +113,6 @@ ${length}
 ${signal}
 ${formats}
 <h2>Settings</h2>
-<pre>${esc(JSON.stringify(r.settings, null, 2))}</pre>
-</body></html>
-`;
+<pre>${esc(JSON.stringify(r.settings, null, 2))}</pre>`,
+  });
 }
