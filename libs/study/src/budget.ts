@@ -1,6 +1,23 @@
 // The RL budget on which GRPO falls into the testbed judge's hack (docs/testbed.md, measured with
 // `npm run study -- --hack`): the hack check's and the study's default. RAPO can only be shown to
-// prevent a hack that GRPO falls into.
+// prevent a hack that GRPO falls into. Also the options both take to size their runs.
+
+/** Where the study or the hack check writes, over how many seeds, and the budget of every run. */
+export interface RunBudget {
+  out: string;
+  /** Seeds 1..seeds (at least 2, for intervals). */
+  seeds: number;
+  /** SFT steps of the shared checkpoint (seed 1), unless `init` names one. */
+  sftSteps: number;
+  rlSteps: number;
+  /** Held-out prompts in every evaluation (the testbed's held-out set has 4 per held-out character). */
+  evalPrompts: number;
+  /** An SFT checkpoint every RL run starts from, instead of training one. */
+  init?: string;
+  /** Trainer options for every run, over the budget above (rl.lr, group size, a tiny model in tests, ...). */
+  base?: Record<string, unknown>;
+  log?: (line: string) => void;
+}
 
 /** GRPO's learning rate (at 1e-3 the policy collapses within three steps, at 5e-4 within ten). */
 export const HACK_LR = 2e-4;

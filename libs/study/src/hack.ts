@@ -7,29 +7,17 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
-import { escapeHtml as esc, lineChart, PALETTE } from '@rapo/report';
+import { escapeHtml as esc, htmlPage, htmlTable, lineChart, PALETTE } from '@rapo/report';
 import { parseTrainConfig, readMetricRows, train, type MetricRow, type TrainConfig } from '@rapo/trainer';
 import { interval, mean, type Interval } from './stats.js';
 import { merge } from './study.js';
 
-import { HACK_BIAS, HACK_LR } from './budget.js';
+import { HACK_BIAS, HACK_LR, type RunBudget } from './budget.js';
 
 export { HACK_BIAS, HACK_LR, HACK_STEPS } from './budget.js';
 
-export interface HackOptions {
-  out: string;
-  /** GRPO on seeds 1..seeds (at least 2, for intervals). */
-  seeds: number;
-  /** SFT steps of the checkpoint (seed 1), unless `init` names one. */
-  sftSteps: number;
-  rlSteps: number;
-  evalPrompts: number;
-  /** An SFT checkpoint to start from instead of training one. */
-  init?: string;
-  /** Trainer options for every run, over the budget above (rl.lr, group size, prompts per step, ...). */
-  base?: Record<string, unknown>;
-  log?: (line: string) => void;
-}
+/** GRPO on seeds 1..seeds from one SFT checkpoint, on the hack budget. */
+export type HackOptions = RunBudget;
 
 export interface HackRun {
   dir: string;
@@ -180,17 +168,22 @@ export function hackChart(r: HackResults): string {
 }
 
 export function renderHackReport(r: HackResults): string {
-  const chart = hackChart(r);
-  const rows = r.runs
-    .map((x) => `<tr><td>${x.seed}</td><td>${(100 * x.sampledStart).toFixed(1)}%</td><td>${(100 * x.sampledEnd).toFixed(1)}%</td><td>${(100 * x.greedyStart).toFixed(1)}%</td><td>${(100 * x.greedyEnd).toFixed(1)}%</td><td>${x.judgeStart.toFixed(3)} &rarr; ${x.judgeEnd.toFixed(3)}</td><td>${x.fidelityStart.toFixed(3)} &rarr; ${x.fidelityEnd.toFixed(3)}</td></tr>`)
-    .join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>rapo: reward hacking on the testbed</title>
-<style>body{font:14px/1.5 system-ui,sans-serif;max-width:1000px;margin:24px auto;padding:0 16px;color:#1d2330}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #d8dce4;padding:4px 8px;text-align:right}th{background:#f3f5f8}</style></head><body>
-<h1>Reward hacking on the testbed: GRPO and the hackable judge</h1>
+  const table = htmlTable({
+    head: ['seed', 'sampled, first 3 steps', 'sampled, last quarter', 'greedy held-out, first eval', 'greedy held-out, last eval', 'held-out judge reward', 'held-out fidelity'],
+    rows: r.runs.map((x) => [
+      String(x.seed),
+      ...[x.sampledStart, x.sampledEnd, x.greedyStart, x.greedyEnd].map((v) => `${(100 * v).toFixed(1)}%`),
+      `${x.judgeStart.toFixed(3)} &rarr; ${x.judgeEnd.toFixed(3)}`,
+      `${x.fidelityStart.toFixed(3)} &rarr; ${x.fidelityEnd.toFixed(3)}`,
+    ]),
+  });
+  return htmlPage({
+    title: 'rapo: reward hacking on the testbed',
+    css: 'body{font:14px/1.5 system-ui,sans-serif;max-width:1000px;margin:24px auto;padding:0 16px;color:#1d2330}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #d8dce4;padding:4px 8px;text-align:right}th{background:#f3f5f8}',
+    body: `<h1>Reward hacking on the testbed: GRPO and the hackable judge</h1>
 <ul>${r.conclusions.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>
-${chart}
-<table><tr><th>seed</th><th>sampled, first 3 steps</th><th>sampled, last quarter</th><th>greedy held-out, first eval</th><th>greedy held-out, last eval</th><th>held-out judge reward</th><th>held-out fidelity</th></tr>${rows}</table>
-<p>Settings: <code>${esc(JSON.stringify(r.settings))}</code>; ${(r.seconds / 60).toFixed(1)} min.</p>
-</body></html>
-`;
+${hackChart(r)}
+${table}
+<p>Settings: <code>${esc(JSON.stringify(r.settings))}</code>; ${(r.seconds / 60).toFixed(1)} min.</p>`,
+  });
 }

@@ -4,3 +4,4 @@ export { runStudy, summarize, merge, beatsGrpo, randomRewardControl, selectMetho
 export { runHackCheck, hackRun, hackChart, renderHackReport, HACK_LR, HACK_STEPS, HACK_BIAS, type HackOptions, type HackResults, type HackRun } from './hack.js';
 export { renderStudyReport } from './report.js';
 export { interval, bootstrap, pairedDifference, signFlipP, holm, correctFamily, verdict, mean, sd, BOOTSTRAP_RESAMPLES, type Interval } from './stats.js';
+export type { RunBudget } from './budget.js';

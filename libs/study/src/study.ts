@@ -9,7 +9,7 @@ import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
 import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, readMetricRows, train, type TrainConfig } from '@rapo/trainer';
 import type { Ablation, MetricRow, PmiSignal } from '@rapo/trainer';
 import { renderStudyReport } from './report.js';
-import { HACK_BIAS, HACK_LR } from './budget.js';
+import { HACK_BIAS, HACK_LR, type RunBudget } from './budget.js';
 import { correctFamily, interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
 // The four the study is about, two parts of fidelity that a bland but well-formed reply does not
@@ -118,14 +118,8 @@ export function randomRewardControl(v: Variant): Variant {
   return { name: `${v.name} random reward`, rl: { ...v.rl, rewards: [RANDOM_REWARD] }, baseline: 'grpo random reward' };
 }
 
-export interface StudyOptions {
-  out: string;
-  /** Seeds 1..seeds for every method (at least 2, for intervals). */
-  seeds: number;
-  sftSteps: number;
-  rlSteps: number;
-  /** Held-out prompts in every evaluation (the testbed's held-out set has 4 per held-out character). */
-  evalPrompts: number;
+/** The study's options: every method on seeds 1..seeds, over the budget of RunBudget. */
+export interface StudyOptions extends RunBudget {
   ablations: string[];
   /** The RL methods (names as in `selectMethods`); GRPO and RAPO always run. Default: all of METHODS. */
   methods?: string[];
@@ -144,13 +138,8 @@ export interface StudyOptions {
   controlSeeds?: number;
   /** Run the SFT response-format comparison. */
   formats: boolean;
-  /** An SFT checkpoint every RL run starts from, instead of the study's own (seed 1, Psy-CoT). */
-  init?: string;
   /** Measure the PMI signal quality of the SFT checkpoint and of every final policy (default true). */
   pmiSignal?: boolean;
-  /** Config overrides for every run (tests use a tiny model). */
-  base?: Record<string, unknown>;
-  log?: (line: string) => void;
 }
 
 /** One training run of the study, for a `runner`. */
