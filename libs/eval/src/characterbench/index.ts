@@ -128,7 +128,7 @@ export function aggregateCharacterBench(records: CaseRecord[]): Aggregate {
 
 export const characterbench: Protocol<CharacterBenchCase> = {
   name: 'characterbench',
-  load: (path, opts) => loadCharacterBench(path, opts),
+  load: loadCharacterBench,
   runCase,
   aggregate: aggregateCharacterBench,
   deviations: ({ lang, reasoning }) => [

@@ -126,7 +126,7 @@ export function aggregateCharacterEval(records: CaseRecord[]): Aggregate {
 
 export const charactereval: Protocol<CharacterEvalCase> = {
   name: 'charactereval',
-  load: (path, opts) => loadCharacterEval(path, opts),
+  load: loadCharacterEval,
   runCase,
   aggregate: aggregateCharacterEval,
   deviations: ({ lang, reasoning }) => [

@@ -139,25 +139,18 @@ const transcriptText = (lines: readonly SceneLine[]) =>
 /** Messages for the environment agent's turn. */
 export function environmentMessages(item: CoserTestItem, transcript: readonly SceneLine[]): ChatMessage[] {
   const majors = item.major_characters.filter((m) => m !== ENVIRONMENT);
-  const system = [
+  return sceneDirection(item, transcript, 'What happens around them now?', [
     `You narrate the surroundings of a role-play scene. Characters are played by other agents; your lines appear under the name "${ENVIRONMENT}".`,
     'When it is your turn, describe what changes around the characters in response to what they just said and did: the place itself, sounds, light and weather, and what bystanders, servants or crowds do or say.',
     `Never speak, think or act for the main characters (${majors.join(', ')}); minor figures who are not among them you may voice.`,
     'Keep it short (one to three sentences), concrete, and in the tone, period and culture of the scene. Write only the narration: no label, no notes.',
-    '',
-    '# Scenario',
-    sceneScenario(item),
-  ].join('\n');
-  return [
-    { role: 'system', content: system },
-    { role: 'user', content: `${transcriptText(transcript)}\n\nWhat happens around them now?` },
-  ];
+  ]);
 }
 
 /** Messages for the next-speaker predictor. */
 export function nextSpeakerMessages(item: CoserTestItem, transcript: readonly SceneLine[]): ChatMessage[] {
   const speakers = coserSpeakers(item);
-  const system = [
+  return sceneDirection(item, transcript, 'Who acts next?', [
     'You direct the turn order of a role-play scene in which several agents take turns.',
     `After each turn you decide who acts next: one of the characters, or "${ENVIRONMENT}" (the narrator, who describes the surroundings and background people). Pick whoever would most naturally act next given what just happened.`,
     `When the scene has reached a natural end, answer ${END_CHAT} instead.`,
@@ -165,13 +158,15 @@ export function nextSpeakerMessages(item: CoserTestItem, transcript: readonly Sc
     '',
     '# Who can act',
     ...speakers.map((s) => `- ${s}`),
-    '',
-    '# Scenario',
-    sceneScenario(item),
-  ].join('\n');
+  ]);
+}
+
+/** Messages for a helper of the scene (narrator, turn director): its instructions, the scenario, then the transcript and one question. */
+function sceneDirection(item: CoserTestItem, transcript: readonly SceneLine[], question: string, instructions: string[]): ChatMessage[] {
+  const system = [...instructions, '', '# Scenario', sceneScenario(item)].join('\n');
   return [
     { role: 'system', content: system },
-    { role: 'user', content: `${transcriptText(transcript)}\n\nWho acts next?` },
+    { role: 'user', content: `${transcriptText(transcript)}\n\n${question}` },
   ];
 }
 
