@@ -113,22 +113,22 @@ export interface ChatPromptInput {
   lang?: Lang;
 }
 
+/** A character's system prompt: the role line, the given sections, then how to answer in `style`. */
+function characterSystem(roleLine: string, sections: string[], style: ReasoningStyle, name: string, lang: Lang): string {
+  return [roleLine, '', ...sections, '', T[lang].how, styleInstructions(style, name, lang)].join('\n');
+}
+
 /** Messages for a (single- or multi-turn) chat between a user and the character. */
 export function buildChatPrompt(input: ChatPromptInput): ChatMessage[] {
   const lang = input.lang ?? 'en';
   const t = T[lang];
   const name = displayName(baseProfile(input.profile));
-  const system = [
-    fill(t.role, name),
-    '',
+  const system = characterSystem(fill(t.role, name), [
     t.profile,
     profileText(input.profile, lang),
     ...(input.scenario ? ['', t.scenario, input.scenario] : []),
     ...(input.userName ? ['', `${lang === 'zh' ? '对话者' : 'You are talking with'}${lang === 'zh' ? '：' : ': '}${input.userName}`] : []),
-    '',
-    t.how,
-    styleInstructions(input.style, name, lang),
-  ].join('\n');
+  ], input.style, name, lang);
   const messages: ChatMessage[] = [{ role: 'system', content: system }];
   for (const turn of input.history ?? []) {
     messages.push({ role: turn.role === 'user' ? 'user' : 'assistant', content: turn.text });
@@ -164,19 +164,14 @@ export function buildScenePrompt(input: ScenePromptInput): ChatMessage[] {
   const limit = input.otherProfileChars ?? 800;
   const shorten = (s: string) => (s.length > limit ? `${s.slice(0, limit).trimEnd()}…` : s);
   const others = input.others.map((p) => `## ${displayName(p)}\n${shorten(renderProfile(p, lang))}`);
-  const system = [
-    fill(t.sceneRole, name),
-    '',
+  const system = characterSystem(fill(t.sceneRole, name), [
     t.scenario,
     input.scenario,
     '',
     t.profile,
     profileText(input.profile, lang),
     ...(others.length ? ['', t.others, ...others] : []),
-    '',
-    t.how,
-    styleInstructions(input.style, name, lang),
-  ].join('\n');
+  ], input.style, name, lang);
   const sep = lang === 'zh' ? '：' : ': ';
   const body = input.transcript.length
     ? [t.scenePrompt, ...input.transcript.map((l) => `${l.speaker}${sep}${l.text}`)].join('\n')

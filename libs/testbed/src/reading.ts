@@ -29,33 +29,25 @@ export const DEFAULT_READING_MIX: Readonly<Record<ReadingTask, number>> = { repe
 export const READING_FIELDS = ['name', 'age', 'occupation', 'hometown', 'traits', 'speech', 'loves', 'hates', 'fear', 'goal', 'secret', 'relation'] as const;
 export type ReadingField = (typeof READING_FIELDS)[number];
 
+/** How each field's value is read off a character. */
+const FIELD_VALUES: Readonly<Record<ReadingField, (c: Character) => string>> = {
+  name: (c) => c.name,
+  age: (c) => String(c.age),
+  occupation: (c) => c.occupation,
+  hometown: (c) => c.hometown,
+  traits: (c) => c.traits.join(', '),
+  speech: (c) => styleOf(c.style).description,
+  loves: (c) => c.like,
+  hates: (c) => c.dislike,
+  fear: (c) => c.fear,
+  goal: (c) => c.goal,
+  secret: (c) => c.secret,
+  relation: (c) => c.relation,
+};
+
+/** The value a reading question about `field` expects, as the profile states it. */
 export function readingValue(c: Character, field: ReadingField): string {
-  switch (field) {
-    case 'name':
-      return c.name;
-    case 'age':
-      return String(c.age);
-    case 'occupation':
-      return c.occupation;
-    case 'hometown':
-      return c.hometown;
-    case 'traits':
-      return c.traits.join(', ');
-    case 'speech':
-      return styleOf(c.style).description;
-    case 'loves':
-      return c.like;
-    case 'hates':
-      return c.dislike;
-    case 'fear':
-      return c.fear;
-    case 'goal':
-      return c.goal;
-    case 'secret':
-      return c.secret;
-    case 'relation':
-      return c.relation;
-  }
+  return FIELD_VALUES[field](c);
 }
 
 export interface ReadingExample {
