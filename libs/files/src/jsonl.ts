@@ -73,6 +73,7 @@ export function readJsonl<T = unknown>(path: string, options: ReadJsonlOptions<T
     } catch (e) {
       throw new Error(
         `${where} is not a JSON ${what} (${(e as Error).message}). Only the last line of a JSONL file can be cut short by a crash; this one is in the middle, so the file was damaged some other way: fix or remove that line and rerun.`,
+        { cause: e },
       );
     }
     rows.push(options.check ? options.check(value, where) : (value as T));

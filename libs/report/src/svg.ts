@@ -243,8 +243,22 @@ export function lineChart(opts: LineChartOptions): string {
   }));
   const xs: number[] = [];
   const ys: number[] = [...(opts.yInclude ?? []).filter(finite)];
-  for (const l of lines) for (const run of l.runs) for (const [x, y] of run) xs.push(x), ys.push(y);
-  for (const b of bands) for (const run of b.runs) for (const [x, lo, hi] of run) xs.push(x), ys.push(lo, hi);
+  for (const l of lines) {
+    for (const run of l.runs) {
+      for (const [x, y] of run) {
+        xs.push(x);
+        ys.push(y);
+      }
+    }
+  }
+  for (const b of bands) {
+    for (const run of b.runs) {
+      for (const [x, lo, hi] of run) {
+        xs.push(x);
+        ys.push(lo, hi);
+      }
+    }
+  }
   const empty = xs.length === 0;
   const xTicks = empty ? [0, 1] : niceTicks(...extent(xs), 6, integerX);
   const yTicks = ys.length ? niceTicks(...extent(ys), 5) : [0, 1];
