@@ -1,5 +1,5 @@
 // Command line of rapo-eval, kept apart from main.ts so it can be tested without running models.
-import { parseArgs } from 'node:util';
+import { parseOptions, UsageError } from '@rapo/cli';
 import { BENCHMARKS, type BenchmarkName } from '@rapo/eval';
 import { REASONING_STYLES, type Lang, type ReasoningStyle } from '@rapo/psycot';
 
@@ -36,9 +36,7 @@ compare: the headline numbers of several runs side by side; prints a table and w
 compare.md and compare.html into --out (default: the current folder).
 `;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from '@rapo/cli';
 
 export interface RunArgs {
   command: 'run';
@@ -83,43 +81,33 @@ export function parseEvalArgs(argv: string[]): RunArgs | CompareArgs | 'help' {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') return 'help';
   if (command === 'compare') {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, options: { out: { type: 'string' } }, allowPositionals: true });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const parsed = parseOptions({ args: rest, options: { out: { type: 'string' } }, allowPositionals: true });
     if (parsed.positionals.length === 0) throw new UsageError('compare: give at least one rapo-eval output folder');
     return { command: 'compare', dirs: parsed.positionals, out: parsed.values.out ?? '.' };
   }
   if (command !== 'run') throw new UsageError(`unknown command "${command}"; expected "run" or "compare"`);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      options: {
-        benchmark: { type: 'string' },
-        data: { type: 'string' },
-        model: { type: 'string' },
-        judge: { type: 'string' },
-        out: { type: 'string' },
-        reasoning: { type: 'string' },
-        lang: { type: 'string' },
-        limit: { type: 'string' },
-        concurrency: { type: 'string' },
-        'judge-attempts': { type: 'string' },
-        'env-model': { type: 'string' },
-        'nsp-model': { type: 'string' },
-        'max-rounds': { type: 'string' },
-        temperature: { type: 'string' },
-        timeout: { type: 'string' },
-        'api-key-env': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseOptions({
+    args: rest,
+    options: {
+      benchmark: { type: 'string' },
+      data: { type: 'string' },
+      model: { type: 'string' },
+      judge: { type: 'string' },
+      out: { type: 'string' },
+      reasoning: { type: 'string' },
+      lang: { type: 'string' },
+      limit: { type: 'string' },
+      concurrency: { type: 'string' },
+      'judge-attempts': { type: 'string' },
+      'env-model': { type: 'string' },
+      'nsp-model': { type: 'string' },
+      'max-rounds': { type: 'string' },
+      temperature: { type: 'string' },
+      timeout: { type: 'string' },
+      'api-key-env': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   const missing = (['benchmark', 'data', 'model', 'judge', 'out'] as const).filter((k) => !v[k]);

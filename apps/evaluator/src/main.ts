@@ -7,7 +7,8 @@ import { createChatModel, type ChatModel } from '@rapo/llm';
 // Importing @rapo/model registers the local:<checkpoint> backend with @rapo/llm.
 import { describeBackend, initBackend } from '@rapo/model';
 import { TestbedJudgeModel } from '@rapo/testbed';
-import { parseEvalArgs, USAGE, UsageError, type RunArgs } from './cli.js';
+import { parseCommandLine, USAGE_EXIT } from '@rapo/cli';
+import { parseEvalArgs, USAGE, type RunArgs } from './cli.js';
 
 function makeModel(spec: string, args: RunArgs, cacheDir: string): ChatModel {
   const inner =
@@ -95,16 +96,8 @@ function compare(dirs: string[], out: string): number {
 }
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseEvalArgs(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`rapo-eval: ${e.message}\n\n${USAGE.split('\n\n')[0]}\n(rapo-eval --help lists every option)`);
-      return 2;
-    }
-    throw e;
-  }
+  const args = parseCommandLine('rapo-eval', `${USAGE.split('\n\n')[0]}\n(rapo-eval --help lists every option)`, () => parseEvalArgs(process.argv.slice(2)));
+  if (args === USAGE_EXIT) return USAGE_EXIT;
   if (args === 'help') {
     process.stdout.write(USAGE);
     return 0;

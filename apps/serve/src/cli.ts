@@ -1,5 +1,5 @@
 // Command line of rapo-serve, kept apart from main.ts so it can be tested without starting a server.
-import { parseArgs } from 'node:util';
+import { parseOptions, UsageError } from '@rapo/cli';
 
 export const USAGE = `Usage: rapo-serve <checkpoint-dir> [--port 8000] [--host 127.0.0.1] [--name <model-id>]
 
@@ -14,21 +14,14 @@ export interface ServeArgs {
   name?: string;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from '@rapo/cli';
 
 export function parseServeArgs(argv: string[]): ServeArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { port: { type: 'string' }, host: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseOptions({
+    args: argv,
+    allowPositionals: true,
+    options: { port: { type: 'string' }, host: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (parsed.values.help) return 'help';
   if (parsed.positionals.length !== 1) {
     throw new UsageError(`Expected one checkpoint directory but received ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(', ')}`);

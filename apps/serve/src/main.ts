@@ -1,19 +1,12 @@
 #!/usr/bin/env node
 // rapo-serve <checkpoint-dir>: an OpenAI-compatible server over a local checkpoint.
 import { describeBackend, initBackend, LocalChatModel, serve } from '@rapo/model';
-import { parseServeArgs, USAGE, UsageError } from './cli.js';
+import { parseCommandLine, USAGE_EXIT } from '@rapo/cli';
+import { parseServeArgs, USAGE } from './cli.js';
 
 async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseServeArgs(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`rapo-serve: ${e.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const args = parseCommandLine('rapo-serve', USAGE, () => parseServeArgs(process.argv.slice(2)));
+  if (args === USAGE_EXIT) process.exit(USAGE_EXIT);
   if (args === 'help') {
     console.log(USAGE);
     return;

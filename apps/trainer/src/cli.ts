@@ -1,7 +1,7 @@
 // Command line of rapo-train, kept apart from main.ts so it can be tested without training.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions, UsageError } from '@rapo/cli';
 import { applySets, ConfigError, configHelp, formatSeconds, loadTrainConfig, parseTrainConfig, pretrainConfig, type Progress, type TrainConfig } from '@rapo/trainer';
 import YAML from 'yaml';
 
@@ -29,9 +29,7 @@ Ctrl-C stops after the current step with a checkpoint; --resume continues from t
 Options (key: values (default)):
 `;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from '@rapo/cli';
 
 export interface TrainArgs {
   config: TrainConfig;
@@ -51,22 +49,17 @@ function defaultOut(config: TrainConfig, now: Date): string {
 }
 
 export function parseTrainArgs(argv: string[], now = new Date()): TrainArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        out: { type: 'string' },
-        resume: { type: 'string' },
-        pretrain: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseOptions({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      resume: { type: 'string' },
+      pretrain: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   const sets = v.set ?? [];

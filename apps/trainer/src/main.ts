@@ -2,23 +2,20 @@
 // rapo-train: SFT then GRPO or RAPO into a run folder; see cli.ts for the options.
 import { baseDir, ConfigError, formatProgress, installBase, RunError, train } from '@rapo/trainer';
 import { join } from 'node:path';
-import { helpText, parseTrainArgs, progressBar, USAGE, UsageError } from './cli.js';
+import { parseCommandLine, USAGE_EXIT } from '@rapo/cli';
+import { helpText, parseTrainArgs, progressBar, USAGE } from './cli.js';
 
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseTrainArgs(process.argv.slice(2));
+    args = parseCommandLine('rapo-train', `${USAGE.split('\n\n')[0]}\n(rapo-train --help lists every option)`, () => parseTrainArgs(process.argv.slice(2)));
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`rapo-train: ${e.message}\n\n${USAGE.split('\n\n')[0]}\n(rapo-train --help lists every option)`);
-      return 2;
-    }
-    if (e instanceof ConfigError) {
-      console.error(`rapo-train: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    // A config that does not validate is a usage error too; its message says what to change.
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`rapo-train: ${e.message}`);
+    return USAGE_EXIT;
   }
+  if (args === USAGE_EXIT) return USAGE_EXIT;
   if (args === 'help') {
     process.stdout.write(helpText());
     return 0;

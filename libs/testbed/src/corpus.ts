@@ -201,11 +201,6 @@ export function referenceFor(world: World, p: Prompt): Response {
   return referenceResponse(world.byId.get(p.characterId)!, p.turn);
 }
 
-/** One JSON object per line, keys in a fixed order. */
-export function toJsonl(rows: readonly object[]): string {
-  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
-}
-
 /** Chat messages for a prompt, through @rapo/psycot's builder. */
 export function promptMessages(p: Prompt, style: ReasoningStyle = 'psy-cot', lang: Lang = 'en'): ChatMessage[] {
   return buildChatPrompt({ profile: parseProfile(p.profile, { name: p.characterName }), style, message: p.turn.text, lang });

@@ -21,7 +21,7 @@ export { fidelity, summarizeFidelity, FIDELITY_DIMENSIONS, type FidelityScore, t
 export { genericCount, genericShare, foreignFacts, GENERIC_CORES } from './signals.js';
 export { phraseRegex, mentions } from './text.js';
 export {
-  sftCorpus, sftExample, prompts, referenceFor, toJsonl, promptMessages, DEFAULT_MIX, SFT_STAGES,
+  sftCorpus, sftExample, prompts, referenceFor, promptMessages, DEFAULT_MIX, SFT_STAGES,
   type Example, type Prompt, type CorpusOptions, type PromptOptions, type ResponseMix, type SftStage, type SftExampleOptions,
 } from './corpus.js';
 export { TestbedJudgeModel } from './judge-model.js';

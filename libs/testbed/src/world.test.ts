@@ -1,9 +1,10 @@
 import { parseProfile, parsePsyCot, renderProfile } from '@rapo/psycot';
+import { toJsonl } from '@rapo/files';
 import { Rng } from '@rapo/random';
 import { describe, expect, it } from 'vitest';
 import {
   allUserTurns, classifyTurn, DEFAULT_MIX, factValue, FACT_ATTRIBUTES, generateTurn, generateWorld, PROFILE_PHRASINGS, profileText,
-  prompts, promptMessages, referenceFor, sftCorpus, toJsonl, toProfile, traitOf, TURN_KINDS,
+  prompts, promptMessages, referenceFor, sftCorpus, toProfile, traitOf, TURN_KINDS,
 } from './index.js';
 
 describe('world', () => {
