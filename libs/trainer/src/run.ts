@@ -394,6 +394,20 @@ export async function train(options: RunOptions): Promise<RunResult> {
   const phases = config.phases.filter((p) => (p === 'sft' ? config.sft.steps : config.rl.steps) > 0);
   let stopped: { phase: Phase; step: number } | undefined;
   let final: MetricRow | undefined;
+  /**
+   * What follows every optimizer step of a phase, `done` steps into it: a yield to the event loop
+   * (a step never waits on I/O, so without it a SIGINT handler or any timer that aborts would only
+   * run after the whole phase), `atEnd` after the phase's last step, a checkpoint when one is due
+   * or the run is stopping, and whether the loop must stop early (the signal aborted).
+   */
+  const afterStep = async (optimizer: AdamW, phase: Phase, done: number, steps: number, atEnd: () => Promise<void>): Promise<boolean> => {
+    await yieldToEvents();
+    if (done === steps) await atEnd();
+    if (done % config.checkpoint.every === 0 || done === steps || options.signal?.aborted) checkpoint(optimizer, phase, done);
+    if (!options.signal?.aborted || done >= steps) return false;
+    stopped = { phase, step: done };
+    return true;
+  };
 
   try {
     // --- SFT --------------------------------------------------------------------------------------
@@ -419,22 +433,14 @@ export async function train(options: RunOptions): Promise<RunResult> {
         const m = sftStep(ctx, optimizer, data.sftBatch(step, c.batch_size), step);
         appendRow({ step, phase: 'sft', time: elapsed(), loss: m.loss, lr: m.lr, tokensPerSecond: m.tokens / m.seconds, gradNorm: m.gradNorm });
         progress('sft', step, c.steps, t0, `loss ${m.loss.toFixed(3)}  lr ${m.lr.toExponential(1)}  ${(m.tokens / m.seconds).toFixed(0)} tok/s`);
-        const done = step + 1;
-        // A step never waits on I/O: without this, a SIGINT handler (or any timer) that aborts
-        // would only run after the whole phase.
-        await yieldToEvents();
-        if (done === c.steps) {
-          evalRow(done);
+        const stop = await afterStep(optimizer, 'sft', step + 1, c.steps, async () => {
+          evalRow(c.steps);
           // A run that ends with SFT is judged like one that ends with RL: held-out fidelity,
           // reward and generic rate of greedy answers.
-          if (!phases.includes('rl')) final = await heldOutRow('sft', done);
-          await probeRow('sft', done);
-        }
-        if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'sft', done);
-        if (options.signal?.aborted && done < c.steps) {
-          stopped = { phase: 'sft', step: done };
-          break;
-        }
+          if (!phases.includes('rl')) final = await heldOutRow('sft', c.steps);
+          await probeRow('sft', c.steps);
+        });
+        if (stop) break;
       }
       optimizer.dispose();
     }
@@ -477,17 +483,11 @@ export async function train(options: RunOptions): Promise<RunResult> {
         }
         appendRow(row);
         progress('rl', step, c.steps, t0, rlLine(m));
-        const done = step + 1;
-        await yieldToEvents();
-        if (done === c.steps) {
-          final = await evalRow(done);
-          await probeRow('rl', done);
-        }
-        if (done % config.checkpoint.every === 0 || done === c.steps || options.signal?.aborted) checkpoint(optimizer, 'rl', done);
-        if (options.signal?.aborted && done < c.steps) {
-          stopped = { phase: 'rl', step: done };
-          break;
-        }
+        const stop = await afterStep(optimizer, 'rl', step + 1, c.steps, async () => {
+          final = await evalRow(c.steps);
+          await probeRow('rl', c.steps);
+        });
+        if (stop) break;
       }
       optimizer.dispose();
       reference?.dispose();
