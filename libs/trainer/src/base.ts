@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFil
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { readJsonl } from '@rapo/files';
 import { ConfigError, parseTrainConfig, type TrainConfig } from './config.js';
 import type { MetricRow } from './report/types.js';
 
@@ -88,7 +89,7 @@ export function readBaseInfo(dir = baseDir()): BaseInfo {
 export function installBase(run: string, dir: string, info: Omit<BaseInfo, 'firstLosses' | 'reading'>): BaseInfo {
   const final = join(run, 'final');
   for (const f of CHECKPOINT_FILES) if (!existsSync(join(final, f))) throw new ConfigError(`${final}/${f} is missing: the pretraining run did not finish`);
-  const rows = readFileSync(join(run, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricRow);
+  const rows = readJsonl<MetricRow>(join(run, 'metrics.jsonl'), { what: 'metrics row' });
   const losses = rows.filter((r) => r.phase === 'sft' && r.loss !== undefined).sort((a, b) => a.step - b.step);
   const reading = rows.filter((r) => r.reading).at(-1)?.reading;
   const full: BaseInfo = { ...info, firstLosses: losses.slice(0, RECORDED_LOSSES).map((r) => r.loss!), ...(reading ? { reading } : {}) };
