@@ -15,6 +15,7 @@ const LAYERS = {
   'scope:files': [],
   'scope:random': [],
   'scope:report': [],
+  'scope:cli': [],
   'scope:llm': [],
   'scope:kernels': [],
   'scope:psycot': ['scope:llm'],
@@ -24,8 +25,8 @@ const LAYERS = {
   'scope:trainer': ['scope:kernels', 'scope:llm', 'scope:model', 'scope:psycot', 'scope:testbed'],
   'scope:study': ['scope:model', 'scope:trainer'],
 };
-/** Libraries every project may use: the small helpers at the very bottom. */
-const BASE = ['scope:files', 'scope:random', 'scope:report'];
+/** Libraries every project may use: the small helpers at the very bottom, which import no @rapo library. */
+const BASE = ['scope:files', 'scope:random', 'scope:report', 'scope:cli'];
 
 const TFJS = ['@tensorflow/*'];
 
@@ -70,7 +71,7 @@ export default tseslint.config(
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:native'] },
             ...Object.entries(LAYERS).map(([tag, deps]) => ({
               sourceTag: tag,
-              onlyDependOnLibsWithTags: [...new Set([...deps, ...BASE, ...(tag === 'scope:kernels' ? ['type:native'] : [])])],
+              onlyDependOnLibsWithTags: [...new Set([...deps, ...(BASE.includes(tag) ? [] : BASE), ...(tag === 'scope:kernels' ? ['type:native'] : [])])],
               ...(tag === 'scope:model' ? {} : { bannedExternalImports: TFJS }),
             })),
           ],

@@ -21,7 +21,7 @@ export function loadComparison(dirs: string[]): Comparison {
     try {
       results = JSON.parse(readFileSync(path, 'utf8')) as EvalResults;
     } catch (e) {
-      throw new Error(`${path} is not JSON: ${(e as Error).message}`);
+      throw new Error(`${path} is not JSON: ${(e as Error).message}`, { cause: e });
     }
     if (!results.scores || typeof results.scores !== 'object') throw new Error(`${path} has no "scores" object`);
     return { dir, label: `${results.model} (${results.reasoning})`, results };

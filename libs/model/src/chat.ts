@@ -20,7 +20,7 @@ export function renderChat(messages: ChatMessage[], template: string = CHATML_TE
     try {
       t = new Template(template);
     } catch (e) {
-      throw new TypeError(`The chat template does not parse: ${(e as Error).message}`);
+      throw new TypeError(`The chat template does not parse: ${(e as Error).message}`, { cause: e });
     }
     compiled.set(template, t);
   }

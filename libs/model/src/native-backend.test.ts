@@ -127,7 +127,7 @@ describe('rapo-native kernels equal the cpu backend', () => {
         try {
           check([randn(sa), randn(sb)], (a, b) => op(a!, b!));
         } catch (e) {
-          throw new Error(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}: ${(e as Error).message}`);
+          throw new Error(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}: ${(e as Error).message}`, { cause: e });
         }
       }
     }
@@ -154,7 +154,7 @@ describe('rapo-native kernels equal the cpu backend', () => {
         try {
           expectSameWithGrads([randn(shape, 3)], (x) => op(x!), 1e-5);
         } catch (e) {
-          throw new Error(`${name} ${JSON.stringify(shape)}: ${(e as Error).message}`);
+          throw new Error(`${name} ${JSON.stringify(shape)}: ${(e as Error).message}`, { cause: e });
         }
       }
     }

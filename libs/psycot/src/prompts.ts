@@ -195,7 +195,7 @@ export function renderChatTemplate(
   try {
     compiled = new Template(template);
   } catch (e) {
-    throw new TypeError(`Expected a Jinja chat template for template but it does not parse: ${(e as Error).message}`);
+    throw new TypeError(`Expected a Jinja chat template for template but it does not parse: ${(e as Error).message}`, { cause: e });
   }
   return compiled.render({
     messages,

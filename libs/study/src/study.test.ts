@@ -88,7 +88,7 @@ describe('the study', () => {
     expect(cfg).toContain(join(out, 'sft', 'psy-cot', 'seed-1', 'final'));
     expect(cfg).toMatch(/seed: 2/);
     // The hack budget's learning rate (the judge's bias comes with it unless rewards are set, as here).
-    expect(cfg).toMatch(/\n  lr: 0\.0002\n/);
+    expect(cfg).toMatch(/\n {2}lr: 0\.0002\n/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('RAPO vs GRPO');
     expect(html).toContain('Random-reward control');

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
 import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, readMetricRows, train, type TrainConfig } from '@rapo/trainer';
-import type { Ablation, MetricRow, PmiSignal } from '@rapo/trainer';
+import type { Ablation, PmiSignal } from '@rapo/trainer';
 import { renderStudyReport } from './report.js';
 import { HACK_BIAS, HACK_LR, type RunBudget } from './budget.js';
 import { correctFamily, interval, mean, pairedDifference, verdict, type Interval } from './stats.js';

@@ -7,6 +7,22 @@ import { auc } from './pmi-signal.js';
 import { labelSpans, replyMask, tokenLabels } from './labels.js';
 import { logitRows } from './rapo.js';
 
+describe('auc', () => {
+  it('is the chance that a draw from the first sample beats one from the second, ties counting half', () => {
+    expect(auc([3, 4], [1, 2])).toBe(1);
+    expect(auc([1, 2], [3, 4])).toBe(0);
+    expect(auc([1, 3], [2])).toBe(0.5);
+    expect(auc([2, 2], [2, 2, 2])).toBe(0.5);
+    // Brute force over every pair on a sample with ties.
+    const a = [0.5, 1, 1, 2, 7];
+    const b = [1, 1, 3, -2];
+    let wins = 0;
+    for (const x of a) for (const y of b) wins += x > y ? 1 : x === y ? 0.5 : 0;
+    expect(auc(a, b)).toBeCloseTo(wins / (a.length * b.length), 12);
+    expect(auc([], [1])).toBeNaN();
+  });
+});
+
 describe('token labels', () => {
   const c = generateWorld({ seed: 3, characters: 6 }).characters[0]!;
 

@@ -92,7 +92,10 @@ describe('PPO-clip loss', () => {
         const isClipped = (A > 0 && ratio > 1.28) || (A < 0 && ratio < 0.8);
         const expected = !x.m[b]![i] || isClipped ? 0 : (-x.w[b]![i]! * A * ratio) / count;
         expect(grad[b]![i]).toBeCloseTo(expected, 6);
-        if (x.m[b]![i]) isClipped ? clipped++ : free++;
+        if (x.m[b]![i]) {
+          if (isClipped) clipped++;
+          else free++;
+        }
       }
     }
     expect(clipped).toBeGreaterThan(0); // the case is exercised

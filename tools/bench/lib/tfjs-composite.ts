@@ -15,7 +15,7 @@ export interface TfjsBackend {
 /** Registers and probes the tfjs backends: node-gpu and node when installed, wasm, cpu. */
 export async function loadTfjsBackends(): Promise<TfjsBackend[]> {
   const out: TfjsBackend[] = [];
-  for (const [pkg, name] of [['@tensorflow/tfjs-node-gpu', 'tensorflow'], ['@tensorflow/tfjs-node', 'tensorflow']] as const) {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
     try {
       await import(pkg);
       out.push({ name: pkg.endsWith('gpu') ? 'node-gpu' : 'node' });

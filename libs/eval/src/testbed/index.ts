@@ -47,7 +47,7 @@ export function parseTestbedData(data: string): TestbedWorldSpec {
   try {
     cfg = parseYaml(readFileSync(file, 'utf8')) ?? {};
   } catch (e) {
-    throw new Error(`${file} is not YAML or JSON: ${(e as Error).message}`);
+    throw new Error(`${file} is not YAML or JSON: ${(e as Error).message}`, { cause: e });
   }
   if (cfg.data?.source && cfg.data.source !== 'testbed') throw new Error(`${file}: the run trained on data.source "${cfg.data.source}", not the testbed; there are no held-out characters to evaluate`);
   return {
