@@ -124,19 +124,36 @@ const rows: Omit<ResultRow, 'speedupVsBestTfjs'>[] = [];
 function record(op: Op, impl: Impl, dtype: BenchDType, n: number, v: number, seconds: number, measuredRows = n): void {
   const ceiling = impl.startsWith('native-cuda') ? cudaCopy! : cpuReadNow();
   const row = {
-    op, impl, dtype, n, v, seconds, ...(measuredRows !== n ? { measuredRows } : {}),
+    op,
+    impl,
+    dtype,
+    n,
+    v,
+    seconds,
+    ...(measuredRows !== n ? { measuredRows } : {}),
     gbps: gbps(logitsBytes(op, dtype, n, v), seconds),
     fractionOfCeiling: gbps(bytesMoved(op, dtype, n, v), seconds) / ceiling,
   };
   rows.push(row);
   const note = measuredRows !== n ? ` (measured on ${measuredRows} rows, scaled to ${n})` : '';
-  console.log(`  ${op.padEnd(15)} ${impl.padEnd(16)} ${dtype.padEnd(4)} ${n}x${v}: ${(seconds * 1e3).toFixed(2)} ms, ${row.gbps.toFixed(2)} GB/s, ${(100 * row.fractionOfCeiling).toFixed(1)}% of ceiling${note}`);
+  console.log(
+    `  ${op.padEnd(15)} ${impl.padEnd(16)} ${dtype.padEnd(4)} ${n}x${v}: ${(seconds * 1e3).toFixed(2)} ms, ${row.gbps.toFixed(2)} GB/s, ${(100 * row.fractionOfCeiling).toFixed(1)}% of ceiling${note}`,
+  );
 }
 
 function forwardArgs(d: BenchData, dtype: BenchDType, withL: MiForwardArgs['logitsWith'], withoutL: MiForwardArgs['logitsWith']): MiForwardArgs {
   return {
-    dtype, logitsWith: withL, logitsWithout: withoutL, tokens: d.tokens, vocabSize: d.v, seqOffsets: d.seqOffsets,
-    advantages: d.advantages, norm: 'clip', scale: 2, lamPos: 0.5, lamNeg: 0.5,
+    dtype,
+    logitsWith: withL,
+    logitsWithout: withoutL,
+    tokens: d.tokens,
+    vocabSize: d.v,
+    seqOffsets: d.seqOffsets,
+    advantages: d.advantages,
+    norm: 'clip',
+    scale: 2,
+    lamPos: 0.5,
+    lamNeg: 0.5,
   };
 }
 
@@ -174,7 +191,11 @@ function shapeInputs(n: number, v: number): ShapeInputs {
   };
   const slowRows = Math.min(n, Math.max(1, Math.floor(maxSlowBytes / (2 * v * 4))));
   return {
-    n, v, d, arrays, lseOf,
+    n,
+    v,
+    d,
+    arrays,
+    lseOf,
     coef: new Float32Array(n).fill(0.5),
     timing: { minSeconds, maxRuns: 50 },
     slowRows,
@@ -203,7 +224,14 @@ function benchMiForward(x: ShapeInputs, dtype: BenchDType): void {
     const a = DeviceTensor.upload(w);
     const b = DeviceTensor.upload(wo);
     const onDevice = { ...fwd, logitsWith: a, logitsWithout: b };
-    record('miForward', 'native-cuda', dtype, n, v, timeCudaKernels((iterations) => timeMiForwardCuda(onDevice, iterations)));
+    record(
+      'miForward',
+      'native-cuda',
+      dtype,
+      n,
+      v,
+      timeCudaKernels((iterations) => timeMiForwardCuda(onDevice, iterations)),
+    );
     a.free();
     b.free();
   }
@@ -243,7 +271,14 @@ function benchLogprobBackward(x: ShapeInputs, dtype: BenchDType): void {
     const a = DeviceTensor.upload(w);
     const g = DeviceTensor.empty(dtype, n * v);
     const onDevice = { ...bwd, logits: a, out: g };
-    record('logprobBackward', 'native-cuda', dtype, n, v, timeCudaKernels((iterations) => timeLogprobBackwardCuda(onDevice, iterations)));
+    record(
+      'logprobBackward',
+      'native-cuda',
+      dtype,
+      n,
+      v,
+      timeCudaKernels((iterations) => timeLogprobBackwardCuda(onDevice, iterations)),
+    );
     a.free();
     g.free();
   }
@@ -263,8 +298,15 @@ async function benchLogprobBackwardTfjs(x: ShapeInputs, backends: TfjsBackend[])
     await useBackend(b.name);
     const p = prepareTfjs(x);
     const t = b.name.startsWith('node') ? x.timing : x.slowTiming;
-    record('logprobBackward', `tfjs-${b.name}`, 'f32', x.n, x.v,
-      x.scaleUp * timeSync(() => p.runBackward(x.lseOf.f32.subarray(0, x.slowRows), x.coef.subarray(0, x.slowRows)), t).seconds, x.slowRows);
+    record(
+      'logprobBackward',
+      `tfjs-${b.name}`,
+      'f32',
+      x.n,
+      x.v,
+      x.scaleUp * timeSync(() => p.runBackward(x.lseOf.f32.subarray(0, x.slowRows), x.coef.subarray(0, x.slowRows)), t).seconds,
+      x.slowRows,
+    );
     p.dispose();
   }
 }
@@ -272,8 +314,16 @@ async function benchLogprobBackwardTfjs(x: ShapeInputs, backends: TfjsBackend[])
 /** The tfjs composite of both ops on the slow subset, float32 (tfjs has no bf16). */
 function prepareTfjs(x: ShapeInputs) {
   return prepare({
-    n: x.slowRows, v: x.v, withLogits: x.slow.withF32, withoutLogits: x.slow.withoutF32, tokens: x.slow.tokens,
-    rowAdvantages: x.slow.rowAdvantages, temperature: 1, scale: 2, lamPos: 0.5, lamNeg: 0.5,
+    n: x.slowRows,
+    v: x.v,
+    withLogits: x.slow.withF32,
+    withoutLogits: x.slow.withoutF32,
+    tokens: x.slow.tokens,
+    rowAdvantages: x.slow.rowAdvantages,
+    temperature: 1,
+    scale: 2,
+    lamPos: 0.5,
+    lamNeg: 0.5,
   });
 }
 
@@ -299,9 +349,7 @@ for (const [n, v] of shapes) {
 // Fractions against the run's ceiling (median of the reads measured between shapes).
 const cpuRead = cpuReadNow();
 const ceilingOf = (impl: Impl) => (impl.startsWith('native-cuda') ? cudaCopy! : cpuRead);
-const finalRows = withSpeedups(
-  rows.map((r) => ({ ...r, fractionOfCeiling: gbps(bytesMoved(r.op, r.dtype, r.n, r.v), r.seconds) / ceilingOf(r.impl) })),
-);
+const finalRows = withSpeedups(rows.map((r) => ({ ...r, fractionOfCeiling: gbps(bytesMoved(r.op, r.dtype, r.n, r.v), r.seconds) / ceilingOf(r.impl) })));
 
 console.log(`\nceilings: CPU read ${cpuRead.toFixed(1)} GB/s${cudaCopy ? `, GPU copy ${cudaCopy.toFixed(0)} GB/s` : ''}`);
 console.log(formatTable(finalRows));
@@ -317,7 +365,10 @@ const results: BenchResults = {
   ceilingGBps: cudaCopy ?? cpuRead,
   ceilings: { cpuReadGBps: cpuRead, cudaCopyGBps: cudaCopy },
   createdAt: new Date().toISOString(),
-  command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
+  command: `npm run bench --${process.argv
+    .slice(2)
+    .map((a) => ` ${a}`)
+    .join('')}`,
   results: finalRows,
 };
 const file = join(opt.out!, `${slug(device)}${opt.quick ? '.quick' : ''}.json`);

@@ -38,7 +38,9 @@ const rows: Row[] = [];
 const record = (r: Omit<Row, 'tokensPerSecond'>) => {
   const row = { ...r, tokensPerSecond: r.tokens / r.seconds };
   rows.push(row);
-  console.log(`  ${r.config.padEnd(4)} ${r.backend.padEnd(8)} ${r.task.padEnd(17)} batch ${String(r.batch).padStart(2)}: ${row.tokensPerSecond.toFixed(1)} tokens/s (${r.tokens} tokens in ${r.seconds.toFixed(2)} s)`);
+  console.log(
+    `  ${r.config.padEnd(4)} ${r.backend.padEnd(8)} ${r.task.padEnd(17)} batch ${String(r.batch).padStart(2)}: ${row.tokensPerSecond.toFixed(1)} tokens/s (${r.tokens} tokens in ${r.seconds.toFixed(2)} s)`,
+  );
 };
 
 async function generationTime(model: LlamaModel, batch: number, newTokens: number, useCache: boolean): Promise<number> {
@@ -88,7 +90,10 @@ for (const backend of wanted) {
 console.log('\nKV-cache speedup (same config, backend, length):');
 for (const r of rows.filter((x) => x.task === 'generate-nocache')) {
   const c = rows.find((x) => x.task === 'generate-cache' && x.batch === 1 && x.config === r.config && x.backend === r.backend);
-  if (c) console.log(`  ${r.config} ${r.backend}: ${(c.tokensPerSecond / r.tokensPerSecond).toFixed(1)}x at ${r.tokens} new tokens without the cache vs ${c.tokens} with it`);
+  if (c)
+    console.log(
+      `  ${r.config} ${r.backend}: ${(c.tokensPerSecond / r.tokensPerSecond).toFixed(1)}x at ${r.tokens} new tokens without the cache vs ${c.tokens} with it`,
+    );
 }
 const file = join(opt.out!, `model-${slug(cpuName)}${opt.quick ? '.quick' : ''}.json`);
 writeJsonAtomic(file, { device: cpuName, createdAt: new Date().toISOString(), results: rows });

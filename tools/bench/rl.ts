@@ -22,7 +22,9 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.help) {
-  console.log('Usage: npm run bench:rl -- [--quick] [--reps N] [--out DIR]\nRL settings are the trainer defaults (rapo-train --help); RAPO_TF_BACKEND picks the tfjs backend.');
+  console.log(
+    'Usage: npm run bench:rl -- [--quick] [--reps N] [--out DIR]\nRL settings are the trainer defaults (rapo-train --help); RAPO_TF_BACKEND picks the tfjs backend.',
+  );
   process.exit(0);
 }
 const reps = Number(opt.reps ?? (opt.quick ? 2 : 5));
@@ -53,7 +55,12 @@ const make = (name: Method) => {
   const { model, tokenizer } = initialModel(config, data);
   const { model: reference } = initialModel(config, data);
   const ctx: Ctx = { config, model, tokenizer, pad: tokenizer.tokenToId(PAD_TOKEN)!, endOfTurn: tokenizer.tokenToId(END_OF_TURN)!, world: data.world! };
-  const state = { optimizer: new AdamW(model.params), reference, rewards: config.rl.rewards.map((r) => makeRewardSource(r, data.world, config.seed)), swapPool: data.rlTrain };
+  const state = {
+    optimizer: new AdamW(model.params),
+    reference,
+    rewards: config.rl.rewards.map((r) => makeRewardSource(r, data.world, config.seed)),
+    swapPool: data.rlTrain,
+  };
   // Every measured step starts from the same weights and a fresh optimizer, so all methods
   // sample the same answers (same init, same step seed) and time the same amount of work.
   const initial = new Map([...model.params].map(([n, v]) => [n, v.clone()]));
@@ -66,9 +73,14 @@ const make = (name: Method) => {
 };
 const runs = Object.fromEntries(names.map((n) => [n, make(n)])) as Record<Method, ReturnType<typeof make>>;
 const c = base.rl;
-console.log(`settings: ${c.prompts_per_step} prompts x ${c.group_size} samples, up to ${c.max_new_tokens} new tokens, ${c.update_epochs} update epochs, beta ${c.beta}; model ${runs.grpo.ctx.model.config.hidden_size}x${runs.grpo.ctx.model.config.num_hidden_layers} (model.init ${base.model.init})`);
+console.log(
+  `settings: ${c.prompts_per_step} prompts x ${c.group_size} samples, up to ${c.max_new_tokens} new tokens, ${c.update_epochs} update epochs, beta ${c.beta}; model ${runs.grpo.ctx.model.config.hidden_size}x${runs.grpo.ctx.model.config.num_hidden_layers} (model.init ${base.model.init})`,
+);
 
-const measured = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<Method, { total: number; timing: RlMetrics['timing']; tokensPerSecond: number; length: number }[]>;
+const measured = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<
+  Method,
+  { total: number; timing: RlMetrics['timing']; tokensPerSecond: number; length: number }[]
+>;
 const prompts = data.rlTrain.slice(0, c.prompts_per_step);
 // One warm-up step each (tfjs compiles kernels on first use), then the measured ones.
 for (let rep = -1; rep < reps; rep++) {
@@ -78,7 +90,9 @@ for (let rep = -1; rep < reps; rep++) {
     const { metrics: m } = await rlStep(runs[name].ctx, runs[name].state, prompts, 0);
     const total = Object.values(m.timing).reduce((a, b) => a + b, 0);
     if (rep >= 0) measured[name].push({ total, timing: m.timing, tokensPerSecond: m.tokensPerSecond, length: m.responseLength });
-    console.log(`  ${rep < 0 ? 'warm-up' : `rep ${rep + 1}/${reps}`} ${name}: ${total.toFixed(2)} s (${m.tokensPerSecond.toFixed(0)} tok/s, answers of ${m.responseLength.toFixed(0)} tokens)`);
+    console.log(
+      `  ${rep < 0 ? 'warm-up' : `rep ${rep + 1}/${reps}`} ${name}: ${total.toFixed(2)} s (${m.tokensPerSecond.toFixed(0)} tok/s, answers of ${m.responseLength.toFixed(0)} tokens)`,
+    );
   }
 }
 
@@ -86,11 +100,14 @@ const phases = ['rollout', 'reward', 'scoring', 'ablated', 'update'] as const;
 const summary = Object.fromEntries(
   names.map((name) => {
     const rows = measured[name];
-    return [name, {
-      seconds: median(rows.map((r) => r.total)),
-      tokensPerSecond: median(rows.map((r) => r.tokensPerSecond)),
-      phases: Object.fromEntries(phases.map((p) => [p, median(rows.map((r) => r.timing[p]))])),
-    }];
+    return [
+      name,
+      {
+        seconds: median(rows.map((r) => r.total)),
+        tokensPerSecond: median(rows.map((r) => r.tokensPerSecond)),
+        phases: Object.fromEntries(phases.map((p) => [p, median(rows.map((r) => r.timing[p]))])),
+      },
+    ];
   }),
 ) as Record<Method, { seconds: number; tokensPerSecond: number; phases: Record<(typeof phases)[number], number> }>;
 const ratios = Object.fromEntries(names.slice(1).map((n) => [n, summary[n].seconds / summary.grpo.seconds])) as Record<Exclude<Method, 'grpo'>, number>;
@@ -101,14 +118,28 @@ console.log(`\n| method | step (s) | / grpo | tokens/s | ${phases.join(' | ')} |
 console.log(`|---|---:|---:|---:|${phases.map(() => '---:').join('|')}|`);
 for (const name of names) {
   const s = summary[name];
-  console.log(`| ${name} | ${s.seconds.toFixed(2)} | ${(s.seconds / summary.grpo.seconds).toFixed(3)} | ${s.tokensPerSecond.toFixed(0)} | ${phases.map((p) => s.phases[p].toFixed(2)).join(' | ')} |`);
+  console.log(
+    `| ${name} | ${s.seconds.toFixed(2)} | ${(s.seconds / summary.grpo.seconds).toFixed(3)} | ${s.tokensPerSecond.toFixed(0)} | ${phases.map((p) => s.phases[p].toFixed(2)).join(' | ')} |`,
+  );
 }
 const worst = Math.max(...Object.values(ratios));
-console.log(`\nstep time / GRPO's: ${Object.entries(ratios).map(([k, r]) => `${k} ${r.toFixed(3)}`).join(', ')} (target <= 1.35: ${worst <= 1.35 ? 'met' : 'MISSED'}); the ablated pass is ${(ablatedShare * 100).toFixed(1)}% of a RAPO step`);
+console.log(
+  `\nstep time / GRPO's: ${Object.entries(ratios)
+    .map(([k, r]) => `${k} ${r.toFixed(3)}`)
+    .join(', ')} (target <= 1.35: ${worst <= 1.35 ? 'met' : 'MISSED'}); the ablated pass is ${(ablatedShare * 100).toFixed(1)}% of a RAPO step`,
+);
 const file = join(opt.out!, `rl-${slug(cpuName)}${opt.quick ? '.quick' : ''}.json`);
 writeJsonAtomic(file, {
-  device: cpuName, backend: backend.name, createdAt: new Date().toISOString(), ceilingReadGBps: ceiling, reps,
+  device: cpuName,
+  backend: backend.name,
+  createdAt: new Date().toISOString(),
+  ceilingReadGBps: ceiling,
+  reps,
   settings: { prompts: c.prompts_per_step, groupSize: c.group_size, maxNewTokens: c.max_new_tokens, updateEpochs: c.update_epochs, beta: c.beta },
-  summary, ratio, ratios, ablatedShare, samples: measured,
+  summary,
+  ratio,
+  ratios,
+  ablatedShare,
+  samples: measured,
 });
 console.log(`wrote ${file}`);

@@ -9,7 +9,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 describe('npm run bench* -- --help', () => {
-  for (const [script, option] of [['bench', '--max-slow-mb'], ['bench:model', '--backends'], ['bench:rl', '--reps'], ['bench:training', '--quick']] as const) {
+  for (const [script, option] of [
+    ['bench', '--max-slow-mb'],
+    ['bench:model', '--backends'],
+    ['bench:rl', '--reps'],
+    ['bench:training', '--quick'],
+  ] as const) {
     it(`${script} prints its own usage`, () => {
       const out = execFileSync(npm, ['run', '--silent', script, '--', '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       expect(out).toMatch(new RegExp(`Usage: npm run ${script.replace(':', '\\:')}`));

@@ -106,7 +106,9 @@ for (const backend of BACKENDS) {
     const row: TrainRow = { config, parameters: parameterCount(modelConfig), backend, batch, seq, secondsPerStep: s, tokensPerSecond: (batch * seq) / s };
     trainRows.push(row);
     (trainTokensPerSec[config] ??= {})[backend] = row.tokensPerSecond;
-    console.log(`  train ${config.padEnd(4)} ${backend.padEnd(12)} batch ${batch} x ${seq}: ${row.tokensPerSecond.toFixed(0).padStart(6)} tokens/s (${s.toFixed(2)} s/step)`);
+    console.log(
+      `  train ${config.padEnd(4)} ${backend.padEnd(12)} batch ${batch} x ${seq}: ${row.tokensPerSecond.toFixed(0).padStart(6)} tokens/s (${s.toFixed(2)} s/step)`,
+    );
   }
 }
 

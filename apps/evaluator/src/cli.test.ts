@@ -15,9 +15,37 @@ const BUNDLE = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/rapo-ev
 
 describe('rapo-eval arguments', () => {
   it('parses run and compare, with defaults', () => {
-    expect(parseEvalArgs(['run', '--benchmark', 'coser', '--data', 'd.json', '--model', 'local:ck', '--judge', 'openai:http://x/v1#j', '--out', 'o', '--reasoning', 'psy-cot', '--limit', '3'])).toEqual({
-      command: 'run', benchmark: 'coser', data: 'd.json', model: 'local:ck', judge: 'openai:http://x/v1#j', out: 'o', reasoning: 'psy-cot', lang: 'en',
-      limit: 3, concurrency: 4, judgeAttempts: 3, timeoutS: 120,
+    expect(
+      parseEvalArgs([
+        'run',
+        '--benchmark',
+        'coser',
+        '--data',
+        'd.json',
+        '--model',
+        'local:ck',
+        '--judge',
+        'openai:http://x/v1#j',
+        '--out',
+        'o',
+        '--reasoning',
+        'psy-cot',
+        '--limit',
+        '3',
+      ]),
+    ).toEqual({
+      command: 'run',
+      benchmark: 'coser',
+      data: 'd.json',
+      model: 'local:ck',
+      judge: 'openai:http://x/v1#j',
+      out: 'o',
+      reasoning: 'psy-cot',
+      lang: 'en',
+      limit: 3,
+      concurrency: 4,
+      judgeAttempts: 3,
+      timeoutS: 120,
     });
     expect(parseEvalArgs(['compare', 'a', 'b', '--out', 'c'])).toEqual({ command: 'compare', dirs: ['a', 'b'], out: 'c' });
     expect(parseEvalArgs(['--help'])).toBe('help');
@@ -26,10 +54,14 @@ describe('rapo-eval arguments', () => {
 
   it('names what is wrong', () => {
     const base = ['--data', 'd', '--model', 'm', '--judge', 'j', '--out', 'o'];
-    expect(() => parseEvalArgs(['run', '--benchmark', 'mmlu', ...base])).toThrow('--benchmark: expected one of coser, characterbench, charactereval, testbed but received "mmlu"');
+    expect(() => parseEvalArgs(['run', '--benchmark', 'mmlu', ...base])).toThrow(
+      '--benchmark: expected one of coser, characterbench, charactereval, testbed but received "mmlu"',
+    );
     expect(() => parseEvalArgs(['run', '--benchmark', 'coser'])).toThrow('run: missing --data, --model, --judge, --out');
     expect(() => parseEvalArgs(['run', '--benchmark', 'coser', ...base, '--limit', '0'])).toThrow('--limit: expected an integer >= 1 but received "0"');
-    expect(() => parseEvalArgs(['run', '--benchmark', 'coser', ...base, '--reasoning', 'cot'])).toThrow(/--reasoning: expected one of none, generic-cot, inner-monologue, psy-cot/);
+    expect(() => parseEvalArgs(['run', '--benchmark', 'coser', ...base, '--reasoning', 'cot'])).toThrow(
+      /--reasoning: expected one of none, generic-cot, inner-monologue, psy-cot/,
+    );
     expect(() => parseEvalArgs(['evaluate'])).toThrow(UsageError);
     expect(() => parseEvalArgs(['compare'])).toThrow('compare: give at least one rapo-eval output folder');
   });
@@ -50,7 +82,21 @@ describe('the rapo-eval bundle', () => {
     const url = await server.start();
     try {
       const out = join(root, 'out');
-      const args = ['run', '--benchmark', 'testbed', '--data', 'testbed:seed=3,characters=6,heldout=0.34,per=2', '--model', `openai:${url}#actor`, '--judge', 'testbed', '--out', out, '--limit', '2'];
+      const args = [
+        'run',
+        '--benchmark',
+        'testbed',
+        '--data',
+        'testbed:seed=3,characters=6,heldout=0.34,per=2',
+        '--model',
+        `openai:${url}#actor`,
+        '--judge',
+        'testbed',
+        '--out',
+        out,
+        '--limit',
+        '2',
+      ];
       const first = await runCli(args);
       expect(first.stderr).toContain('[2/2]');
       expect(first.code).toBe(0);
@@ -73,7 +119,19 @@ describe('the rapo-eval bundle', () => {
       expect(cmp.stdout).toMatch(/\| fidelity \|/);
       expect(existsSync(join(root, 'cmp', 'compare.html'))).toBe(true);
 
-      const bad = await runCli(['run', '--benchmark', 'testbed', '--data', join(root, 'nowhere'), '--model', `openai:${url}#actor`, '--judge', 'testbed', '--out', join(root, 'o2')]);
+      const bad = await runCli([
+        'run',
+        '--benchmark',
+        'testbed',
+        '--data',
+        join(root, 'nowhere'),
+        '--model',
+        `openai:${url}#actor`,
+        '--judge',
+        'testbed',
+        '--out',
+        join(root, 'o2'),
+      ]);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/rapo-eval: Expected a rapo-train run folder .* does not exist/);
     } finally {
@@ -84,13 +142,41 @@ describe('the rapo-eval bundle', () => {
   it('runs a local checkpoint (local:<dir>) as the model under test', async () => {
     // A tiny untrained checkpoint: whatever it says, the bundle must load it, ask it and record
     // the case. Its context is long enough for the testbed prompt at one token per byte.
-    const tokenizer = BpeTokenizer.train(['Hello there, traveller. The harbour is quiet tonight.'], { vocabSize: 300, specialTokens: [...CHAT_SPECIAL_TOKENS] });
-    const model = LlamaModel.init(parseConfig({ vocab_size: tokenizer.vocabSize, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32, max_position_embeddings: 4096 }), 3);
+    const tokenizer = BpeTokenizer.train(['Hello there, traveller. The harbour is quiet tonight.'], {
+      vocabSize: 300,
+      specialTokens: [...CHAT_SPECIAL_TOKENS],
+    });
+    const model = LlamaModel.init(
+      parseConfig({
+        vocab_size: tokenizer.vocabSize,
+        hidden_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        intermediate_size: 32,
+        max_position_embeddings: 4096,
+      }),
+      3,
+    );
     const ckpt = join(root, 'ckpt');
     saveCheckpoint(ckpt, model, tokenizer, { generation: { max_new_tokens: 8 } });
     model.dispose();
     const out = join(root, 'local');
-    const r = await runCli(['run', '--benchmark', 'testbed', '--data', 'testbed:seed=3,characters=6,heldout=0.34,per=1', '--model', `local:${ckpt}`, '--judge', 'testbed', '--out', out, '--limit', '1']);
+    const r = await runCli([
+      'run',
+      '--benchmark',
+      'testbed',
+      '--data',
+      'testbed:seed=3,characters=6,heldout=0.34,per=1',
+      '--model',
+      `local:${ckpt}`,
+      '--judge',
+      'testbed',
+      '--out',
+      out,
+      '--limit',
+      '1',
+    ]);
     expect(r.stderr).toContain('[1/1]');
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as EvalResults;
     expect(results.model).toBe(`local:${ckpt}`);

@@ -113,7 +113,8 @@ export function parseEvalArgs(argv: string[]): RunArgs | CompareArgs | 'help' {
   const missing = (['benchmark', 'data', 'model', 'judge', 'out'] as const).filter((k) => !v[k]);
   if (missing.length) throw new UsageError(`run: missing ${missing.map((k) => `--${k}`).join(', ')}`);
   const temperature = v.temperature === undefined ? undefined : Number(v.temperature);
-  if (temperature !== undefined && !(temperature >= 0 && temperature <= 2)) throw new UsageError(`--temperature: expected a number in [0, 2] but received "${v.temperature}"`);
+  if (temperature !== undefined && !(temperature >= 0 && temperature <= 2))
+    throw new UsageError(`--temperature: expected a number in [0, 2] but received "${v.temperature}"`);
   const limit = int('limit', v.limit, 1);
   const maxRounds = int('max-rounds', v['max-rounds'], 1);
   return {

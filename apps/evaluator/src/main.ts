@@ -64,7 +64,9 @@ async function run(args: RunArgs): Promise<number> {
       signal: ac.signal,
       onCase: (r, p) => {
         const eta = p.done > 0 ? ((Date.now() - t0) / 1000 / p.done) * (p.total - p.done) : 0;
-        console.error(`[${p.done}/${p.total}] ${r.id}: ${r.status === 'ok' ? 'ok' : `FAILED (${r.error})`}  ${p.failed} failed  ${(r.seconds).toFixed(1)}s${p.done < p.total ? `  eta ${Math.round(eta)}s` : ''}`);
+        console.error(
+          `[${p.done}/${p.total}] ${r.id}: ${r.status === 'ok' ? 'ok' : `FAILED (${r.error})`}  ${p.failed} failed  ${r.seconds.toFixed(1)}s${p.done < p.total ? `  eta ${Math.round(eta)}s` : ''}`,
+        );
       },
     });
     console.log(`${args.benchmark}: ${model.name}\n${headline(results)}`);

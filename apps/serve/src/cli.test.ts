@@ -4,7 +4,12 @@ import { parseServeArgs } from './cli.js';
 describe('rapo-serve arguments', () => {
   it('takes a checkpoint, a port and a host, loopback by default', () => {
     expect(parseServeArgs(['runs/a/ckpt'])).toEqual({ checkpoint: 'runs/a/ckpt', port: 8000, host: '127.0.0.1' });
-    expect(parseServeArgs(['ckpt', '--port', '0', '--host', '0.0.0.0', '--name', 'mara'])).toEqual({ checkpoint: 'ckpt', port: 0, host: '0.0.0.0', name: 'mara' });
+    expect(parseServeArgs(['ckpt', '--port', '0', '--host', '0.0.0.0', '--name', 'mara'])).toEqual({
+      checkpoint: 'ckpt',
+      port: 0,
+      host: '0.0.0.0',
+      name: 'mara',
+    });
     expect(parseServeArgs(['--help'])).toBe('help');
   });
 

@@ -27,6 +27,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | 'help' {
     throw new UsageError(`Expected one checkpoint directory but received ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(', ')}`);
   }
   const port = parsed.values.port === undefined ? 8000 : Number(parsed.values.port);
-  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`Expected a port in [0, 65535] for --port but received "${parsed.values.port}"`);
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new UsageError(`Expected a port in [0, 65535] for --port but received "${parsed.values.port}"`);
   return { checkpoint: parsed.positionals[0]!, port, host: parsed.values.host ?? '127.0.0.1', ...(parsed.values.name ? { name: parsed.values.name } : {}) };
 }

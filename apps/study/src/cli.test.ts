@@ -20,8 +20,42 @@ describe('rapo-study', () => {
 
   it('--jobs 2 trains the runs in child processes, each with its own log, and a rerun reads them back', () => {
     const out = join(root, 'jobs');
-    const tiny = ['data.characters=6', 'model.init=scratch', 'model.vocab_size=300', 'model.hidden_size=16', 'model.num_hidden_layers=1', 'model.num_attention_heads=2', 'model.num_key_value_heads=1', 'model.intermediate_size=32', 'model.max_position_embeddings=1024', 'sft.batch_size=2', 'sft.eval_every=2', 'rl.prompts_per_step=2', 'rl.group_size=2', 'rl.max_new_tokens=6'];
-    const args = [BUNDLE, '--seeds', '2', '--no-variants', '--no-control', '--no-formats', '--no-pmi-signal', '--jobs', '2', '--sft-steps', '2', '--rl-steps', '1', '--eval-prompts', '2', '--out', out, ...tiny.flatMap((x) => ['--set', x])];
+    const tiny = [
+      'data.characters=6',
+      'model.init=scratch',
+      'model.vocab_size=300',
+      'model.hidden_size=16',
+      'model.num_hidden_layers=1',
+      'model.num_attention_heads=2',
+      'model.num_key_value_heads=1',
+      'model.intermediate_size=32',
+      'model.max_position_embeddings=1024',
+      'sft.batch_size=2',
+      'sft.eval_every=2',
+      'rl.prompts_per_step=2',
+      'rl.group_size=2',
+      'rl.max_new_tokens=6',
+    ];
+    const args = [
+      BUNDLE,
+      '--seeds',
+      '2',
+      '--no-variants',
+      '--no-control',
+      '--no-formats',
+      '--no-pmi-signal',
+      '--jobs',
+      '2',
+      '--sft-steps',
+      '2',
+      '--rl-steps',
+      '1',
+      '--eval-prompts',
+      '2',
+      '--out',
+      out,
+      ...tiny.flatMap((x) => ['--set', x]),
+    ];
     const first = spawnSync(process.execPath, args, { encoding: 'utf8' });
     expect(first.stderr).not.toContain('study: ');
     expect(first.status).toBe(0);
@@ -47,8 +81,40 @@ describe('rapo-study', () => {
 
   it('passes a SIGTERM on to its training processes, which stop with a checkpoint before it exits', async () => {
     const out = join(root, 'stop');
-    const tiny = ['data.characters=6', 'model.init=scratch', 'model.vocab_size=300', 'model.hidden_size=16', 'model.num_hidden_layers=1', 'model.num_attention_heads=2', 'model.num_key_value_heads=1', 'model.intermediate_size=32', 'model.max_position_embeddings=1024', 'sft.batch_size=2', 'sft.eval_every=1000', 'probe.prompts=0', 'checkpoint.every=1000'];
-    const args = [BUNDLE, '--seeds', '2', '--no-variants', '--no-control', '--no-pmi-signal', '--jobs', '2', '--sft-steps', '100000', '--rl-steps', '1', '--eval-prompts', '2', '--out', out, ...tiny.flatMap((x) => ['--set', x])];
+    const tiny = [
+      'data.characters=6',
+      'model.init=scratch',
+      'model.vocab_size=300',
+      'model.hidden_size=16',
+      'model.num_hidden_layers=1',
+      'model.num_attention_heads=2',
+      'model.num_key_value_heads=1',
+      'model.intermediate_size=32',
+      'model.max_position_embeddings=1024',
+      'sft.batch_size=2',
+      'sft.eval_every=1000',
+      'probe.prompts=0',
+      'checkpoint.every=1000',
+    ];
+    const args = [
+      BUNDLE,
+      '--seeds',
+      '2',
+      '--no-variants',
+      '--no-control',
+      '--no-pmi-signal',
+      '--jobs',
+      '2',
+      '--sft-steps',
+      '100000',
+      '--rl-steps',
+      '1',
+      '--eval-prompts',
+      '2',
+      '--out',
+      out,
+      ...tiny.flatMap((x) => ['--set', x]),
+    ];
     const study = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     study.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -77,17 +143,29 @@ describe('rapo-study', () => {
     expect(existsSync(join(out, 'sft', 'psy-cot', 'seed-1', 'checkpoints'))).toBe(true);
   }, 120_000);
 
-  it('measures the PMI signal of a run\'s checkpoint, and names a folder that is not a run', async () => {
+  it("measures the PMI signal of a run's checkpoint, and names a folder that is not a run", async () => {
     const run = join(root, 'run');
     const config = parseTrainConfig({
       phases: ['sft'],
       data: { characters: 6 },
-      model: { init: 'scratch', vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32, max_position_embeddings: 1024 },
+      model: {
+        init: 'scratch',
+        vocab_size: 300,
+        hidden_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        intermediate_size: 32,
+        max_position_embeddings: 1024,
+      },
       sft: { steps: 2, batch_size: 2, eval_every: 2, eval_batches: 1 },
       probe: { prompts: 2 },
     });
     await train({ config, out: run });
-    const printed = execFileSync(process.execPath, [BUNDLE, '--pmi-signal-of', run, '--checkpoint', join(run, 'final')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const printed = execFileSync(process.execPath, [BUNDLE, '--pmi-signal-of', run, '--checkpoint', join(run, 'final')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     expect(printed).toMatch(/heldout\s+drop/);
     expect(JSON.parse(readFileSync(join(run, 'final', 'pmi-signal.json'), 'utf8'))).toHaveLength(6);
     const missing = spawnSync(process.execPath, [BUNDLE, '--pmi-signal-of', join(root, 'nothing-here')], { encoding: 'utf8' });

@@ -27,7 +27,9 @@ sign-flip p-values, Holm-corrected per metric. Rerunning continues an interrupte
                       with the judge's bias 0.5 (docs/testbed.md); all 48 held-out prompts; GRPO and RAPO, each
                       also on the random reward (seeds 1-3); ${DEFAULT_JOBS} job${DEFAULT_JOBS > 1 ? 's' : ''} at once
   --quick             2 seeds, 24 SFT steps, 4 RL steps, 12 held-out prompts, every method, no control (a smoke test)
-  --methods LIST      RL methods beside GRPO and RAPO (which always run): some of ${METHODS.slice(2).map((m) => m.name.replace(/^rapo /, '')).join(', ')},
+  --methods LIST      RL methods beside GRPO and RAPO (which always run): some of ${METHODS.slice(2)
+    .map((m) => m.name.replace(/^rapo /, ''))
+    .join(', ')},
                       or all
   --jobs N            training runs at once, each in its own process (default: ${DEFAULT_JOBS}, up to 2 by the cores);
                       a run's output goes to <run folder>.log
@@ -85,10 +87,13 @@ if (v['pmi-signal-of'] !== undefined) {
   try {
     const checkpoint = v.checkpoint ?? join(dir, 'final');
     if (!existsSync(join(dir, 'resolved-config.yaml'))) throw new Error(`${dir}: no resolved-config.yaml; give a rapo-train run folder`);
-    if (!existsSync(checkpoint)) throw new Error(`${checkpoint}: no such checkpoint${v.checkpoint ? '' : '; give a finished run, or --checkpoint <run>/checkpoints/step-N'}`);
+    if (!existsSync(checkpoint))
+      throw new Error(`${checkpoint}: no such checkpoint${v.checkpoint ? '' : '; give a finished run, or --checkpoint <run>/checkpoints/step-N'}`);
     const signal = await measureCheckpointPmiSignal(checkpoint, loadTrainConfig(join(dir, 'resolved-config.yaml')));
     const f = (x: number) => x.toFixed(3);
-    console.log('split    ablation   tokens role/generic/other  mean PMI role/generic/other  AUC role-generic  AUC role-other  top10% role/generic  median PMI  end-of-turn PMI  RAPO w(A>0) role/generic');
+    console.log(
+      'split    ablation   tokens role/generic/other  mean PMI role/generic/other  AUC role-generic  AUC role-other  top10% role/generic  median PMI  end-of-turn PMI  RAPO w(A>0) role/generic',
+    );
     for (const x of signal) {
       console.log(
         `${x.split.padEnd(8)} ${x.ablation.padEnd(10)} ${`${x.tokens.role}/${x.tokens.generic}/${x.tokens.other}`.padEnd(26)} ${`${f(x.meanPmi.role)}/${f(x.meanPmi.generic)}/${f(x.meanPmi.other)}`.padEnd(28)} ${f(x.aucRoleVsGeneric).padEnd(17)} ${f(x.aucRoleVsOther).padEnd(15)} ${`${(100 * x.topDecile.role).toFixed(0)}%/${(100 * x.topDecile.generic).toFixed(0)}%`.padEnd(20)} ${f(x.medianPmi).padEnd(11)} ${f(x.endOfTurnPmi).padEnd(16)} ${f(x.rapoWeights.role.positive)}/${f(x.rapoWeights.generic.positive)}`,
@@ -165,7 +170,9 @@ let stoppedBy: NodeJS.Signals | undefined;
 function stopChildren(sig: NodeJS.Signals): void {
   if (stoppedBy) return;
   stoppedBy = sig;
-  console.error(`study: ${sig}: stopping ${children.size} training run${children.size === 1 ? '' : 's'} at their next checkpoint; rerun the same command to continue`);
+  console.error(
+    `study: ${sig}: stopping ${children.size} training run${children.size === 1 ? '' : 's'} at their next checkpoint; rerun the same command to continue`,
+  );
   for (const c of children) c.kill(sig);
   if (children.size === 0) process.exit(130);
 }
@@ -191,7 +198,13 @@ function childRunner(job: TrainJob): Promise<void> {
     };
     child.on('error', (e) => done(new Error(`${job.label}: could not start the training process: ${e.message}`)));
     child.on('exit', (code, signal) =>
-      done(code === 0 ? undefined : new Error(`${job.label}: the training process ${signal ? `was stopped by ${signal}` : `exited with code ${code}`}; its output is in ${logFile}. Rerun the same command to continue the study.`)),
+      done(
+        code === 0
+          ? undefined
+          : new Error(
+              `${job.label}: the training process ${signal ? `was stopped by ${signal}` : `exited with code ${code}`}; its output is in ${logFile}. Rerun the same command to continue the study.`,
+            ),
+      ),
     );
   });
 }
@@ -199,7 +212,11 @@ function childRunner(job: TrainJob): Promise<void> {
 const jobs = int('jobs', v.jobs, DEFAULT_JOBS);
 if (jobs > availableParallelism()) console.error(`study: --jobs ${jobs} on ${availableParallelism()} cores: the runs will compete for them`);
 /** A comma-separated option as its non-empty items. */
-const list = (s: string | undefined) => s?.split(',').map((x) => x.trim()).filter(Boolean) ?? [];
+const list = (s: string | undefined) =>
+  s
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean) ?? [];
 const allMethods = v.methods === 'all' || (v.methods === undefined && v.quick && !v['no-variants']);
 const methods = allMethods ? METHODS.map((m) => m.name) : list(v.methods);
 try {
@@ -211,7 +228,9 @@ try {
 const ablations = v.ablations === 'all' ? Object.keys(ABLATIONS) : list(v.ablations);
 const unknownAblations = ablations.filter((a) => !ABLATIONS[a]);
 if (unknownAblations.length) {
-  console.error(`study: --ablations: unknown ${unknownAblations.map((a) => `"${a}"`).join(', ')}; expected some of ${Object.keys(ABLATIONS).join(', ')}, or all\n\n${USAGE}`);
+  console.error(
+    `study: --ablations: unknown ${unknownAblations.map((a) => `"${a}"`).join(', ')}; expected some of ${Object.keys(ABLATIONS).join(', ')}, or all\n\n${USAGE}`,
+  );
   process.exit(2);
 }
 const options: StudyOptions = {
@@ -238,7 +257,9 @@ process.on('SIGINT', () => stopChildren('SIGINT'));
 process.on('SIGTERM', () => stopChildren('SIGTERM'));
 try {
   const r = await runStudy(options);
-  console.log(`\n${r.conclusions.join('\n')}\n\nResults: ${options.out}/results.json\nReport:  ${options.out}/report.html  (${(r.seconds / 60).toFixed(1)} min)`);
+  console.log(
+    `\n${r.conclusions.join('\n')}\n\nResults: ${options.out}/results.json\nReport:  ${options.out}/report.html  (${(r.seconds / 60).toFixed(1)} min)`,
+  );
 } catch (e) {
   console.error(`study: ${(e as Error).message}`);
   process.exit(stoppedBy ? 130 : 1);

@@ -13,7 +13,9 @@ const BUNDLE = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/rapo-tr
 
 describe('the npm scripts', () => {
   it('has no script that npm would run before or after another one (a "pretrain" script runs before every `npm run train`)', () => {
-    const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     const names = Object.keys(pkg.scripts);
     expect(names).toContain('train');
     expect(names).toContain('base:pretrain');
@@ -51,7 +53,9 @@ describe('rapo-train arguments', () => {
     expect(help).toContain('--resume <dir>');
     expect(help).toContain('rl.rapo.lam_neg');
     expect(help).toContain('rl.rewards[]');
-    expect(progressBar({ phase: 'rl', done: 5, total: 10, stepSeconds: 2, etaSeconds: 10, text: 'reward 0.5' }, 10)).toBe('[#####.....] rl 5/10  reward 0.5  eta 10s');
+    expect(progressBar({ phase: 'rl', done: 5, total: 10, stepSeconds: 2, etaSeconds: 10, text: 'reward 0.5' }, 10)).toBe(
+      '[#####.....] rl 5/10  reward 0.5  eta 10s',
+    );
   });
 });
 
@@ -112,7 +116,10 @@ describe('rapo-train, the bundled app', () => {
     const config = join(root, 'tiny-int.yaml');
     writeFileSync(config, TINY_YAML);
     const out = join(root, 'interrupted');
-    const child = spawn(process.execPath, [BUNDLE, '--config', config, '--out', out], { env: { ...process.env, RAPO_TF_BACKEND: 'cpu' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BUNDLE, '--config', config, '--out', out], {
+      env: { ...process.env, RAPO_TF_BACKEND: 'cpu' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     const done = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));

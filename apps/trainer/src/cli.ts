@@ -2,7 +2,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions, UsageError } from '@rapo/cli';
-import { applySets, ConfigError, configHelp, formatSeconds, loadTrainConfig, parseTrainConfig, pretrainConfig, type Progress, type TrainConfig } from '@rapo/trainer';
+import {
+  applySets,
+  ConfigError,
+  configHelp,
+  formatSeconds,
+  loadTrainConfig,
+  parseTrainConfig,
+  pretrainConfig,
+  type Progress,
+  type TrainConfig,
+} from '@rapo/trainer';
 import YAML from 'yaml';
 
 export const USAGE = `Usage: rapo-train [--config <file.yaml>] [--set key=value ...] [--out <run-dir>]
@@ -65,8 +75,10 @@ export function parseTrainArgs(argv: string[], now = new Date()): TrainArgs | 'h
   const sets = v.set ?? [];
   if (v.pretrain) {
     // The base must be what its recipe makes: the recipe is edited in pretrain.yaml, not on the command line.
-    if (v.config !== undefined || sets.length) throw new UsageError('--pretrain trains the recipe in libs/testbed/base/pretrain.yaml; edit that file instead of passing --config or --set');
-    if (v.resume !== undefined && v.out !== undefined && v.out !== v.resume) throw new UsageError(`--resume ${v.resume} continues that run in place; leave out --out ${v.out}`);
+    if (v.config !== undefined || sets.length)
+      throw new UsageError('--pretrain trains the recipe in libs/testbed/base/pretrain.yaml; edit that file instead of passing --config or --set');
+    if (v.resume !== undefined && v.out !== undefined && v.out !== v.resume)
+      throw new UsageError(`--resume ${v.resume} continues that run in place; leave out --out ${v.out}`);
     return { config: pretrainConfig(), out: v.resume ?? v.out ?? join('runs', 'pretrain'), resume: v.resume !== undefined, pretrain: true };
   }
   if (v.resume !== undefined) {

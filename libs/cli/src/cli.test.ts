@@ -34,8 +34,10 @@ describe('parseCommandLine', () => {
   });
 
   it('lets any other error through', () => {
-    expect(() => parseCommandLine('rapo-x', '', () => {
-      throw new RangeError('boom');
-    })).toThrow(RangeError);
+    expect(() =>
+      parseCommandLine('rapo-x', '', () => {
+        throw new RangeError('boom');
+      }),
+    ).toThrow(RangeError);
   });
 });

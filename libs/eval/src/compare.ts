@@ -44,7 +44,8 @@ export function comparisonMarkdown(c: Comparison): string {
     `| cases scored / total | ${c.runs.map((r) => `${r.results.cases.ok} / ${r.results.cases.total}${r.results.complete ? '' : ' (incomplete)'}`).join(' | ')} |`,
     `| folder | ${c.runs.map((r) => r.dir).join(' | ')} |`,
   ];
-  const mixed = new Set(c.runs.map((r) => r.results.benchmark)).size > 1 ? '\nNote: these runs are of different benchmarks; only keys they share are comparable.\n' : '';
+  const mixed =
+    new Set(c.runs.map((r) => r.results.benchmark)).size > 1 ? '\nNote: these runs are of different benchmarks; only keys they share are comparable.\n' : '';
   return [head, sep, ...rows, ...meta].join('\n') + '\n' + mixed;
 }
 

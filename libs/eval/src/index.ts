@@ -12,5 +12,12 @@ export { testbed, testbedWorld, parseTestbedData, DEFAULT_TESTBED, type TestbedW
 export { CachedChatModel } from './cached-model.js';
 export { coser, loadCoser, coserMotives, type CoserCase } from './coser/index.js';
 export { characterbench, loadCharacterBench, aggregateCharacterBench, type CharacterBenchCase } from './characterbench/index.js';
-export { charactereval, loadCharacterEval, loadCharacterEvalData, aggregateCharacterEval, GROUPS as CHARACTEREVAL_GROUPS, type CharacterEvalCase } from './charactereval/index.js';
+export {
+  charactereval,
+  loadCharacterEval,
+  loadCharacterEvalData,
+  aggregateCharacterEval,
+  GROUPS as CHARACTEREVAL_GROUPS,
+  type CharacterEvalCase,
+} from './charactereval/index.js';
 export * from './metrics/index.js';

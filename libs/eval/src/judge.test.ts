@@ -37,7 +37,12 @@ describe('reading judge answers', () => {
       usage: () => ({ requests: 0, cachedResponses: 0, retries: 0, promptTokens: 0, completionTokens: 0 }),
       chat: async (req) => {
         seen.push(req);
-        return { choices: [{ content: answers.shift() ?? 'still nothing', finishReason: 'stop' }], usage: { promptTokens: 1, completionTokens: 1 }, model: 'scripted', cached: false };
+        return {
+          choices: [{ content: answers.shift() ?? 'still nothing', finishReason: 'stop' }],
+          usage: { promptTokens: 1, completionTokens: 1 },
+          model: 'scripted',
+          cached: false,
+        };
       },
     };
     const parse = (a: string) => parseScoreInRange(a, 0, 10);
@@ -58,10 +63,22 @@ describe('reading judge answers', () => {
 describe('the report page', () => {
   it('escapes every text (the bars themselves are tested in @rapo/report)', () => {
     const results: EvalResults = {
-      benchmark: 'testbed', data: '/d', model: 'm<script>', judge: 'j', reasoning: 'none', lang: 'en',
-      scores: { fidelity: 0.5 }, breakdown: {}, cases: { total: 3, ok: 1, failed: 1, pending: 1 }, deviations: ['x & y'],
-      usage: { model: { requests: 1, cachedResponses: 0, retries: 0, promptTokens: 1, completionTokens: 1 }, judge: { requests: 1, cachedResponses: 0, retries: 0, promptTokens: 1, completionTokens: 1 } },
-      createdAt: 'now', complete: false,
+      benchmark: 'testbed',
+      data: '/d',
+      model: 'm<script>',
+      judge: 'j',
+      reasoning: 'none',
+      lang: 'en',
+      scores: { fidelity: 0.5 },
+      breakdown: {},
+      cases: { total: 3, ok: 1, failed: 1, pending: 1 },
+      deviations: ['x & y'],
+      usage: {
+        model: { requests: 1, cachedResponses: 0, retries: 0, promptTokens: 1, completionTokens: 1 },
+        judge: { requests: 1, cachedResponses: 0, retries: 0, promptTokens: 1, completionTokens: 1 },
+      },
+      createdAt: 'now',
+      complete: false,
     };
     const html = renderReport(results, [
       { id: 'c1', benchmark: 'testbed', status: 'failed', error: 'judge <unreadable>', transcript: [], judgements: [], scores: {}, meta: {}, seconds: 0 },

@@ -84,8 +84,7 @@ export function parseScoreInRange(text: string, min: number, max: number): numbe
   return inRange[inRange.length - 1]!;
 }
 
-const REASK = (error: string) =>
-  `Your answer could not be read: ${error}. Answer again in exactly the format asked for, with nothing else.`;
+const REASK = (error: string) => `Your answer could not be read: ${error}. Answer again in exactly the format asked for, with nothing else.`;
 
 /**
  * Asks `judge` (temperature 0) until `parse` accepts an answer, at most `attempts` times; each

@@ -10,10 +10,16 @@ function table(values: Record<string, number>): string {
 
 function caseHtml(r: CaseRecord): string {
   const lines = r.transcript
-    .map((t) => `<div class="line ${esc(t.role)}"><b>${esc(t.speaker)}</b>: ${esc(t.content)}${t.raw ? `<details><summary>raw</summary><pre>${esc(t.raw)}</pre></details>` : ''}</div>`)
+    .map(
+      (t) =>
+        `<div class="line ${esc(t.role)}"><b>${esc(t.speaker)}</b>: ${esc(t.content)}${t.raw ? `<details><summary>raw</summary><pre>${esc(t.raw)}</pre></details>` : ''}</div>`,
+    )
     .join('');
   const judged = r.judgements
-    .map((j) => `<details><summary>judge: ${esc(j.dimension)}${j.parsed === null ? ' (unreadable)' : ''}</summary>${j.raw.map((a) => `<pre>${esc(a)}</pre>`).join('')}${j.error ? `<p class="err">${esc(j.error)}</p>` : ''}</details>`)
+    .map(
+      (j) =>
+        `<details><summary>judge: ${esc(j.dimension)}${j.parsed === null ? ' (unreadable)' : ''}</summary>${j.raw.map((a) => `<pre>${esc(a)}</pre>`).join('')}${j.error ? `<p class="err">${esc(j.error)}</p>` : ''}</details>`,
+    )
     .join('');
   const scores = Object.entries(r.scores)
     .map(([k, v]) => `${esc(k)} ${fmt(v)}`)
@@ -29,7 +35,8 @@ export function renderReport(results: EvalResults, records: CaseRecord[], maxCas
   const breakdowns = Object.entries(results.breakdown)
     .map(([name, values]) => `<h3>${esc(name)}</h3>${barChart(values)}${table(values)}`)
     .join('');
-  const usage = (u: EvalResults['usage']['model']) => `${u.requests} requests (${u.cachedResponses} from the cache, ${u.retries} retries), ${u.promptTokens} prompt + ${u.completionTokens} completion tokens`;
+  const usage = (u: EvalResults['usage']['model']) =>
+    `${u.requests} requests (${u.cachedResponses} from the cache, ${u.retries} retries), ${u.promptTokens} prompt + ${u.completionTokens} completion tokens`;
   return htmlPage({
     title: `rapo-eval: ${results.benchmark} — ${results.model}`,
     css: `body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #222; }

@@ -33,7 +33,8 @@ afterEach(async () => {
 });
 
 function models(cacheDir = join(out, 'llm-cache')) {
-  const make = (name: string) => new CachedChatModel(createChatModel(`openai:${url}#${name}`, { timeoutMs: 2000, retry: { maxRetries: 1, baseDelayMs: 5, maxDelayMs: 10 } }), cacheDir);
+  const make = (name: string) =>
+    new CachedChatModel(createChatModel(`openai:${url}#${name}`, { timeoutMs: 2000, retry: { maxRetries: 1, baseDelayMs: 5, maxDelayMs: 10 } }), cacheDir);
   return { model: make('actor'), judge: make('judge') };
 }
 
@@ -41,7 +42,9 @@ describe('runEval on the testbed', () => {
   it('scores every case and writes results.json, cases.jsonl and report.html', async () => {
     // The model echoes a fixed reply; the judge gives 7 to replies with "harbour", else 4.
     const reply = 'I keep my harbour ledger close, as always.';
-    server.respond((body) => (isJudge(body) ? { kind: 'answer', content: lastUser(body).includes('harbour') ? 'Solid.\nScore: 7' : 'Score: 4' } : { kind: 'answer', content: reply }));
+    server.respond((body) =>
+      isJudge(body) ? { kind: 'answer', content: lastUser(body).includes('harbour') ? 'Solid.\nScore: 7' : 'Score: 4' } : { kind: 'answer', content: reply },
+    );
     const { model, judge } = models();
     const results = await runEval({ protocol: testbed as never, benchmark: 'testbed', data: DATA, model, judge, out, reasoning: 'none', concurrency: 3 });
 
@@ -80,7 +83,9 @@ describe('runEval on the testbed', () => {
       return { kind: 'answer', content: 'Score: 5' };
     });
     const first = models();
-    await expect(runEval({ protocol: testbed as never, benchmark: 'testbed', data: DATA, ...first, out, reasoning: 'none', concurrency: 1, signal: ac.signal })).rejects.toThrow();
+    await expect(
+      runEval({ protocol: testbed as never, benchmark: 'testbed', data: DATA, ...first, out, reasoning: 'none', concurrency: 1, signal: ac.signal }),
+    ).rejects.toThrow();
     const partial = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as EvalResults;
     expect(partial.complete).toBe(false);
     expect(partial.cases.ok).toBe(2);
@@ -113,7 +118,16 @@ describe('runEval on the testbed', () => {
       judgeCalls++;
       return { kind: 'answer', content: 'I would rather not give a number.' };
     });
-    const results = await runEval({ protocol: testbed as never, benchmark: 'testbed', data: 'testbed:seed=5,characters=10,heldout=0.3,per=1', ...models(), out, reasoning: 'none', judgeAttempts: 2, limit: 2 });
+    const results = await runEval({
+      protocol: testbed as never,
+      benchmark: 'testbed',
+      data: 'testbed:seed=5,characters=10,heldout=0.3,per=1',
+      ...models(),
+      out,
+      reasoning: 'none',
+      judgeAttempts: 2,
+      limit: 2,
+    });
     expect(results.cases).toEqual({ total: 2, ok: 0, failed: 2, pending: 0 });
     expect(results.scores).toEqual({});
     expect(judgeCalls).toBe(4); // two attempts per case, the second showing the bad answer
@@ -143,7 +157,9 @@ describe('runEval on the testbed', () => {
     server.respond((body) => ({ kind: 'answer', content: isJudge(body) ? 'Score: 5' : 'Hm.' }));
     const data = 'testbed:seed=5,characters=10,heldout=0.3,per=1';
     await runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'none', limit: 1 });
-    await expect(runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'psy-cot', limit: 1 })).rejects.toThrow(EvalRunError);
+    await expect(runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'psy-cot', limit: 1 })).rejects.toThrow(
+      EvalRunError,
+    );
     await expect(runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'psy-cot', limit: 1 })).rejects.toThrow(
       /holds a run with another reasoning \(reasoning: "none" there, "psy-cot" now\)/,
     );

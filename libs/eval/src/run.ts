@@ -127,9 +127,21 @@ export async function runEval(o: RunOptions): Promise<EvalResults> {
     interrupted = e;
   }
 
-  const results = summarize(o, identity, protocol, cases.map((c) => records.get(c.id)).filter((r): r is CaseRecord => r !== undefined), cases.length);
+  const results = summarize(
+    o,
+    identity,
+    protocol,
+    cases.map((c) => records.get(c.id)).filter((r): r is CaseRecord => r !== undefined),
+    cases.length,
+  );
   writeJsonAtomic(join(o.out, 'results.json'), results);
-  writeFileAtomic(join(o.out, 'report.html'), renderReport(results, [...records.values()].filter((r) => ids.has(r.id))));
+  writeFileAtomic(
+    join(o.out, 'report.html'),
+    renderReport(
+      results,
+      [...records.values()].filter((r) => ids.has(r.id)),
+    ),
+  );
   if (interrupted) throw interrupted;
   if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
   return results;
@@ -138,7 +150,8 @@ export async function runEval(o: RunOptions): Promise<EvalResults> {
 function checkIdentity(out: string, identity: RunIdentity) {
   const path = join(out, 'run.json');
   if (!existsSync(path)) {
-    if (existsSync(join(out, 'cases.jsonl'))) throw new EvalRunError(`${out} has cases.jsonl but no run.json: it was not written by rapo-eval; use another --out`);
+    if (existsSync(join(out, 'cases.jsonl')))
+      throw new EvalRunError(`${out} has cases.jsonl but no run.json: it was not written by rapo-eval; use another --out`);
     return;
   }
   let before: RunIdentity;

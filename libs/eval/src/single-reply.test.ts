@@ -22,7 +22,13 @@ function scripted(answers: (string | Error)[]): ChatModel & { seen: ChatRequest[
 }
 
 const context = (model: ChatModel, judge: ChatModel, over: Partial<EvalContext> = {}): EvalContext => ({
-  model, judge, reasoning: 'none', lang: 'en', judgeAttempts: 2, options: {}, ...over,
+  model,
+  judge,
+  reasoning: 'none',
+  lang: 'en',
+  judgeAttempts: 2,
+  options: {},
+  ...over,
 });
 
 describe('replyingAgent and replyOrFailure', () => {
@@ -41,7 +47,9 @@ describe('replyingAgent and replyOrFailure', () => {
   it('turns a reply that never follows the reasoning format into a failed case, and lets call errors through', async () => {
     const ctx = context(scripted(['[only thoughts]', '[still only thoughts]']), scripted([]), { reasoning: 'inner-monologue' });
     const got = await replyOrFailure(replyingAgent('Mara.', ctx), { message: 'hi' }, ctx);
-    expect(got).toEqual({ failed: { status: 'failed', error: expect.stringMatching(/^the model's reply did not follow the inner-monologue format: /), judgements: [], scores: {} } });
+    expect(got).toEqual({
+      failed: { status: 'failed', error: expect.stringMatching(/^the model's reply did not follow the inner-monologue format: /), judgements: [], scores: {} },
+    });
     const broken = context(scripted([new Error('connection refused')]), scripted([]));
     await expect(replyOrFailure(replyingAgent('Mara.', broken), { message: 'hi' }, broken)).rejects.toThrow('connection refused');
   });
@@ -57,7 +65,11 @@ describe('judgeReply', () => {
   it('fails the case when no answer holds a score in range', async () => {
     const judge = scripted(['Score: 9', 'Score: 9']);
     const got = await judgeReply(context(scripted([]), judge), 'memory', [{ role: 'user', content: 'rate it' }], 4);
-    expect('failed' in got && got.failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/^judge answer unreadable after 2 attempts: /), scores: {} });
+    expect('failed' in got && got.failed).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^judge answer unreadable after 2 attempts: /),
+      scores: {},
+    });
     expect('failed' in got && got.failed.judgements[0]!.raw).toEqual(['Score: 9', 'Score: 9']);
   });
 });

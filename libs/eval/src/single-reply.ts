@@ -26,7 +26,11 @@ export function replyingAgent(profile: CharacterOptions['profile'], ctx: EvalCon
  * The agent's turn, or a failed outcome when its reply never followed the reasoning format (such
  * a reply cannot be judged). Call errors propagate, so the runner retries the case later.
  */
-export async function replyOrFailure(agent: Character, input: Parameters<Character['turn']>[0], ctx: EvalContext): Promise<{ turn: TurnResult } | { failed: CaseOutcome }> {
+export async function replyOrFailure(
+  agent: Character,
+  input: Parameters<Character['turn']>[0],
+  ctx: EvalContext,
+): Promise<{ turn: TurnResult } | { failed: CaseOutcome }> {
   try {
     return { turn: await agent.turn(input, ctx.signal ? { signal: ctx.signal } : {}) };
   } catch (e) {
@@ -47,7 +51,14 @@ export async function judgeReply(
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (judgement.parsed === null) {
-    return { failed: { status: 'failed', error: `judge answer unreadable after ${judgement.raw.length} attempts: ${judgement.error}`, judgements: [judgement], scores: {} } };
+    return {
+      failed: {
+        status: 'failed',
+        error: `judge answer unreadable after ${judgement.raw.length} attempts: ${judgement.error}`,
+        judgements: [judgement],
+        scores: {},
+      },
+    };
   }
   return { score: judgement.parsed, judgement };
 }

@@ -74,8 +74,10 @@ export function unavailableReason(backend: Backend): string | undefined {
   if (backend === 'js') return undefined;
   if (!info.native) return info.nativeError;
   if (backend === 'cuda' && !info.native.cuda.available) {
-    return `The CUDA backend is not available: ${info.native.cuda.reason}.` +
-      (info.native.cuda.compiled ? '' : ` Install the CUDA toolkit and run \`${BUILD_COMMAND}\`.`);
+    return (
+      `The CUDA backend is not available: ${info.native.cuda.reason}.` +
+      (info.native.cuda.compiled ? '' : ` Install the CUDA toolkit and run \`${BUILD_COMMAND}\`.`)
+    );
   }
   return undefined;
 }

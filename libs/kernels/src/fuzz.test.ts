@@ -13,10 +13,28 @@ function weirdValue(r: () => number, n: number, v: number): unknown {
   const lengths = [0, 1, n, n - 1, n + 1, n * v, n * v - 1, n * v + 1].filter((k) => k >= 0);
   const k = lengths[Math.floor(r() * lengths.length)]!;
   const pool: (() => unknown)[] = [
-    () => undefined, () => null, () => 0, () => -1, () => 1.5, () => NaN, () => Infinity, () => -Infinity,
-    () => 1e20, () => 2 ** 31, () => 'x', () => 'robust', () => true, () => ({}), () => [1, 2],
-    () => new Float32Array(k), () => new Uint16Array(k), () => new Int32Array(k), () => new Uint8Array(k),
-    () => new Float64Array(k), () => new Int32Array(k).fill(v), () => new Uint8Array(k).fill(2),
+    () => undefined,
+    () => null,
+    () => 0,
+    () => -1,
+    () => 1.5,
+    () => NaN,
+    () => Infinity,
+    () => -Infinity,
+    () => 1e20,
+    () => 2 ** 31,
+    () => 'x',
+    () => 'robust',
+    () => true,
+    () => ({}),
+    () => [1, 2],
+    () => new Float32Array(k),
+    () => new Uint16Array(k),
+    () => new Int32Array(k),
+    () => new Uint8Array(k),
+    () => new Float64Array(k),
+    () => new Int32Array(k).fill(v),
+    () => new Uint8Array(k).fill(2),
     () => new Float32Array(k).fill(NaN),
   ];
   return pool[Math.floor(r() * pool.length)]!();
@@ -52,9 +70,29 @@ function validArgs(r: () => number, n: number, v: number, dtype: 'f32' | 'bf16')
   };
 }
 
-const KEYS = ['dtype', 'logitsWith', 'logitsWithout', 'tokens', 'vocabSize', 'mask', 'seqOffsets', 'advantages',
-  'advantagesPerToken', 'temperature', 'norm', 'scope', 'scale', 'lamPos', 'lamNeg', 'renorm', 'variant', 'groupSize', 'cap',
-  'neutral', 'scores'];
+const KEYS = [
+  'dtype',
+  'logitsWith',
+  'logitsWithout',
+  'tokens',
+  'vocabSize',
+  'mask',
+  'seqOffsets',
+  'advantages',
+  'advantagesPerToken',
+  'temperature',
+  'norm',
+  'scope',
+  'scale',
+  'lamPos',
+  'lamNeg',
+  'renorm',
+  'variant',
+  'groupSize',
+  'cap',
+  'neutral',
+  'scores',
+];
 
 function mutate(a: Args, r: () => number, n: number, v: number): void {
   const count = 1 + Math.floor(r() * 3);
@@ -169,7 +207,16 @@ describe.skipIf(!info.native)('native addon under malformed input', () => {
 
 describe('formatNumber prints as C printf("%.9g") does', () => {
   it.each([
-    [1e20, '1e+20'], [1.5, '1.5'], [1e-5, '1e-05'], [Math.fround(0.1), '0.100000001'], [123456789.5, '123456790'],
-    [-2.25e-7, '-2.25e-07'], [0.0001, '0.0001'], [3, '3'], [-0.1, '-0.1'], [NaN, 'NaN'], [-Infinity, '-Infinity'],
+    [1e20, '1e+20'],
+    [1.5, '1.5'],
+    [1e-5, '1e-05'],
+    [Math.fround(0.1), '0.100000001'],
+    [123456789.5, '123456790'],
+    [-2.25e-7, '-2.25e-07'],
+    [0.0001, '0.0001'],
+    [3, '3'],
+    [-0.1, '-0.1'],
+    [NaN, 'NaN'],
+    [-Infinity, '-Infinity'],
   ])('%s -> %s', (x, want) => expect(formatNumber(x)).toBe(want));
 });

@@ -8,12 +8,7 @@ import { DeviceTensor } from './device.js';
 import { loadNative } from './loader.js';
 import { rawBackwardArgs, rawMiArgs } from './raw-args.js';
 import { logprobBackwardJs, miForwardJs } from './ts-fused.js';
-import type {
-  CallOptions,
-  LogprobBackwardArgs,
-  MiForwardArgs,
-  MiForwardResult,
-} from './types.js';
+import type { CallOptions, LogprobBackwardArgs, MiForwardArgs, MiForwardResult } from './types.js';
 import { checkLogprobBackward, checkMiForward, fail, kindOf } from './validate.js';
 
 export * from './types.js';
@@ -43,14 +38,7 @@ export {
   type SumAxisShape,
   type GatherShape,
 } from './tensor-ops.js';
-export {
-  binaryReference,
-  unaryReference,
-  stridedCopyReference,
-  softmaxRowsReference,
-  sumAxisReference,
-  gatherReference,
-} from './reference/tensor-ops.js';
+export { binaryReference, unaryReference, stridedCopyReference, softmaxRowsReference, sumAxisReference, gatherReference } from './reference/tensor-ops.js';
 export { streamRead, timeSgemmDirect, timeDeviceCopyCuda, timeMiForwardCuda, timeLogprobBackwardCuda } from './bench-probes.js';
 export { DeviceTensor } from './device.js';
 
@@ -80,10 +68,7 @@ export async function miForwardAsync(args: MiForwardArgs, opts: CallOptions = {}
  * policy-gradient loss, coef is the per-token weighted advantage). Returns `out` when given,
  * else a new array.
  */
-export function logprobBackward(
-  args: LogprobBackwardArgs,
-  opts: CallOptions = {},
-): Float32Array | Uint16Array | DeviceTensor {
+export function logprobBackward(args: LogprobBackwardArgs, opts: CallOptions = {}): Float32Array | Uint16Array | DeviceTensor {
   const backend = resolveBackend(opts.backend);
   const c = checkLogprobBackward(args, backend);
   if (backend === 'js') return logprobBackwardJs(c);
@@ -91,10 +76,7 @@ export function logprobBackward(
   return c.out instanceof DeviceTensor ? c.out : (r as Float32Array | Uint16Array);
 }
 
-export async function logprobBackwardAsync(
-  args: LogprobBackwardArgs,
-  opts: CallOptions = {},
-): Promise<Float32Array | Uint16Array | DeviceTensor> {
+export async function logprobBackwardAsync(args: LogprobBackwardArgs, opts: CallOptions = {}): Promise<Float32Array | Uint16Array | DeviceTensor> {
   const backend = resolveBackend(opts.backend);
   const c = checkLogprobBackward(args, backend);
   if (backend === 'js') return logprobBackwardJs(c);

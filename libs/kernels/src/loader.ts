@@ -51,7 +51,12 @@ export function nativeSourceHash(nativeDir: string): string {
   rel.push('CMakeLists.txt');
   rel.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const lines = rel
-    .map((f) => `${f} ${createHash('sha256').update(readFileSync(join(nativeDir, f))).digest('hex')}\n`)
+    .map(
+      (f) =>
+        `${f} ${createHash('sha256')
+          .update(readFileSync(join(nativeDir, f)))
+          .digest('hex')}\n`,
+    )
     .join('');
   return createHash('sha256').update(lines).digest('hex');
 }
@@ -105,18 +110,14 @@ export function loadFrom(path: string, sourceDir?: string): LoadResult {
   } catch (e) {
     return {
       path,
-      error: new NativeAddonError(
-        `The rapo native addon at ${path} failed to load: ${(e as Error).message}. ` +
-          `Rebuild it with \`${BUILD_COMMAND}\`.`,
-      ),
+      error: new NativeAddonError(`The rapo native addon at ${path} failed to load: ${(e as Error).message}. ` + `Rebuild it with \`${BUILD_COMMAND}\`.`),
     };
   }
   if (sourceDir && nativeSourceHash(sourceDir) !== addon.buildInfo().sourceHash) {
     return {
       path,
       error: new NativeAddonError(
-        `The rapo native addon at ${path} is stale: it was built from other sources than those in ${sourceDir}. ` +
-          `Run \`${BUILD_COMMAND}\` to rebuild it.`,
+        `The rapo native addon at ${path} is stale: it was built from other sources than those in ${sourceDir}. ` + `Run \`${BUILD_COMMAND}\` to rebuild it.`,
       ),
     };
   }

@@ -26,14 +26,25 @@ for (const variant of variants) {
       for (const outDtype of ['f32', 'bf16'] as const) {
         it(`logprobBackward ${dtype} -> ${outDtype} matches the reference`, async () => {
           variant.setup();
-          for (const [seed, v] of [[31, 1001], [32, 8], [33, 5], [34, 4100], [35, 4096]] as const) {
+          for (const [seed, v] of [
+            [31, 1001],
+            [32, 8],
+            [33, 5],
+            [34, 4100],
+            [35, 4096],
+          ] as const) {
             const p = makeProblem({ seed, n: 9, v, sequences: 2 });
             const args = miArgs(p, dtype, { temperature: 0.9 });
             const fwd = miForward(args, { backend: variant.backend });
             const coef = Float32Array.from({ length: p.n }, (_, i) => (i === 3 ? 0 : ((i % 3) - 1) * 0.7 + 0.2));
             const bargs = {
-              logits: args.logitsWith as Float32Array | Uint16Array, tokens: p.tokens, vocabSize: p.v,
-              lse: fwd.lseWith, coef, temperature: 0.9, outDtype,
+              logits: args.logitsWith as Float32Array | Uint16Array,
+              tokens: p.tokens,
+              vocabSize: p.v,
+              lse: fwd.lseWith,
+              coef,
+              temperature: 0.9,
+              outDtype,
             };
             const want = logprobBackwardReference(bargs);
             const got = logprobBackward(bargs, { backend: variant.backend }) as Float32Array | Uint16Array;
@@ -102,17 +113,23 @@ describe.skipIf(cudaSkip !== undefined)(`cuda device tensors${cudaSkip ? ` (skip
 
 const p = bad;
 const backwardCases: Mutation[] = [
-  ['lse length', (a) => (a.lse = new Float32Array(2)), RangeError,
-    'Expected Float32Array of length N (6) for lse but received Float32Array of length 2'],
+  ['lse length', (a) => (a.lse = new Float32Array(2)), RangeError, 'Expected Float32Array of length N (6) for lse but received Float32Array of length 2'],
   ['coef NaN', (a) => (a.coef = Float32Array.from([1, 1, 1, NaN, 1, 1])), RangeError, 'Expected coef[3] to be finite but received NaN'],
   ['lse Infinity', (a) => (a.lse = Float32Array.from([1, 1, Infinity, 1, 1, 1])), RangeError, 'Expected lse[2] to be finite but received Infinity'],
-  ['out of the wrong kind', (a) => (a.out = new Float64Array(60)), TypeError,
-    'Expected Float32Array (dtype "f32") for out but received Float64Array'],
+  ['out of the wrong kind', (a) => (a.out = new Float64Array(60)), TypeError, 'Expected Float32Array (dtype "f32") for out but received Float64Array'],
   ['unknown outDtype', (a) => (a.outDtype = 'fp8'), TypeError, 'Expected "f32" or "bf16" for outDtype but received string "fp8"'],
-  ['NaN logit', (a) => ((a.logits as Float32Array)[4 * 10 + 1] = NaN), RangeError,
-    'Expected finite values or -Infinity in logits but received NaN at logits[4, 1]'],
-  ['NaN with a payload', (a) => (new Uint32Array((a.logits as Float32Array).buffer)[2 * 10 + 3] = 0xffc0017f), RangeError,
-    'Expected finite values or -Infinity in logits but received NaN at logits[2, 3]'],
+  [
+    'NaN logit',
+    (a) => ((a.logits as Float32Array)[4 * 10 + 1] = NaN),
+    RangeError,
+    'Expected finite values or -Infinity in logits but received NaN at logits[4, 1]',
+  ],
+  [
+    'NaN with a payload',
+    (a) => (new Uint32Array((a.logits as Float32Array).buffer)[2 * 10 + 3] = 0xffc0017f),
+    RangeError,
+    'Expected finite values or -Infinity in logits but received NaN at logits[2, 3]',
+  ],
 ];
 
 for (const backend of availableBackends() as Backend[]) {

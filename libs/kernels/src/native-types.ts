@@ -72,7 +72,18 @@ export interface RawAddon {
   timeLogprobBackwardCuda(args: RawArgs, iterations: number): number;
   timeDeviceCopyCuda(bytes: number, iterations: number): number;
   /** C[b] = op(A[b % batchA]) * op(B[b % batchB]); see matmul.ts. */
-  matmul(a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
   blasInfo(): BlasInfo;
   /** "auto" (BLAS when built with one) or "blocked" (the portable loop). */
   setMatmulImpl(impl: 'auto' | 'blocked'): void;
@@ -84,7 +95,15 @@ export interface RawAddon {
    */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], aStrides: number[], bStrides: number[]): void;
   /** dst[dstOffset + i.dstStrides] = src[srcOffset + i.srcStrides] for every index i of `shape`; bits are copied as they are. */
-  stridedCopy(src: Float32Array | Int32Array, srcOffset: number, srcStrides: number[], dst: Float32Array | Int32Array, dstOffset: number, dstStrides: number[], shape: number[]): void;
+  stridedCopy(
+    src: Float32Array | Int32Array,
+    srcOffset: number,
+    srcStrides: number[],
+    dst: Float32Array | Int32Array,
+    dstOffset: number,
+    dstStrides: number[],
+    shape: number[],
+  ): void;
   /** Softmax of each contiguous row of `cols` values. */
   softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** out = op(x); op: 0 neg, 1 exp, 2 log, 3 sigmoid, 4 sqrt, 5 rsqrt, 6 square, 7 abs, 8 reciprocal. */

@@ -5,14 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { backendInfo } from './backend.js';
 import { streamRead, timeLogprobBackwardCuda, timeMiForwardCuda, timeSgemmDirect } from './bench-probes.js';
-import {
-  binaryReference,
-  gatherReference,
-  softmaxRowsReference,
-  stridedCopyReference,
-  sumAxisReference,
-  unaryReference,
-} from './reference/tensor-ops.js';
+import { binaryReference, gatherReference, softmaxRowsReference, stridedCopyReference, sumAxisReference, unaryReference } from './reference/tensor-ops.js';
 import {
   binaryOp,
   broadcastStrides,
@@ -66,13 +59,25 @@ describe.skipIf(!info.native)(`native tensor ops${info.native ? '' : ` (skipped:
 
   // [a's shape, b's shape]: broadcast to their numpy result.
   const BROADCASTS: [number[], number[]][] = [
-    [[5, 7], [5, 7]],
+    [
+      [5, 7],
+      [5, 7],
+    ],
     [[4, 1, 6], [6]],
-    [[3, 1], [1, 5]],
+    [
+      [3, 1],
+      [1, 5],
+    ],
     [[], [2, 3]],
-    [[2, 1, 3, 1], [1, 4, 1, 5]],
+    [
+      [2, 1, 3, 1],
+      [1, 4, 1, 5],
+    ],
     [[0, 3], [3]],
-    [[64, 1000], [64, 1000]], // split over the threads
+    [
+      [64, 1000],
+      [64, 1000],
+    ], // split over the threads
     [[64, 1000], [1000]],
   ];
   const BINARY_OPS: BinaryOpName[] = ['add', 'sub', 'mul', 'div', 'max', 'min', 'squaredDifference'];
@@ -179,11 +184,18 @@ describe.skipIf(!info.native)(`native tensor ops${info.native ? '' : ` (skipped:
     const big = randomF32(300 * 500, 9);
     const t = new Float32Array(big.length);
     stridedCopy({ data: big, strides: [1, 300] }, { data: t, strides: [500, 1] }, [300, 500]);
-    expect(Array.from(t)).toEqual(Array.from(stridedCopyReference({ data: big, strides: [1, 300] }, { data: new Float32Array(big.length), strides: [500, 1] }, [300, 500])));
+    expect(Array.from(t)).toEqual(
+      Array.from(stridedCopyReference({ data: big, strides: [1, 300] }, { data: new Float32Array(big.length), strides: [500, 1] }, [300, 500])),
+    );
   });
 
   it('softmaxRows matches the reference, with -Infinity entries and a row of only -Infinity', () => {
-    for (const [rows, cols] of [[1, 1], [3, 7], [50, 1000], [0, 5]] as const) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 7],
+      [50, 1000],
+      [0, 5],
+    ] as const) {
       const r = rng(rows * 31 + cols);
       const x = Float32Array.from({ length: rows * cols }, () => 4 * gaussian(r));
       const out = new Float32Array(rows * cols);
@@ -253,48 +265,124 @@ describe.skipIf(!info.native)(`native tensor ops${info.native ? '' : ` (skipped:
   describe('bad arguments are refused with one message shape', () => {
     const f = (n: number) => new Float32Array(n);
     const CASES: [string, () => void, typeof TypeError | typeof RangeError, string][] = [
-      ['an unknown binary op', () => binaryOp('pow' as BinaryOpName, f(1), f(1), f(1), [1], [1], [1]), RangeError,
-        'Expected one of "add", "sub", "mul", "div", "max", "min", "squaredDifference" for op but received string "pow"'],
-      ['a Float64Array operand', () => binaryOp('add', new Float64Array(1) as unknown as Float32Array, f(1), f(1), [1], [1], [1]), TypeError,
-        'Expected a Float32Array for a but received Float64Array'],
-      ['an output of the wrong length', () => binaryOp('add', f(6), f(6), f(5), [2, 3], [3, 1], [3, 1]), RangeError,
-        'Expected 6 elements (the product of shape [2, 3]) for out but received 5'],
-      ['strides of another rank', () => binaryOp('add', f(6), f(6), f(6), [2, 3], [3], [3, 1]), RangeError,
-        'Expected 2 strides (one per dimension of shape) for aStrides but received 1'],
-      ['a negative stride', () => binaryOp('add', f(6), f(6), f(6), [2, 3], [3, 1], [3, -1]), RangeError,
-        'Expected whole numbers >= 0 for bStrides[1] but received number -1'],
-      ['a view past the end of its array', () => binaryOp('add', f(6), f(6), f(6), [2, 3], [3, 2], [3, 1]), RangeError,
-        'Expected an array that holds element 7 of the strided view for a but received one of 6 elements'],
-      ['a shape of rank 9', () => binaryOp('add', f(1), f(1), f(1), [1, 1, 1, 1, 1, 1, 1, 1, 1], [], []), RangeError,
-        'Expected at most 8 dimensions for shape but received 9'],
-      ['a fractional size', () => binaryOp('add', f(3), f(3), f(3), [2.5], [1], [1]), RangeError,
-        'Expected whole numbers >= 0 for shape[0] but received number 2.5'],
-      ['an unknown unary op', () => unaryOp('tanh' as UnaryOpName, f(1), f(1)), RangeError,
-        'Expected one of "neg", "exp", "log", "sigmoid", "sqrt", "rsqrt", "square", "abs", "reciprocal" for op but received string "tanh"'],
+      [
+        'an unknown binary op',
+        () => binaryOp('pow' as BinaryOpName, f(1), f(1), f(1), [1], [1], [1]),
+        RangeError,
+        'Expected one of "add", "sub", "mul", "div", "max", "min", "squaredDifference" for op but received string "pow"',
+      ],
+      [
+        'a Float64Array operand',
+        () => binaryOp('add', new Float64Array(1) as unknown as Float32Array, f(1), f(1), [1], [1], [1]),
+        TypeError,
+        'Expected a Float32Array for a but received Float64Array',
+      ],
+      [
+        'an output of the wrong length',
+        () => binaryOp('add', f(6), f(6), f(5), [2, 3], [3, 1], [3, 1]),
+        RangeError,
+        'Expected 6 elements (the product of shape [2, 3]) for out but received 5',
+      ],
+      [
+        'strides of another rank',
+        () => binaryOp('add', f(6), f(6), f(6), [2, 3], [3], [3, 1]),
+        RangeError,
+        'Expected 2 strides (one per dimension of shape) for aStrides but received 1',
+      ],
+      [
+        'a negative stride',
+        () => binaryOp('add', f(6), f(6), f(6), [2, 3], [3, 1], [3, -1]),
+        RangeError,
+        'Expected whole numbers >= 0 for bStrides[1] but received number -1',
+      ],
+      [
+        'a view past the end of its array',
+        () => binaryOp('add', f(6), f(6), f(6), [2, 3], [3, 2], [3, 1]),
+        RangeError,
+        'Expected an array that holds element 7 of the strided view for a but received one of 6 elements',
+      ],
+      [
+        'a shape of rank 9',
+        () => binaryOp('add', f(1), f(1), f(1), [1, 1, 1, 1, 1, 1, 1, 1, 1], [], []),
+        RangeError,
+        'Expected at most 8 dimensions for shape but received 9',
+      ],
+      [
+        'a fractional size',
+        () => binaryOp('add', f(3), f(3), f(3), [2.5], [1], [1]),
+        RangeError,
+        'Expected whole numbers >= 0 for shape[0] but received number 2.5',
+      ],
+      [
+        'an unknown unary op',
+        () => unaryOp('tanh' as UnaryOpName, f(1), f(1)),
+        RangeError,
+        'Expected one of "neg", "exp", "log", "sigmoid", "sqrt", "rsqrt", "square", "abs", "reciprocal" for op but received string "tanh"',
+      ],
       ['a unary output of another length', () => unaryOp('exp', f(3), f(4)), RangeError, 'Expected 3 elements (as many as x) for out but received 4'],
-      ['a copy between word types', () => stridedCopy({ data: f(2), strides: [1] }, { data: new Int32Array(2), strides: [1] }, [2]), TypeError,
-        'Expected a Float32Array (the type of src.data) for dst.data but received Int32Array'],
-      ['a copy from a plain array', () => stridedCopy({ data: [1, 2] as unknown as Float32Array, strides: [1] }, { data: f(2), strides: [1] }, [2]), TypeError,
-        'Expected a Float32Array or Int32Array for src.data but received Array'],
-      ['a negative offset', () => stridedCopy({ data: f(2), offset: -1, strides: [1] }, { data: f(2), strides: [1] }, [2]), RangeError,
-        'Expected a whole number >= 0 for src.offset but received number -1'],
-      ['a copy that writes past the end', () => stridedCopy({ data: f(4), strides: [1] }, { data: f(4), offset: 1, strides: [1] }, [4]), RangeError,
-        'Expected an array that holds element 4 of the strided view for dst.data but received one of 4 elements'],
-      ['softmax sizes that do not match x', () => softmaxRows(f(6), f(6), 2, 4), RangeError,
-        'Expected 8 elements (rows x cols = 2 x 4) for x but received 6'],
+      [
+        'a copy between word types',
+        () => stridedCopy({ data: f(2), strides: [1] }, { data: new Int32Array(2), strides: [1] }, [2]),
+        TypeError,
+        'Expected a Float32Array (the type of src.data) for dst.data but received Int32Array',
+      ],
+      [
+        'a copy from a plain array',
+        () => stridedCopy({ data: [1, 2] as unknown as Float32Array, strides: [1] }, { data: f(2), strides: [1] }, [2]),
+        TypeError,
+        'Expected a Float32Array or Int32Array for src.data but received Array',
+      ],
+      [
+        'a negative offset',
+        () => stridedCopy({ data: f(2), offset: -1, strides: [1] }, { data: f(2), strides: [1] }, [2]),
+        RangeError,
+        'Expected a whole number >= 0 for src.offset but received number -1',
+      ],
+      [
+        'a copy that writes past the end',
+        () => stridedCopy({ data: f(4), strides: [1] }, { data: f(4), offset: 1, strides: [1] }, [4]),
+        RangeError,
+        'Expected an array that holds element 4 of the strided view for dst.data but received one of 4 elements',
+      ],
+      ['softmax sizes that do not match x', () => softmaxRows(f(6), f(6), 2, 4), RangeError, 'Expected 8 elements (rows x cols = 2 x 4) for x but received 6'],
       ['a negative row count', () => softmaxRows(f(0), f(0), -1, 0), RangeError, 'Expected a whole number >= 0 for rows but received number -1'],
-      ['a reduction without its shape', () => sumAxis(f(1), f(1), undefined as unknown as { outer: number; reduce: number; inner: number }), RangeError,
-        'Expected a whole number >= 0 for shape.outer but received undefined'],
-      ['a reduction output of the wrong size', () => sumAxis(f(6), f(3), { outer: 2, reduce: 3, inner: 1 }), RangeError,
-        'Expected 2 elements (outer x inner = 2 x 1) for out but received 3'],
-      ['a non-numeric scale', () => sumAxis(f(1), f(1), { outer: 1, reduce: 1, inner: 1 }, '2' as unknown as number), TypeError,
-        'Expected a number for scale but received string "2"'],
-      ['float indices', () => gather(f(4), new Float32Array(1) as unknown as Int32Array, f(1), { outer: 1, axis: 4, inner: 1 }), TypeError,
-        'Expected an Int32Array for indices but received Float32Array'],
-      ['a gather into another word type', () => gather(f(4), new Int32Array(1), new Int32Array(1) as unknown as Float32Array, { outer: 1, axis: 4, inner: 1 }), TypeError,
-        'Expected a Float32Array (the type of x) for out but received Int32Array'],
+      [
+        'a reduction without its shape',
+        () => sumAxis(f(1), f(1), undefined as unknown as { outer: number; reduce: number; inner: number }),
+        RangeError,
+        'Expected a whole number >= 0 for shape.outer but received undefined',
+      ],
+      [
+        'a reduction output of the wrong size',
+        () => sumAxis(f(6), f(3), { outer: 2, reduce: 3, inner: 1 }),
+        RangeError,
+        'Expected 2 elements (outer x inner = 2 x 1) for out but received 3',
+      ],
+      [
+        'a non-numeric scale',
+        () => sumAxis(f(1), f(1), { outer: 1, reduce: 1, inner: 1 }, '2' as unknown as number),
+        TypeError,
+        'Expected a number for scale but received string "2"',
+      ],
+      [
+        'float indices',
+        () => gather(f(4), new Float32Array(1) as unknown as Int32Array, f(1), { outer: 1, axis: 4, inner: 1 }),
+        TypeError,
+        'Expected an Int32Array for indices but received Float32Array',
+      ],
+      [
+        'a gather into another word type',
+        () => gather(f(4), new Int32Array(1), new Int32Array(1) as unknown as Float32Array, { outer: 1, axis: 4, inner: 1 }),
+        TypeError,
+        'Expected a Float32Array (the type of x) for out but received Int32Array',
+      ],
       ['a streaming read of numbers', () => streamRead([1, 2] as unknown as Float32Array), TypeError, 'Expected a Float32Array for data but received Array'],
-      ['an sgemm with no rows', () => timeSgemmDirect({ m: 0, n: 4, k: 4 }, 1, 1), RangeError, 'Expected a whole number >= 1 for shape.m but received number 0'],
+      [
+        'an sgemm with no rows',
+        () => timeSgemmDirect({ m: 0, n: 4, k: 4 }, 1, 1),
+        RangeError,
+        'Expected a whole number >= 1 for shape.m but received number 0',
+      ],
     ];
     for (const [name, call, Type, message] of CASES) {
       it(name, () => {
@@ -305,8 +393,12 @@ describe.skipIf(!info.native)(`native tensor ops${info.native ? '' : ` (skipped:
 
     it('the CUDA timers want device-resident logits', () => {
       const args = {
-        logitsWith: f(4), logitsWithout: f(4), tokens: Int32Array.from([0, 1]), vocabSize: 2,
-        seqOffsets: Int32Array.from([0, 2]), advantages: Float32Array.from([1]),
+        logitsWith: f(4),
+        logitsWithout: f(4),
+        tokens: Int32Array.from([0, 1]),
+        vocabSize: 2,
+        seqOffsets: Int32Array.from([0, 2]),
+        advantages: Float32Array.from([1]),
       };
       expect(() => timeMiForwardCuda(args, 1)).toThrow(
         new TypeError('Expected a DeviceTensor (the kernels are timed on device-resident logits) for logitsWith but received Float32Array'),

@@ -22,8 +22,12 @@ export type WordArray = Float32Array | Int32Array;
 // The addon's op codes (native/include/rapo/rapo.h, BinaryOp and UnaryOp).
 const BINARY_CODES: Readonly<Record<BinaryOpName, number>> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6 };
 const UNARY_CODES: Readonly<Record<UnaryOpName, number>> = { neg: 0, exp: 1, log: 2, sigmoid: 3, sqrt: 4, rsqrt: 5, square: 6, abs: 7, reciprocal: 8 };
-const BINARY_NAMES = Object.keys(BINARY_CODES).map((k) => `"${k}"`).join(', ');
-const UNARY_NAMES = Object.keys(UNARY_CODES).map((k) => `"${k}"`).join(', ');
+const BINARY_NAMES = Object.keys(BINARY_CODES)
+  .map((k) => `"${k}"`)
+  .join(', ');
+const UNARY_NAMES = Object.keys(UNARY_CODES)
+  .map((k) => `"${k}"`)
+  .join(', ');
 
 /** A strided view of a flat array: element i of the view is data[offset + sum(i[d] * strides[d])]. */
 export interface StridedView<T extends WordArray = WordArray> {

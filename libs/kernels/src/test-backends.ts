@@ -61,7 +61,11 @@ for (let i = 0; i < p.n; i++) {
   lse[i] = m + Math.log(s);
 }
 export const bbase = (): LogprobBackwardArgs => ({
-  logits: p.withF32, tokens: p.tokens, vocabSize: p.v, lse, coef: new Float32Array(p.n).fill(1),
+  logits: p.withF32,
+  tokens: p.tokens,
+  vocabSize: p.v,
+  lse,
+  coef: new Float32Array(p.n).fill(1),
 });
 
 export type Mutation = [name: string, change: (a: Record<string, unknown>) => void, cls: typeof TypeError, message: string];

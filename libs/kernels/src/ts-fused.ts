@@ -60,7 +60,10 @@ export function miForwardJs(c: CheckedMiForward): MiForwardResult {
     const za = (bf16 ? bf16ToNumber(withData[base + tok]!) : withData[base + tok]!) * invT;
     const zb = (bf16 ? bf16ToNumber(withoutData[base + tok]!) : withoutData[base + tok]!) * invT;
     if (!a.ok || !b.ok || za === -Infinity || zb === -Infinity) {
-      for (const [data, name] of [[withData, 'logitsWith'], [withoutData, 'logitsWithout']] as const) {
+      for (const [data, name] of [
+        [withData, 'logitsWith'],
+        [withoutData, 'logitsWithout'],
+      ] as const) {
         const problem = describeRowProblem(data, c.dtype, v, i, tok, c.temperature, name);
         if (problem) throw new RangeError(problem);
       }
@@ -74,9 +77,14 @@ export function miForwardJs(c: CheckedMiForward): MiForwardResult {
   }
   const r = stage2(c, lpw, lpwo);
   return {
-    logpWith, logpWithout, lseWith, entropyWith,
-    mi: Float32Array.from(r.mi), score: Float32Array.from(r.score),
-    weight: Float32Array.from(r.weight), weightedAdvantage: Float32Array.from(r.weightedAdvantage),
+    logpWith,
+    logpWithout,
+    lseWith,
+    entropyWith,
+    mi: Float32Array.from(r.mi),
+    score: Float32Array.from(r.score),
+    weight: Float32Array.from(r.weight),
+    weightedAdvantage: Float32Array.from(r.weightedAdvantage),
   };
 }
 
@@ -84,8 +92,7 @@ export function logprobBackwardJs(c: CheckedLogprobBackward): Float32Array | Uin
   const data = c.logits as Float32Array | Uint16Array;
   const { n, v } = c;
   const bf16In = c.dtype === 'bf16';
-  const out = (c.out as Float32Array | Uint16Array | undefined) ??
-    (c.outDtype === 'f32' ? new Float32Array(n * v) : new Uint16Array(n * v));
+  const out = (c.out as Float32Array | Uint16Array | undefined) ?? (c.outDtype === 'f32' ? new Float32Array(n * v) : new Uint16Array(n * v));
   const bf16Out = c.outDtype === 'bf16';
   const invT = 1 / c.temperature;
   for (let i = 0; i < n; i++) {

@@ -3,21 +3,20 @@
 // values out of range RangeErrors. Data checks that need a pass over the logits (NaN, rows of
 // -Infinity) happen inside each backend's kernel, with messages from ./messages.ts.
 import { DeviceTensor } from './device.js';
-import type {
-  Backend,
-  DType,
-  Logits,
-  LogprobBackwardArgs,
-  MiForwardArgs,
-  Norm,
-  Renorm,
-  Scope,
-  Variant,
-} from './types.js';
+import type { Backend, DType, Logits, LogprobBackwardArgs, MiForwardArgs, Norm, Renorm, Scope, Variant } from './types.js';
 
 const TYPED_ARRAYS = [
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
 ] as const;
 
 /** How a received value is named in messages. */
@@ -141,14 +140,7 @@ function typedArray<T extends ArrayBufferView & { length: number }>(
   return arr;
 }
 
-function logitsArray(
-  o: Record<string, unknown>,
-  key: string,
-  dtype: DType,
-  n: number,
-  v: number,
-  backend: Backend,
-): Logits {
+function logitsArray(o: Record<string, unknown>, key: string, dtype: DType, n: number, v: number, backend: Backend): Logits {
   const val = o[key];
   const count = n * v;
   const name = dtype === 'f32' ? 'Float32Array' : 'Uint16Array';
@@ -238,9 +230,13 @@ function start(args: unknown, logitsKey: string, backend: Backend) {
 export function checkMiForward(args: MiForwardArgs, backend: Backend): CheckedMiForward {
   const { o, dtype, tokArr, n, v, logits: logitsWith } = start(args, 'logitsWith', backend);
   const logitsWithout = logitsArray(o, 'logitsWithout', dtype, n, v, backend);
-  if ((logitsWith instanceof DeviceTensor) !== (logitsWithout instanceof DeviceTensor)) {
-    fail('type', logitsWith instanceof DeviceTensor ? 'a DeviceTensor like logitsWith' : 'a typed array like logitsWith',
-      'logitsWithout', kindOf(logitsWithout));
+  if (logitsWith instanceof DeviceTensor !== logitsWithout instanceof DeviceTensor) {
+    fail(
+      'type',
+      logitsWith instanceof DeviceTensor ? 'a DeviceTensor like logitsWith' : 'a typed array like logitsWith',
+      'logitsWithout',
+      kindOf(logitsWithout),
+    );
   }
   const nDesc = `N (${n})`;
   const mask = o.mask === undefined || o.mask === null ? undefined : typedArray(o, 'mask', Uint8Array, n, nDesc);
@@ -250,8 +246,7 @@ export function checkMiForward(args: MiForwardArgs, backend: Backend): CheckedMi
   const perTokenRaw = o.advantagesPerToken;
   if (perTokenRaw !== undefined && typeof perTokenRaw !== 'boolean') fail('type', 'a boolean', 'advantagesPerToken', kindOf(perTokenRaw));
   const advantagesPerToken = perTokenRaw ?? false;
-  const advantages = typedArray(o, 'advantages', Float32Array, advantagesPerToken ? n : s,
-    advantagesPerToken ? nDesc : `S (${s}, one per sequence)`);
+  const advantages = typedArray(o, 'advantages', Float32Array, advantagesPerToken ? n : s, advantagesPerToken ? nDesc : `S (${s}, one per sequence)`);
   const temperature = positiveFinite(o, 'temperature', 1);
   const norm = oneOf(o, 'norm', ['robust', 'clip', 'tanh', 'none'] as const, 'robust');
   const scope = oneOf(o, 'scope', ['batch', 'sequence'] as const, 'batch');
@@ -293,10 +288,24 @@ export function checkMiForward(args: MiForwardArgs, backend: Backend): CheckedMi
     failRange('renorm "none" with variant "bounded" (it rescales each sign\'s weights itself)', `renorm "${renorm}"`);
   }
   return {
-    variant, groupSize: groupSizeRaw > 0 ? groupSizeRaw : s, neutral, scores,
-    dtype, n, v, s, logitsWith, logitsWithout, tokens: tokArr, mask, seqOffsets, advantages, advantagesPerToken,
+    variant,
+    groupSize: groupSizeRaw > 0 ? groupSizeRaw : s,
+    neutral,
+    scores,
+    dtype,
+    n,
+    v,
+    s,
+    logitsWith,
+    logitsWithout,
+    tokens: tokArr,
+    mask,
+    seqOffsets,
+    advantages,
+    advantagesPerToken,
     temperature: float32Param(temperature, 'temperature', isPositiveFinite, 'a finite number > 0'),
-    norm, scope,
+    norm,
+    scope,
     scale: float32Param(scale, 'scale', isPositiveFinite, 'a finite number > 0'),
     lamPos: float32Param(lamPos, 'lamPos', isUnit, 'a number in [0, 1]'),
     lamNeg: float32Param(lamNeg, 'lamNeg', isUnit, 'a number in [0, 1]'),
@@ -340,5 +349,16 @@ export function checkLogprobBackward(args: LogprobBackwardArgs, backend: Backend
   tokens(o, v);
   finiteArray(lse, 'lse');
   finiteArray(coef, 'coef');
-  return { dtype, outDtype, n, v, logits, tokens: tokArr, lse, coef, temperature: float32Param(temperature, 'temperature', isPositiveFinite, 'a finite number > 0'), out };
+  return {
+    dtype,
+    outDtype,
+    n,
+    v,
+    logits,
+    tokens: tokArr,
+    lse,
+    coef,
+    temperature: float32Param(temperature, 'temperature', isPositiveFinite, 'a finite number > 0'),
+    out,
+  };
 }

@@ -32,9 +32,12 @@ interface Entry {
 function isResponse(x: unknown): x is Omit<ChatResponse, 'cached'> {
   const r = x as ChatResponse;
   return (
-    typeof r === 'object' && r !== null && Array.isArray(r.choices) &&
+    typeof r === 'object' &&
+    r !== null &&
+    Array.isArray(r.choices) &&
     r.choices.every((c) => typeof c?.content === 'string') &&
-    typeof r.usage?.promptTokens === 'number' && typeof r.usage?.completionTokens === 'number' &&
+    typeof r.usage?.promptTokens === 'number' &&
+    typeof r.usage?.completionTokens === 'number' &&
     typeof r.model === 'string'
   );
 }

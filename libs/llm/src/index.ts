@@ -6,11 +6,4 @@ export { OpenAICompatibleModel, type OpenAICompatibleOptions, type RetryEvent } 
 export { ResponseCache, requestKey, canonicalJson } from './cache.js';
 export { Limiter } from './limiter.js';
 export { backoffMs, parseRetryAfter, DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-export {
-  createChatModel,
-  parseModelSpec,
-  registerLocalModelFactory,
-  type CreateOptions,
-  type LocalModelFactory,
-  type ModelSpec,
-} from './spec.js';
+export { createChatModel, parseModelSpec, registerLocalModelFactory, type CreateOptions, type LocalModelFactory, type ModelSpec } from './spec.js';

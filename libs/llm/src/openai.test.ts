@@ -58,8 +58,15 @@ describe('OpenAI-compatible client', () => {
     expect(r).toMatchObject({ usage: { promptTokens: 5, completionTokens: 2 }, model: 'test-model', cached: false });
     const got = server.received[0]!;
     expect(got.body).toEqual({
-      model: 'test-model', messages: hello.messages, temperature: 0.7, top_p: 0.9, max_tokens: 30, stop: ['\n'], seed: 3,
-      logprobs: true, top_logprobs: 1,
+      model: 'test-model',
+      messages: hello.messages,
+      temperature: 0.7,
+      top_p: 0.9,
+      max_tokens: 30,
+      stop: ['\n'],
+      seed: 3,
+      logprobs: true,
+      top_logprobs: 1,
     });
     expect(got.headers.authorization).toBe('Bearer sk-test');
     expect(got.headers['x-trace']).toBe('1');
@@ -98,7 +105,9 @@ describe('OpenAI-compatible client', () => {
 
   it('gives up after maxRetries with the last error and the number of tries', async () => {
     server.fallback({ kind: 'status', status: 502, body: 'bad gateway' });
-    const err = await model().chat(hello).catch((e) => e);
+    const err = await model()
+      .chat(hello)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(LlmHttpError);
     expect(err).toMatchObject({ status: 502, attempts: 4, retryable: true });
     expect(err.message).toContain('answered HTTP 502: bad gateway');
@@ -107,7 +116,9 @@ describe('OpenAI-compatible client', () => {
 
   it('does not retry a 400 or 401', async () => {
     server.script({ kind: 'status', status: 401, body: '{"error":"no key"}' });
-    const err = await model().chat(hello).catch((e) => e);
+    const err = await model()
+      .chat(hello)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(LlmHttpError);
     expect(err).toMatchObject({ status: 401, attempts: 1, retryable: false });
     expect(server.received).toHaveLength(1);
@@ -122,7 +133,9 @@ describe('OpenAI-compatible client', () => {
 
   it('reports a refused connection as a network error', async () => {
     await server.stop();
-    const err = await model({ retry: { maxRetries: 1 } }).chat(hello).catch((e) => e);
+    const err = await model({ retry: { maxRetries: 1 } })
+      .chat(hello)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(LlmNetworkError);
     expect(err.message).toMatch(/^could not reach http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: /);
     expect(err.attempts).toBe(2);
@@ -134,14 +147,18 @@ describe('OpenAI-compatible client', () => {
     server.script({ kind: 'garbage', body: '{"choices": [' }, { kind: 'garbage', body: '{"choices": []}' });
     expect((await model().chat(hello)).choices[0]!.content).toBe('reply');
     server.fallback({ kind: 'garbage', body: '{"choices": [{"message": {}}]}' });
-    const err = await model({ retry: { maxRetries: 1 } }).chat(hello).catch((e) => e);
+    const err = await model({ retry: { maxRetries: 1 } })
+      .chat(hello)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(LlmResponseError);
     expect(err.message).toContain('choices[0].message.content is not a string');
   });
 
   it('times out a server that never answers, and retries', async () => {
     server.fallback({ kind: 'hang' });
-    const err = await model({ timeoutMs: 100, retry: { maxRetries: 1 } }).chat(hello).catch((e) => e);
+    const err = await model({ timeoutMs: 100, retry: { maxRetries: 1 } })
+      .chat(hello)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(LlmTimeoutError);
     expect(err.attempts).toBe(2);
     expect(err.message).toContain('did not answer within 100 ms');

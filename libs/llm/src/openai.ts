@@ -3,25 +3,10 @@
 // network errors, timeouts and malformed answers (Retry-After wins when the server sends one),
 // a concurrency limit, cancellation through AbortSignal, usage totals, and the on-disk cache.
 import { requestKey, ResponseCache } from './cache.js';
-import {
-  abortError,
-  LlmError,
-  LlmHttpError,
-  LlmNetworkError,
-  LlmResponseError,
-  LlmTimeoutError,
-} from './errors.js';
+import { abortError, LlmError, LlmHttpError, LlmNetworkError, LlmResponseError, LlmTimeoutError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { backoffMs, DEFAULT_RETRY, parseRetryAfter, sleep as realSleep, type RetryPolicy } from './retry.js';
-import type {
-  CallOptions,
-  ChatChoice,
-  ChatModel,
-  ChatRequest,
-  ChatResponse,
-  TokenLogprob,
-  UsageTotals,
-} from './types.js';
+import type { CallOptions, ChatChoice, ChatModel, ChatRequest, ChatResponse, TokenLogprob, UsageTotals } from './types.js';
 
 export interface RetryEvent {
   /** 0-based index of the try that failed. */

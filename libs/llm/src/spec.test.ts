@@ -20,10 +20,14 @@ afterEach(() => {
 describe('model specs', () => {
   it('parses openai and local specs', () => {
     expect(parseModelSpec('openai:http://localhost:8000/v1#Qwen/Qwen3-8B')).toEqual({
-      kind: 'openai', baseURL: 'http://localhost:8000/v1', model: 'Qwen/Qwen3-8B',
+      kind: 'openai',
+      baseURL: 'http://localhost:8000/v1',
+      model: 'Qwen/Qwen3-8B',
     });
     expect(parseModelSpec('openai:https://api.example.com/v1#gpt#4')).toEqual({
-      kind: 'openai', baseURL: 'https://api.example.com/v1#gpt', model: '4',
+      kind: 'openai',
+      baseURL: 'https://api.example.com/v1#gpt',
+      model: '4',
     });
     expect(parseModelSpec('local:runs/a/ckpt')).toEqual({ kind: 'local', dir: 'runs/a/ckpt' });
   });
@@ -45,7 +49,11 @@ describe('model specs', () => {
 
   it('needs a registered backend for local checkpoints', () => {
     expect(() => createChatModel('local:/tmp/x')).toThrow(/no backend for local checkpoints is registered/);
-    const fake: ChatModel = { name: 'local:/tmp/x', chat: async () => ({ choices: [], usage: { promptTokens: 0, completionTokens: 0 }, model: 'x', cached: false }), usage: () => ({ requests: 0, cachedResponses: 0, retries: 0, promptTokens: 0, completionTokens: 0 }) };
+    const fake: ChatModel = {
+      name: 'local:/tmp/x',
+      chat: async () => ({ choices: [], usage: { promptTokens: 0, completionTokens: 0 }, model: 'x', cached: false }),
+      usage: () => ({ requests: 0, cachedResponses: 0, retries: 0, promptTokens: 0, completionTokens: 0 }),
+    };
     registerLocalModelFactory((dir) => ({ ...fake, name: `local:${dir}` }));
     expect(createChatModel('local:/tmp/x').name).toBe('local:/tmp/x');
   });

@@ -35,7 +35,14 @@ describe('tfjs backend choice', () => {
   });
 
   it('cpu and wasm compute the same logits', async () => {
-    const config = parseConfig({ vocab_size: 50, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 24 });
+    const config = parseConfig({
+      vocab_size: 50,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      intermediate_size: 24,
+    });
     const run = async (name: 'cpu' | 'wasm') => {
       process.env.RAPO_TF_BACKEND = name;
       resetBackendChoice();

@@ -13,7 +13,7 @@ describe('chat formatting', () => {
   });
 
   it("renders a checkpoint's own template", () => {
-    const llama3ish = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
+    const llama3ish = '{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}';
     expect(renderChat(messages, llama3ish)).toBe('<|system|>You are Mara.<|im_end|><|user|>Hi<|im_end|><|assistant|>');
     expect(() => renderChat(messages, '{% if %}')).toThrow(/^The chat template does not parse/);
   });

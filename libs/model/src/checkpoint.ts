@@ -90,7 +90,11 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const { tensors, metadata } = readSafetensors(weightsPath);
   let model: LlamaModel;
   try {
-    model = LlamaModel.fromTensors(config, [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), `checkpoint ${dir}: model.safetensors`);
+    model = LlamaModel.fromTensors(
+      config,
+      [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
+      `checkpoint ${dir}: model.safetensors`,
+    );
   } catch (e) {
     if (e instanceof ModelError) throw new CheckpointError(e.message);
     throw e;

@@ -30,7 +30,13 @@ export class ConfigError extends Error {
 }
 
 const INT_FIELDS = [
-  'vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'intermediate_size', 'max_position_embeddings',
+  'vocab_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'num_key_value_heads',
+  'intermediate_size',
+  'max_position_embeddings',
 ] as const;
 
 /** Checks a config (from a config.json or code) and returns it with defaults filled in. */
@@ -46,7 +52,8 @@ export function parseConfig(input: unknown, source = 'config'): ModelConfig {
   }
   for (const k of ['rope_theta', 'rms_norm_eps'] as const) {
     const v = c[k];
-    if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new ConfigError(`${source}: expected a number > 0 for ${k} but received ${JSON.stringify(v)}`);
+    if (!(typeof v === 'number' && v > 0 && Number.isFinite(v)))
+      throw new ConfigError(`${source}: expected a number > 0 for ${k} but received ${JSON.stringify(v)}`);
   }
   if (typeof c.tie_word_embeddings !== 'boolean') {
     throw new ConfigError(`${source}: expected true or false for tie_word_embeddings but received ${JSON.stringify(c.tie_word_embeddings)}`);
@@ -59,12 +66,21 @@ export function parseConfig(input: unknown, source = 'config'): ModelConfig {
     throw new ConfigError(`${source}: num_attention_heads ${cfg.num_attention_heads} must be a multiple of num_key_value_heads ${cfg.num_key_value_heads}`);
   }
   if ((cfg.hidden_size / cfg.num_attention_heads) % 2 !== 0) {
-    throw new ConfigError(`${source}: the head size hidden_size / num_attention_heads = ${cfg.hidden_size / cfg.num_attention_heads} must be even for rotary embeddings`);
+    throw new ConfigError(
+      `${source}: the head size hidden_size / num_attention_heads = ${cfg.hidden_size / cfg.num_attention_heads} must be even for rotary embeddings`,
+    );
   }
   return {
-    vocab_size: cfg.vocab_size, hidden_size: cfg.hidden_size, num_hidden_layers: cfg.num_hidden_layers, num_attention_heads: cfg.num_attention_heads,
-    num_key_value_heads: cfg.num_key_value_heads, intermediate_size: cfg.intermediate_size, max_position_embeddings: cfg.max_position_embeddings,
-    rope_theta: cfg.rope_theta, rms_norm_eps: cfg.rms_norm_eps, tie_word_embeddings: cfg.tie_word_embeddings,
+    vocab_size: cfg.vocab_size,
+    hidden_size: cfg.hidden_size,
+    num_hidden_layers: cfg.num_hidden_layers,
+    num_attention_heads: cfg.num_attention_heads,
+    num_key_value_heads: cfg.num_key_value_heads,
+    intermediate_size: cfg.intermediate_size,
+    max_position_embeddings: cfg.max_position_embeddings,
+    rope_theta: cfg.rope_theta,
+    rms_norm_eps: cfg.rms_norm_eps,
+    tie_word_embeddings: cfg.tie_word_embeddings,
   };
 }
 

@@ -83,7 +83,8 @@ export function sampleToken(row: Float32Array, temperature: number, topK: number
 }
 
 function checkOptions(o: GenerateOptions, prompts: number[][], model: LlamaModel): void {
-  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 1)) throw new RangeError(`Expected an integer >= 1 for maxNewTokens but received ${o.maxNewTokens}`);
+  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 1))
+    throw new RangeError(`Expected an integer >= 1 for maxNewTokens but received ${o.maxNewTokens}`);
   if (o.temperature !== undefined && !(o.temperature >= 0)) throw new RangeError(`Expected a number >= 0 for temperature but received ${o.temperature}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new RangeError(`Expected a number in (0, 1] for topP but received ${o.topP}`);
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) throw new RangeError(`Expected an integer >= 0 for topK but received ${o.topK}`);

@@ -1,7 +1,16 @@
 // A local checkpoint behind @rapo/llm's ChatModel interface (what `local:<dir>` model specs
 // resolve to, and what rapo-serve exposes over HTTP). Requests run one at a time: tfjs works on
 // one thread, and a queue keeps latency predictable.
-import { Limiter, type CallOptions, type ChatModel, type ChatParams, type ChatRequest, type ChatResponse, type TokenLogprob, type UsageTotals } from '@rapo/llm';
+import {
+  Limiter,
+  type CallOptions,
+  type ChatModel,
+  type ChatParams,
+  type ChatRequest,
+  type ChatResponse,
+  type TokenLogprob,
+  type UsageTotals,
+} from '@rapo/llm';
 import { randomInt } from 'node:crypto';
 import { END_OF_TURN, renderChat, stripChatMarkers } from './chat.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -77,32 +86,36 @@ export class LocalChatModel implements ChatModel {
     const V = model.config.vocab_size;
     // Alternatives per step and sequence, when top_logprobs is asked for.
     const tops: { token: number; logprob: number }[][][] = Array.from({ length: n }, () => []);
-    const gen = await generate(model, Array.from({ length: n }, () => promptIds), {
-      maxNewTokens,
-      temperature,
-      topP: params.top_p ?? generation.top_p ?? 1,
-      topK: generation.top_k ?? 0,
-      seed: params.seed ?? randomInt(2 ** 31),
-      stopTokenIds: eos !== undefined ? [eos] : [],
-      stopStrings: params.stop,
-      decode,
-      signal: options.signal,
-      onLogits: topLogprobs
-        ? (_, logits) => {
-            const T = temperature > 0 ? temperature : 1;
-            for (let b = 0; b < n; b++) {
-              const row = logits.subarray(b * V, (b + 1) * V);
-              let max = -Infinity;
-              for (const x of row) max = Math.max(max, x / T);
-              let sum = 0;
-              for (const x of row) sum += Math.exp(x / T - max);
-              const lse = max + Math.log(sum);
-              const order = Array.from({ length: V }, (_, j) => j).sort((a, c) => row[c]! - row[a]!);
-              tops[b]!.push(order.slice(0, topLogprobs).map((j) => ({ token: j, logprob: row[j]! / T - lse })));
+    const gen = await generate(
+      model,
+      Array.from({ length: n }, () => promptIds),
+      {
+        maxNewTokens,
+        temperature,
+        topP: params.top_p ?? generation.top_p ?? 1,
+        topK: generation.top_k ?? 0,
+        seed: params.seed ?? randomInt(2 ** 31),
+        stopTokenIds: eos !== undefined ? [eos] : [],
+        stopStrings: params.stop,
+        decode,
+        signal: options.signal,
+        onLogits: topLogprobs
+          ? (_, logits) => {
+              const T = temperature > 0 ? temperature : 1;
+              for (let b = 0; b < n; b++) {
+                const row = logits.subarray(b * V, (b + 1) * V);
+                let max = -Infinity;
+                for (const x of row) max = Math.max(max, x / T);
+                let sum = 0;
+                for (const x of row) sum += Math.exp(x / T - max);
+                const lse = max + Math.log(sum);
+                const order = Array.from({ length: V }, (_, j) => j).sort((a, c) => row[c]! - row[a]!);
+                tops[b]!.push(order.slice(0, topLogprobs).map((j) => ({ token: j, logprob: row[j]! / T - lse })));
+              }
             }
-          }
-        : undefined,
-    });
+          : undefined,
+      },
+    );
     const choices = gen.tokens.map((tokens, b): CompletionChoice => {
       const kept = tokens.length && tokens[tokens.length - 1] === eos ? tokens.slice(0, -1) : tokens;
       let text = decode(kept);

@@ -28,8 +28,15 @@ export function tokenLogprobs(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: t
     const data = (inputs[0] as tf.Tensor).dataSync() as Float32Array;
     // One conditioning: the same logits on both sides; only logpWith and lseWith are used.
     const out = miForward({
-      logitsWith: data, logitsWithout: data, tokens, vocabSize: V, mask: maskBytes,
-      seqOffsets: Int32Array.from([0, n]), advantages: new Float32Array(1), norm: 'none', temperature,
+      logitsWith: data,
+      logitsWithout: data,
+      tokens,
+      vocabSize: V,
+      mask: maskBytes,
+      seqOffsets: Int32Array.from([0, n]),
+      advantages: new Float32Array(1),
+      norm: 'none',
+      temperature,
     });
     return {
       value: tf.tensor2d(out.logpWith, [B, T]),

@@ -8,8 +8,14 @@ import { shiftTargets, tokenLogprobs } from './logprob.js';
 import { LlamaModel, parameterShapes } from './model.js';
 
 const config: ModelConfig = parseConfig({
-  vocab_size: 61, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 48,
-  max_position_embeddings: 64, tie_word_embeddings: false,
+  vocab_size: 61,
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  intermediate_size: 48,
+  max_position_embeddings: 64,
+  tie_word_embeddings: false,
 });
 
 beforeAll(async () => {
@@ -54,14 +60,33 @@ describe('LlamaModel', () => {
 
   it('kernel log-probs and their gradients equal tfjs autodiff of logSoftmax + gather', () => {
     const m = LlamaModel.init(config, 3);
-    const seqs = [[1, 9, 4, 22, 17, 3, 30], [8, 2, 2, 51, 60, 0, 0]];
-    const lossMask = [[0, 0, 1, 1, 1, 1, 1], [0, 1, 1, 1, 1, 0, 0]];
+    const seqs = [
+      [1, 9, 4, 22, 17, 3, 30],
+      [8, 2, 2, 51, 60, 0, 0],
+    ];
+    const lossMask = [
+      [0, 0, 1, 1, 1, 1, 1],
+      [0, 1, 1, 1, 1, 0, 0],
+    ];
     const { targets, mask } = shiftTargets(seqs, lossMask);
     const ids = tf.tensor2d(seqs, [2, 7], 'int32');
-    const attn = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0]], [2, 7], 'int32');
+    const attn = tf.tensor2d(
+      [
+        [1, 1, 1, 1, 1, 1, 1],
+        [1, 1, 1, 1, 1, 0, 0],
+      ],
+      [2, 7],
+      'int32',
+    );
     const tgt = tf.tensor2d(targets, [2, 7], 'int32');
     const msk = tf.tensor2d(mask, [2, 7], 'float32');
-    const coef = tf.tensor2d([[0.3, -1, 2, 0.5, 1, -0.2, 0.7], [1, 1, -1, 0.4, 2, 3, 1]], [2, 7]);
+    const coef = tf.tensor2d(
+      [
+        [0.3, -1, 2, 0.5, 1, -0.2, 0.7],
+        [1, 1, -1, 0.4, 2, 3, 1],
+      ],
+      [2, 7],
+    );
     const T = 0.8;
     const ours = tf.variableGrads(() => {
       const lp = tokenLogprobs(m.forward(ids, attn).logits, tgt, msk, { temperature: T });
@@ -106,10 +131,35 @@ describe('LlamaModel', () => {
   it('samples deterministically for a seed, with stop tokens and log-probs', async () => {
     const m = LlamaModel.init(config, 9);
     const opts = { maxNewTokens: 20, temperature: 1.2, topK: 20, topP: 0.9, seed: 42 };
-    const a = await generate(m, [[1, 2, 3], [4, 5]], opts);
-    const b = await generate(m, [[1, 2, 3], [4, 5]], opts);
+    const a = await generate(
+      m,
+      [
+        [1, 2, 3],
+        [4, 5],
+      ],
+      opts,
+    );
+    const b = await generate(
+      m,
+      [
+        [1, 2, 3],
+        [4, 5],
+      ],
+      opts,
+    );
     expect(a).toEqual(b);
-    expect((await generate(m, [[1, 2, 3], [4, 5]], { ...opts, seed: 43 })).tokens).not.toEqual(a.tokens);
+    expect(
+      (
+        await generate(
+          m,
+          [
+            [1, 2, 3],
+            [4, 5],
+          ],
+          { ...opts, seed: 43 },
+        )
+      ).tokens,
+    ).not.toEqual(a.tokens);
     for (const lps of a.logprobs) for (const lp of lps) expect(lp).toBeLessThanOrEqual(0);
     const stop = a.tokens[0]![3]!;
     const c = await generate(m, [[1, 2, 3]], { ...opts, stopTokenIds: [stop] });
@@ -134,10 +184,17 @@ describe('LlamaModel', () => {
   it('names the first problem of a bad checkpoint', () => {
     const m = LlamaModel.init(config, 1);
     const tensors = m.toTensors();
-    expect(() => LlamaModel.fromTensors(config, tensors.filter((t) => t.name !== 'model.norm.weight'))).toThrow('checkpoint: missing tensor model.norm.weight (shape [32])');
+    expect(() =>
+      LlamaModel.fromTensors(
+        config,
+        tensors.filter((t) => t.name !== 'model.norm.weight'),
+      ),
+    ).toThrow('checkpoint: missing tensor model.norm.weight (shape [32])');
     const wrong = tensors.map((t) => (t.name === 'model.layers.0.mlp.up_proj.weight' ? { ...t, shape: [32, 48] } : t));
     expect(() => LlamaModel.fromTensors(config, wrong)).toThrow('tensor model.layers.0.mlp.up_proj.weight has shape [32, 48] but the config needs [48, 32]');
-    expect(() => LlamaModel.fromTensors({ ...config, tie_word_embeddings: true }, tensors)).toThrow('unexpected tensor lm_head.weight (the config ties the output head to the embeddings)');
+    expect(() => LlamaModel.fromTensors({ ...config, tie_word_embeddings: true }, tensors)).toThrow(
+      'unexpected tensor lm_head.weight (the config ties the output head to the embeddings)',
+    );
     m.dispose();
   });
 });

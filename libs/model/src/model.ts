@@ -96,7 +96,9 @@ export class LlamaModel {
     }
     for (const name of byName.keys()) {
       if (!expected.has(name)) {
-        throw new ModelError(`${source}: unexpected tensor ${name}` + (name === 'lm_head.weight' ? ' (the config ties the output head to the embeddings)' : ''));
+        throw new ModelError(
+          `${source}: unexpected tensor ${name}` + (name === 'lm_head.weight' ? ' (the config ties the output head to the embeddings)' : ''),
+        );
       }
     }
     // tfjs variable names are global: each model gets its own prefix.
@@ -191,8 +193,7 @@ export class LlamaModel {
     const rep = nH / nKv;
     // Each key/value head serves `rep` query heads (kv head 0 for query heads 0..rep-1, ...).
     // The tile is done in rank 3: tfjs has no gradient for a rank-5 tile.
-    const expand = (t: tf.Tensor4D) =>
-      rep === 1 ? t : (tf.tile(t.reshape([B * nKv, 1, Tk * hd]), [1, rep, 1]).reshape([B, nH, Tk, hd]) as tf.Tensor4D);
+    const expand = (t: tf.Tensor4D) => (rep === 1 ? t : (tf.tile(t.reshape([B * nKv, 1, Tk * hd]), [1, rep, 1]).reshape([B, nH, Tk, hd]) as tf.Tensor4D));
     const scores = tf.add(tf.mul(tf.matMul(q, expand(k), false, true), 1 / Math.sqrt(hd)), bias);
     const attn = tf.matMul(tf.softmax(scores), expand(v)); // [B, nH, T, hd]
     const merged = tf.transpose(attn, [0, 2, 1, 3]).reshape([B, T, nH * hd]);

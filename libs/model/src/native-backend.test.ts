@@ -60,14 +60,21 @@ function expectSameWithGrads(inputs: Input[], fn: (...xs: tf.Tensor[]) => tf.Ten
   const floats = inputs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
   const outShape = runOn('cpu', inputs, fn)[0]!.shape;
   const dy = randn(outShape);
-  expectSame([...inputs, dy], (...xs) => {
-    const args = xs.slice(0, inputs.length);
-    const g = tf.grads((...fl: tf.Tensor[]) => {
-      const all = args.map((a, i) => (floats.includes(i) ? fl[floats.indexOf(i)]! : a));
-      return fn(...all);
-    });
-    return g(floats.map((i) => args[i]!), xs[inputs.length]);
-  }, tol);
+  expectSame(
+    [...inputs, dy],
+    (...xs) => {
+      const args = xs.slice(0, inputs.length);
+      const g = tf.grads((...fl: tf.Tensor[]) => {
+        const all = args.map((a, i) => (floats.includes(i) ? fl[floats.indexOf(i)]! : a));
+        return fn(...all);
+      });
+      return g(
+        floats.map((i) => args[i]!),
+        xs[inputs.length],
+      );
+    },
+    tol,
+  );
 }
 
 describe('rapo-native kernels equal the cpu backend', () => {
@@ -94,21 +101,44 @@ describe('rapo-native kernels equal the cpu backend', () => {
   });
 
   it('fused matMul with bias and activation', () => {
-    expectSame([randn([7, 5]), randn([5, 9]), randn([9])], (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: 'relu' }), 1e-4);
-    expectSame([randn([5, 7]), randn([9, 5])], (a, b) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: true, transposeB: true }), 1e-4);
+    expectSame(
+      [randn([7, 5]), randn([5, 9]), randn([9])],
+      (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: 'relu' }),
+      1e-4,
+    );
+    expectSame(
+      [randn([5, 7]), randn([9, 5])],
+      (a, b) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: true, transposeB: true }),
+      1e-4,
+    );
   });
 
   it('elementwise binary ops with broadcasting, with gradients', () => {
     const pairs: [number[], number[]][] = [
-      [[6, 7], [6, 7]],
+      [
+        [6, 7],
+        [6, 7],
+      ],
       [[6, 7], [7]],
-      [[6, 7], [6, 1]],
+      [
+        [6, 7],
+        [6, 1],
+      ],
       [[6, 7], []],
       [[], [3, 5]],
-      [[2, 1, 5, 3], [4, 1, 3]],
+      [
+        [2, 1, 5, 3],
+        [4, 1, 3],
+      ],
       [[1], [1]],
-      [[3, 1, 9], [1, 4, 1]],
-      [[2, 3, 4, 5, 3], [3, 1, 5, 1]],
+      [
+        [3, 1, 9],
+        [1, 4, 1],
+      ],
+      [
+        [2, 3, 4, 5, 3],
+        [3, 1, 5, 1],
+      ],
     ];
     const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
       ['add', tf.add],
@@ -123,7 +153,8 @@ describe('rapo-native kernels equal the cpu backend', () => {
       for (const [sa, sb] of pairs) {
         // tfjs's maximum/minimum/squaredDifference gradients do not reduce over broadcast
         // dims (on any backend).
-        const check = ['maximum', 'minimum', 'squaredDifference'].includes(name) && JSON.stringify(sa) !== JSON.stringify(sb) ? expectSame : expectSameWithGrads;
+        const check =
+          ['maximum', 'minimum', 'squaredDifference'].includes(name) && JSON.stringify(sa) !== JSON.stringify(sb) ? expectSame : expectSameWithGrads;
         try {
           check([randn(sa), randn(sb)], (a, b) => op(a!, b!));
         } catch (e) {
@@ -180,13 +211,27 @@ describe('rapo-native kernels equal the cpu backend', () => {
     expectSameWithGrads([x], (t) => tf.slice(t!, [0, 0, 0, 1], [4, 5, 6, 1]));
     expectSame([ints([4, 5, 6], 100)], (t) => [tf.slice(t!, [1, 2, 3], [2, 2, 2]), ...tf.split(t!, [2, 4], 2)]);
     for (const axis of [0, 1, 2, 3]) {
-      expectSameWithGrads([x], (t) => tf.concat(tf.split(t!, axis === 3 ? [1, 2] : 2 + (axis % 2) === 3 ? [1, 2, 2] : [1, t!.shape[axis]! - 1], axis).reverse(), axis));
+      expectSameWithGrads([x], (t) =>
+        tf.concat(tf.split(t!, axis === 3 ? [1, 2] : 2 + (axis % 2) === 3 ? [1, 2, 2] : [1, t!.shape[axis]! - 1], axis).reverse(), axis),
+      );
       expectSameWithGrads([x, randn([4, 5, 6, 3].map((s, d) => (d === axis ? 2 : s)))], (a, b) => tf.concat([a!, b!, a!], axis));
     }
     expectSame([ints([2, 3], 9), ints([2, 4], 9)], (a, b) => tf.concat([a!, b!], 1));
-    for (const perm of [[0, 1, 2, 3], [3, 2, 1, 0], [0, 2, 1, 3], [1, 0, 3, 2], [2, 3, 0, 1]]) expectSameWithGrads([x], (t) => tf.transpose(t!, perm));
+    for (const perm of [
+      [0, 1, 2, 3],
+      [3, 2, 1, 0],
+      [0, 2, 1, 3],
+      [1, 0, 3, 2],
+      [2, 3, 0, 1],
+    ])
+      expectSameWithGrads([x], (t) => tf.transpose(t!, perm));
     expectSame([ints([3, 7], 50)], (t) => tf.transpose(t!));
-    for (const reps of [[1, 1, 1, 1], [2, 1, 3, 1], [1, 3, 1, 2]]) expectSameWithGrads([randn([2, 1, 3, 2])], (t) => tf.tile(t!, reps));
+    for (const reps of [
+      [1, 1, 1, 1],
+      [2, 1, 3, 1],
+      [1, 3, 1, 2],
+    ])
+      expectSameWithGrads([randn([2, 1, 3, 2])], (t) => tf.tile(t!, reps));
     expectSame([ints([2, 3], 9)], (t) => tf.tile(t!, [2, 2]));
   });
 
@@ -255,7 +300,15 @@ describe('rapo-native output-array pool', () => {
 
 describe('rapo-native trains like cpu', () => {
   it('a small model after four Adam steps has the same parameters', () => {
-    const config = parseConfig({ vocab_size: 40, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 24, max_position_embeddings: 32 });
+    const config = parseConfig({
+      vocab_size: 40,
+      hidden_size: 16,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      intermediate_size: 24,
+      max_position_embeddings: 32,
+    });
     const rows = [
       [1, 5, 9, 3, 7, 2, 8, 4],
       [6, 2, 11, 19, 4, 33, 0, 0],
@@ -274,7 +327,11 @@ describe('rapo-native trains like cpu', () => {
           const ids = tf.tensor2d(rows, [2, 8], 'int32');
           const att = tf.tensor2d(attention, [2, 8], 'int32');
           const m = tf.tensor2d(mask, [2, 8]);
-          opt.minimize(() => tf.neg(tf.mean(tokenLogprobs(model.forward(ids, att).logits, tf.tensor2d(targets, [2, 8], 'int32'), m))) as tf.Scalar, false, model.trainableVariables);
+          opt.minimize(
+            () => tf.neg(tf.mean(tokenLogprobs(model.forward(ids, att).logits, tf.tensor2d(targets, [2, 8], 'int32'), m))) as tf.Scalar,
+            false,
+            model.trainableVariables,
+          );
         });
       }
       const params = model.trainableVariables.map((v) => Array.from(v.dataSync()));

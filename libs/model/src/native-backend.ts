@@ -163,7 +163,9 @@ function nativeMatMul(backend: RapoNativeBackend, a: tf.TensorInfo, b: tf.Tensor
   const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
   const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   if (k !== kb) {
-    throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+    throw new Error(
+      `Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
   }
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
@@ -180,12 +182,26 @@ const fourBytes = (dtype: tf.DataType) => dtype === 'float32' || dtype === 'int3
 
 /** The native binary op of each tfjs kernel it replaces. */
 const BINARY_OPS: Record<string, BinaryOpName> = {
-  Add: 'add', Sub: 'sub', Multiply: 'mul', RealDiv: 'div', Maximum: 'max', Minimum: 'min', SquaredDifference: 'squaredDifference',
+  Add: 'add',
+  Sub: 'sub',
+  Multiply: 'mul',
+  RealDiv: 'div',
+  Maximum: 'max',
+  Minimum: 'min',
+  SquaredDifference: 'squaredDifference',
 };
 
 /** The native unary op of each tfjs kernel it replaces. */
 const UNARY_OPS: Record<string, UnaryOpName> = {
-  Neg: 'neg', Exp: 'exp', Log: 'log', Sigmoid: 'sigmoid', Sqrt: 'sqrt', Rsqrt: 'rsqrt', Square: 'square', Abs: 'abs', Reciprocal: 'reciprocal',
+  Neg: 'neg',
+  Exp: 'exp',
+  Log: 'log',
+  Sigmoid: 'sigmoid',
+  Sqrt: 'sqrt',
+  Rsqrt: 'rsqrt',
+  Square: 'square',
+  Abs: 'abs',
+  Reciprocal: 'reciprocal',
 };
 
 let registered: boolean | undefined;
@@ -232,14 +248,22 @@ export function registerNativeBackend(): string | undefined {
   replace('_FusedMatMul', (args) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
     if (a!.dtype !== 'float32' || b!.dtype !== 'float32') return cpuOf('_FusedMatMul')(args);
-    const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as { transposeA: boolean; transposeB: boolean; activation: string; leakyreluAlpha: number };
+    const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as {
+      transposeA: boolean;
+      transposeB: boolean;
+      activation: string;
+      leakyreluAlpha: number;
+    };
     const r = nativeMatMul(args.backend, a!, b!, transposeA, transposeB);
     let y = args.backend.makeTensorInfo(r.shape, 'float32', r.values);
     const step = (next: tf.TensorInfo) => {
       args.backend.disposeIntermediateTensorInfo(y);
       y = next;
     };
-    if (bias) step((tf.getKernel('Add', NATIVE_BACKEND)!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)({ inputs: { a: y, b: bias }, backend: args.backend }));
+    if (bias)
+      step(
+        (tf.getKernel('Add', NATIVE_BACKEND)!.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo)({ inputs: { a: y, b: bias }, backend: args.backend }),
+      );
     if (activation && activation !== 'linear') {
       const unary: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid' };
       if (activation === 'prelu') step(cpuOf('Prelu')({ inputs: { x: y, alpha: preluActivationWeights! }, backend: args.backend }));
@@ -319,8 +343,14 @@ export function registerNativeBackend(): string | undefined {
     if (!fourBytes(dtype) || inputs.some((t) => t.dtype !== dtype)) return cpuOf('Concat')(args);
     const { axis } = args.attrs as { axis: number };
     const $axis = tf.util.parseAxisParam(axis, inputs[0]!.shape)[0]!;
-    tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), $axis);
-    const shape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), $axis);
+    tf.backend_util.assertParamsConsistent(
+      inputs.map((t) => t.shape),
+      $axis,
+    );
+    const shape = tf.backend_util.computeOutShape(
+      inputs.map((t) => t.shape),
+      $axis,
+    );
     const out = allocFor(args.backend, dtype, tf.util.sizeFromShape(shape));
     const os = stridesOf(shape);
     let at = 0;

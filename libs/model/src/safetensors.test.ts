@@ -95,11 +95,29 @@ function headerOf(bytes: Uint8Array): { n: number; header: Record<string, { dtyp
 describe('float16 and bfloat16 conversion', () => {
   it('encodes landmark values to the expected half bit patterns', () => {
     const cases: [number, number][] = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [0.5, 0x3800], [65504, 0x7bff], [-65504, 0xfbff],
-      [2 ** -14, 0x0400], [2 ** -24, 0x0001], [1023 * 2 ** -24, 0x03ff], [Infinity, 0x7c00], [-Infinity, 0xfc00],
-      [65519, 0x7bff], [65520, 0x7c00], [1e10, 0x7c00], [1e-10, 0x0000], [-1e-10, 0x8000],
-      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [2 ** -25, 0x0000], [3 * 2 ** -25, 0x0002],
-      [2 ** -14 - 2 ** -25, 0x0400], [1 / 3, 0x3555],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.5, 0x3800],
+      [65504, 0x7bff],
+      [-65504, 0xfbff],
+      [2 ** -14, 0x0400],
+      [2 ** -24, 0x0001],
+      [1023 * 2 ** -24, 0x03ff],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
+      [65519, 0x7bff],
+      [65520, 0x7c00],
+      [1e10, 0x7c00],
+      [1e-10, 0x0000],
+      [-1e-10, 0x8000],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [2 ** -25, 0x0000],
+      [3 * 2 ** -25, 0x0002],
+      [2 ** -14 - 2 ** -25, 0x0400],
+      [1 / 3, 0x3555],
     ];
     for (const [x, bits] of cases) expect([x, float32ToFloat16Bits(x)]).toEqual([x, bits]);
     const nan = float32ToFloat16Bits(NaN);
@@ -201,7 +219,20 @@ describe('encode and decode', () => {
     expect(Array.from(brain.data)).toEqual(specials.map((x) => bf16BitsToFloat32(float32ToBf16Bits(x))));
     // Spot checks: exact where representable, rounded otherwise.
     expect(Object.is(half.data[1], -0)).toBe(true);
-    expect(Array.from(half.data.subarray(4, 16))).toEqual([0.0999755859375, 0.333251953125, 2 ** -14, 2 ** -24, 2 ** -23, 0, 65504, Infinity, -Infinity, Infinity, Infinity, -Infinity]);
+    expect(Array.from(half.data.subarray(4, 16))).toEqual([
+      0.0999755859375,
+      0.333251953125,
+      2 ** -14,
+      2 ** -24,
+      2 ** -23,
+      0,
+      65504,
+      Infinity,
+      -Infinity,
+      Infinity,
+      Infinity,
+      -Infinity,
+    ]);
     expect(half.data[16]).toBeNaN();
     expect([brain.data[2], brain.data[3], brain.data[4], brain.data[13]]).toEqual([1, -1.5, 0.10009765625, 9.969209968386869e37]);
     expect(brain.data[16]).toBeNaN();
@@ -243,7 +274,10 @@ describe('encode and decode', () => {
     const raw = new Uint8Array(2 * 65536);
     const view = new DataView(raw.buffer);
     for (let h = 0; h < 65536; h++) view.setUint16(2 * h, h, true);
-    const header = { h: { dtype: 'F16', shape: [65536], data_offsets: [0, raw.length] }, b: { dtype: 'BF16', shape: [256, 256], data_offsets: [0, raw.length] } };
+    const header = {
+      h: { dtype: 'F16', shape: [65536], data_offsets: [0, raw.length] },
+      b: { dtype: 'BF16', shape: [256, 256], data_offsets: [0, raw.length] },
+    };
     // Both tensors view the same bytes; identical ranges are an overlap, so use two files.
     const half = decodeSafetensors(craft({ h: header.h }, Array.from(raw))).tensors.get('h')!.data;
     const brain = decodeSafetensors(craft({ b: header.b }, Array.from(raw))).tensors.get('b')!.data;
@@ -294,7 +328,12 @@ describe('encode and decode', () => {
   });
 
   it('lays tensors out back to back: F32, then BF16, then F16, by name, each aligned to its size', () => {
-    const t = (name: string, count: number, dtype: TensorToWrite['dtype']): TensorToWrite => ({ name, shape: [count], data: new Float32Array(count).fill(count), dtype });
+    const t = (name: string, count: number, dtype: TensorToWrite['dtype']): TensorToWrite => ({
+      name,
+      shape: [count],
+      data: new Float32Array(count).fill(count),
+      dtype,
+    });
     const input = [t('z16', 3, 'F16'), t('b32', 1, 'F32'), t('a16', 1, 'F16'), t('bf', 3, 'BF16'), t('a32', 2, 'F32'), t('c32', 0, 'F32')];
     const bytes = encodeSafetensors(input);
     const { n, header } = headerOf(bytes);
@@ -302,7 +341,10 @@ describe('encode and decode', () => {
     expect(order).toEqual(['a32', 'b32', 'c32', 'bf', 'a16', 'z16']);
     let expected = 0;
     for (const name of order) {
-      const { dtype, data_offsets: [begin, end] } = header[name]!;
+      const {
+        dtype,
+        data_offsets: [begin, end],
+      } = header[name]!;
       expect(begin).toBe(expected);
       expect(begin % (dtype === 'F32' ? 4 : 2)).toBe(0);
       expected = end;
@@ -360,21 +402,96 @@ describe('writer argument validation', () => {
   const data = Float32Array.of(1, 2);
   const cases: [string, () => unknown, new (message: string) => Error, string][] = [
     ['tensors not an array', () => encodeSafetensors({} as never), TypeError, 'encodeSafetensors: tensors must be an array, got an object {}'],
-    ['tensor not an object', () => encodeSafetensors([null as never]), TypeError, 'encodeSafetensors: tensors[0] must be an object with name, shape and data, got null'],
-    ['name not a string', () => encodeSafetensors([{ name: 3 as never, shape: [2], data }]), TypeError, 'encodeSafetensors: tensors[0].name must be a string, got a number 3'],
+    [
+      'tensor not an object',
+      () => encodeSafetensors([null as never]),
+      TypeError,
+      'encodeSafetensors: tensors[0] must be an object with name, shape and data, got null',
+    ],
+    [
+      'name not a string',
+      () => encodeSafetensors([{ name: 3 as never, shape: [2], data }]),
+      TypeError,
+      'encodeSafetensors: tensors[0].name must be a string, got a number 3',
+    ],
     ['empty name', () => encodeSafetensors([{ name: '', shape: [2], data }]), SafetensorsError, 'encodeSafetensors: tensors[0].name must not be empty'],
-    ['reserved name', () => encodeSafetensors([{ name: '__metadata__', shape: [2], data }]), SafetensorsError, 'encodeSafetensors: tensors[0].name must not be "__metadata__", which the format reserves for metadata'],
-    ['duplicate name', () => encodeSafetensors([{ name: 'w', shape: [2], data }, { name: 'v', shape: [2], data }, { name: 'w', shape: [2], data }]), SafetensorsError, 'encodeSafetensors: tensors[2].name "w" repeats the name of tensors[0]'],
-    ['unknown dtype', () => encodeSafetensors([{ name: 'w', shape: [2], data, dtype: 'F64' as never }]), RangeError, 'encodeSafetensors: tensors[0] ("w"): dtype must be one of F32, F16, BF16, got a string "F64"'],
-    ['dtype not a string', () => encodeSafetensors([{ name: 'w', shape: [2], data, dtype: 4 as never }]), TypeError, 'encodeSafetensors: tensors[0] ("w"): dtype must be one of F32, F16, BF16, got a number 4'],
-    ['shape not an array', () => encodeSafetensors([{ name: 'w', shape: 2 as never, data }]), TypeError, 'encodeSafetensors: tensors[0] ("w"): shape must be an array of non-negative integers, got a number 2'],
-    ['negative dimension', () => encodeSafetensors([{ name: 'w', shape: [2, -1], data }]), RangeError, 'encodeSafetensors: tensors[0] ("w"): shape must be an array of non-negative integers, got [2, -1]'],
-    ['fractional dimension', () => encodeSafetensors([{ name: 'w', shape: [1.5], data }]), RangeError, 'encodeSafetensors: tensors[0] ("w"): shape must be an array of non-negative integers, got [1.5]'],
-    ['data not a Float32Array', () => encodeSafetensors([{ name: 'w', shape: [2], data: new Float64Array(2) as never }]), TypeError, 'encodeSafetensors: tensors[0] ("w"): data must be a Float32Array, got a Float64Array'],
-    ['length mismatch', () => encodeSafetensors([{ name: 'w', shape: [2, 3], data }]), RangeError, 'encodeSafetensors: tensors[0] ("w"): data has 2 elements but shape [2, 3] needs 6'],
-    ['metadata not an object', () => encodeSafetensors([], new Map() as never), TypeError, 'encodeSafetensors: metadata must be a plain object of strings, got an object {}'],
-    ['metadata value not a string', () => encodeSafetensors([], { step: 7 } as never), TypeError, 'encodeSafetensors: metadata["step"] must be a string, got a number 7'],
-    ['writer names itself', () => writeSafetensors('/nonexistent/x.safetensors', [{ name: '', shape: [], data }]), SafetensorsError, 'writeSafetensors: tensors[0].name must not be empty'],
+    [
+      'reserved name',
+      () => encodeSafetensors([{ name: '__metadata__', shape: [2], data }]),
+      SafetensorsError,
+      'encodeSafetensors: tensors[0].name must not be "__metadata__", which the format reserves for metadata',
+    ],
+    [
+      'duplicate name',
+      () =>
+        encodeSafetensors([
+          { name: 'w', shape: [2], data },
+          { name: 'v', shape: [2], data },
+          { name: 'w', shape: [2], data },
+        ]),
+      SafetensorsError,
+      'encodeSafetensors: tensors[2].name "w" repeats the name of tensors[0]',
+    ],
+    [
+      'unknown dtype',
+      () => encodeSafetensors([{ name: 'w', shape: [2], data, dtype: 'F64' as never }]),
+      RangeError,
+      'encodeSafetensors: tensors[0] ("w"): dtype must be one of F32, F16, BF16, got a string "F64"',
+    ],
+    [
+      'dtype not a string',
+      () => encodeSafetensors([{ name: 'w', shape: [2], data, dtype: 4 as never }]),
+      TypeError,
+      'encodeSafetensors: tensors[0] ("w"): dtype must be one of F32, F16, BF16, got a number 4',
+    ],
+    [
+      'shape not an array',
+      () => encodeSafetensors([{ name: 'w', shape: 2 as never, data }]),
+      TypeError,
+      'encodeSafetensors: tensors[0] ("w"): shape must be an array of non-negative integers, got a number 2',
+    ],
+    [
+      'negative dimension',
+      () => encodeSafetensors([{ name: 'w', shape: [2, -1], data }]),
+      RangeError,
+      'encodeSafetensors: tensors[0] ("w"): shape must be an array of non-negative integers, got [2, -1]',
+    ],
+    [
+      'fractional dimension',
+      () => encodeSafetensors([{ name: 'w', shape: [1.5], data }]),
+      RangeError,
+      'encodeSafetensors: tensors[0] ("w"): shape must be an array of non-negative integers, got [1.5]',
+    ],
+    [
+      'data not a Float32Array',
+      () => encodeSafetensors([{ name: 'w', shape: [2], data: new Float64Array(2) as never }]),
+      TypeError,
+      'encodeSafetensors: tensors[0] ("w"): data must be a Float32Array, got a Float64Array',
+    ],
+    [
+      'length mismatch',
+      () => encodeSafetensors([{ name: 'w', shape: [2, 3], data }]),
+      RangeError,
+      'encodeSafetensors: tensors[0] ("w"): data has 2 elements but shape [2, 3] needs 6',
+    ],
+    [
+      'metadata not an object',
+      () => encodeSafetensors([], new Map() as never),
+      TypeError,
+      'encodeSafetensors: metadata must be a plain object of strings, got an object {}',
+    ],
+    [
+      'metadata value not a string',
+      () => encodeSafetensors([], { step: 7 } as never),
+      TypeError,
+      'encodeSafetensors: metadata["step"] must be a string, got a number 7',
+    ],
+    [
+      'writer names itself',
+      () => writeSafetensors('/nonexistent/x.safetensors', [{ name: '', shape: [], data }]),
+      SafetensorsError,
+      'writeSafetensors: tensors[0].name must not be empty',
+    ],
     ['path not a string', () => writeSafetensors(5 as never, []), TypeError, 'writeSafetensors: path must be a non-empty string, got a number 5'],
   ];
   it.each(cases)('%s', (_label, run, kind, message) => {
@@ -392,7 +509,11 @@ describe('reading corrupt files', () => {
     ['header length beyond the file', craft('{}', 1224, 999999), 'header length 999999 exceeds the file size 1234'],
     ['header length over the file minus the prefix', craft('{}', 6, 12), 'header length 12 exceeds the 8 bytes after the 8-byte length (file size 16)'],
     ['header length 2^64 - 1', craft('{}', 0, 2n ** 64n - 1n), 'header length 18446744073709551615 exceeds the file size 10'],
-    ['header not UTF-8', Uint8Array.from([...craft('{"a":1}').subarray(0, 10), 0xff, ...craft('{"a":1}').subarray(11)]), 'header (7 bytes from offset 8) is not valid UTF-8'],
+    [
+      'header not UTF-8',
+      Uint8Array.from([...craft('{"a":1}').subarray(0, 10), 0xff, ...craft('{"a":1}').subarray(11)]),
+      'header (7 bytes from offset 8) is not valid UTF-8',
+    ],
     ['header an array', craft('[]'), 'header must be a JSON object, got an array []'],
     ['header null', craft('null'), 'header must be a JSON object, got null'],
     ['header a string', craft('"weights"'), 'header must be a JSON object, got a string "weights"'],
@@ -408,8 +529,16 @@ describe('reading corrupt files', () => {
     ['negative dimension', craft(t({ shape: [2, -1] }), 8), 'tensor "x" has shape [2, -1]; expected an array of non-negative integers'],
     ['fractional dimension', craft(t({ shape: [2.5] }), 8), 'tensor "x" has shape [2.5]; expected an array of non-negative integers'],
     ['string dimension', craft(t({ shape: ['2'] }), 8), 'tensor "x" has shape ["2"]; expected an array of non-negative integers'],
-    ['offsets not a pair', craft(t({ data_offsets: [0, 4, 8] }), 8), 'tensor "x" has data_offsets [0, 4, 8]; expected [begin, end] with integers 0 <= begin <= end'],
-    ['offsets not integers', craft(t({ data_offsets: [0, 7.5] }), 8), 'tensor "x" has data_offsets [0, 7.5]; expected [begin, end] with integers 0 <= begin <= end'],
+    [
+      'offsets not a pair',
+      craft(t({ data_offsets: [0, 4, 8] }), 8),
+      'tensor "x" has data_offsets [0, 4, 8]; expected [begin, end] with integers 0 <= begin <= end',
+    ],
+    [
+      'offsets not integers',
+      craft(t({ data_offsets: [0, 7.5] }), 8),
+      'tensor "x" has data_offsets [0, 7.5]; expected [begin, end] with integers 0 <= begin <= end',
+    ],
     ['negative offset', craft(t({ data_offsets: [-8, 0] }), 8), 'tensor "x" has data_offsets [-8, 0]; expected [begin, end] with integers 0 <= begin <= end'],
     ['begin after end', craft(t({ data_offsets: [8, 0] }), 8), 'tensor "x" has data_offsets [8, 0]; expected [begin, end] with integers 0 <= begin <= end'],
     ['offsets past the buffer', craft(t({ data_offsets: [4, 12] }), 8), 'tensor "x" has data_offsets [4, 12] past the end of the data buffer (8 bytes)'],
@@ -419,15 +548,33 @@ describe('reading corrupt files', () => {
       'tensor "model.embed_tokens.weight" has data_offsets [0, 100] (100 bytes) but shape [5, 6] in F32 needs 120 bytes',
     ],
     ['byte length for a 16-bit dtype', craft(t({ dtype: 'BF16' }), 8), 'tensor "x" has data_offsets [0, 8] (8 bytes) but shape [2] in BF16 needs 4 bytes'],
-    ['huge shape', craft(t({ shape: [2 ** 40, 2 ** 40] }), 8), 'tensor "x" has data_offsets [0, 8] (8 bytes) but shape [1099511627776, 1099511627776] in F32 needs 4835703278458516698824704 bytes'],
+    [
+      'huge shape',
+      craft(t({ shape: [2 ** 40, 2 ** 40] }), 8),
+      'tensor "x" has data_offsets [0, 8] (8 bytes) but shape [1099511627776, 1099511627776] in F32 needs 4835703278458516698824704 bytes',
+    ],
     [
       'overlapping tensors',
-      craft({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] }, b: { dtype: 'F16', shape: [2], data_offsets: [12, 16] } }, 16),
+      craft(
+        {
+          a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+          e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] },
+          b: { dtype: 'F16', shape: [2], data_offsets: [12, 16] },
+        },
+        16,
+      ),
       'tensors "a" (data_offsets [0, 16]) and "b" (data_offsets [12, 16]) overlap',
     ],
     [
       'overlap with an earlier, longer tensor',
-      craft({ long: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, mid: { dtype: 'F32', shape: [1], data_offsets: [4, 8] }, c: { dtype: 'F32', shape: [1], data_offsets: [20, 24] } }, 24),
+      craft(
+        {
+          long: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+          mid: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+          c: { dtype: 'F32', shape: [1], data_offsets: [20, 24] },
+        },
+        24,
+      ),
       'tensors "long" (data_offsets [0, 16]) and "mid" (data_offsets [4, 8]) overlap',
     ],
   ];
@@ -444,7 +591,10 @@ describe('reading corrupt files', () => {
   });
 
   it('names the first problem in header order', () => {
-    const bytes = craft({ ok: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, bad1: { dtype: 'U8', shape: [1], data_offsets: [4, 5] }, bad2: { dtype: 'F32' } }, 5);
+    const bytes = craft(
+      { ok: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, bad1: { dtype: 'U8', shape: [1], data_offsets: [4, 5] }, bad2: { dtype: 'F32' } },
+      5,
+    );
     expect(thrown(() => decodeSafetensors(bytes)).message).toBe('safetensors: tensor "bad1" has dtype "U8"; supported: F32, F16, BF16');
   });
 
@@ -464,7 +614,14 @@ describe('reading corrupt files', () => {
   });
 
   it('accepts zero-length tensors sharing an offset, gaps, and trailing bytes', () => {
-    const bytes = craft({ a: { dtype: 'F32', shape: [0], data_offsets: [4, 4] }, b: { dtype: 'F16', shape: [0, 3], data_offsets: [4, 4] }, c: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, [9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0x80, 0xbf, 1, 2]);
+    const bytes = craft(
+      {
+        a: { dtype: 'F32', shape: [0], data_offsets: [4, 4] },
+        b: { dtype: 'F16', shape: [0, 3], data_offsets: [4, 4] },
+        c: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+      },
+      [9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0x80, 0xbf, 1, 2],
+    );
     const { tensors } = decodeSafetensors(bytes);
     expect([...tensors.keys()]).toEqual(['a', 'b', 'c']);
     expect(tensors.get('c')!.data).toEqual(Float32Array.of(-1));
@@ -531,12 +688,34 @@ describe('interop', () => {
       '"a.w":{"dtype":"F16","shape":[1,2],"data_offsets":[10,14]}}';
     expect(header.length).toBe(203);
     const file = Uint8Array.from([
-      0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // N = 208
+      0xd0,
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x00, // N = 208
       ...Array.from(header, (ch) => ch.charCodeAt(0)),
-      0x20, 0x20, 0x20, 0x20, 0x20, // padding to 208
-      0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0, // c: 1.0f, -2.0f
-      0x00, 0x3f, // b.bias: bf16 0x3f00 = 0.5
-      0x00, 0x3c, 0x00, 0xb8, // a.w: f16 0x3c00 = 1, 0xb800 = -0.5
+      0x20,
+      0x20,
+      0x20,
+      0x20,
+      0x20, // padding to 208
+      0x00,
+      0x00,
+      0x80,
+      0x3f,
+      0x00,
+      0x00,
+      0x00,
+      0xc0, // c: 1.0f, -2.0f
+      0x00,
+      0x3f, // b.bias: bf16 0x3f00 = 0.5
+      0x00,
+      0x3c,
+      0x00,
+      0xb8, // a.w: f16 0x3c00 = 1, 0xb800 = -0.5
     ]);
     const { tensors, metadata } = decodeSafetensors(file);
     expect(metadata).toEqual({ format: 'pt' });
@@ -559,10 +738,14 @@ describe('interop', () => {
     const dir = tempDir();
     const path = join(dir, 'model.safetensors');
     const weight = Float32Array.of(0.25, -1, 3.5, 1e-3, 1e5, -7);
-    writeSafetensors(path, [
-      { name: 'w', shape: [2, 3], data: weight },
-      { name: 'h', shape: [3, 2], data: weight, dtype: 'F16' },
-    ], { run: 'r1' });
+    writeSafetensors(
+      path,
+      [
+        { name: 'w', shape: [2, 3], data: weight },
+        { name: 'h', shape: [3, 2], data: weight, dtype: 'F16' },
+      ],
+      { run: 'r1' },
+    );
 
     // Independent reader: u64 length, JSON.parse, slice the data buffer.
     const buffer = readFileSync(path);

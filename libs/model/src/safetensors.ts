@@ -347,9 +347,7 @@ function plan(fn: string, tensors: unknown, metadata: unknown): Planned[] {
       if (typeof value !== 'string') throw new TypeError(`${fn}: metadata[${JSON.stringify(key)}] must be a string, got ${describe(value)}`);
     }
   }
-  return planned.sort(
-    (a, b) => DTYPE_RANK[a.dtype] - DTYPE_RANK[b.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-  );
+  return planned.sort((a, b) => DTYPE_RANK[a.dtype] - DTYPE_RANK[b.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function encode(fn: string, tensors: TensorToWrite[], metadata: Record<string, string> | undefined): Uint8Array {
@@ -405,7 +403,7 @@ export function writeSafetensors(path: string, tensors: TensorToWrite[], metadat
   try {
     const fd = openSync(temp, 'wx');
     try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

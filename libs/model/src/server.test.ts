@@ -8,8 +8,18 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BpeTokenizer, CHAT_SPECIAL_TOKENS, CheckpointError, initBackend, LlamaModel, loadCheckpoint, LocalChatModel, parseConfig, saveCheckpoint, serve,
-  tf, type RunningServer,
+  BpeTokenizer,
+  CHAT_SPECIAL_TOKENS,
+  CheckpointError,
+  initBackend,
+  LlamaModel,
+  loadCheckpoint,
+  LocalChatModel,
+  parseConfig,
+  saveCheckpoint,
+  serve,
+  tf,
+  type RunningServer,
 } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rapo-ckpt-'));
@@ -23,7 +33,18 @@ const corpus = Array.from({ length: 200 }, (_, i) => `User ${i % 7} asks about t
 beforeAll(async () => {
   await initBackend();
   const tokenizer = BpeTokenizer.train(corpus, { vocabSize: 400, specialTokens: [...CHAT_SPECIAL_TOKENS] });
-  original = LlamaModel.init(parseConfig({ vocab_size: tokenizer.vocabSize, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 64, max_position_embeddings: 256 }), 3);
+  original = LlamaModel.init(
+    parseConfig({
+      vocab_size: tokenizer.vocabSize,
+      hidden_size: 32,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      intermediate_size: 64,
+      max_position_embeddings: 256,
+    }),
+    3,
+  );
   saveCheckpoint(ckpt, original, tokenizer, { metadata: { step: '12' }, generation: { max_new_tokens: 16 } });
   server = await serve(LocalChatModel.load(ckpt), { port: 0, modelName: 'tiny' });
   client = new OpenAI({ baseURL: server.url, apiKey: 'not-needed', maxRetries: 0 });
@@ -51,7 +72,9 @@ describe('checkpoints', () => {
     const t = BpeTokenizer.train(corpus, { vocabSize: 300, specialTokens: [...CHAT_SPECIAL_TOKENS] });
     saveCheckpoint(broken, original, t);
     expect(() => loadCheckpoint(broken)).toThrow(CheckpointError);
-    expect(() => loadCheckpoint(broken)).toThrow(new RegExp(`tokenizer\\.json has ${t.vocabSize} tokens but config\\.json says vocab_size ${original.config.vocab_size}`));
+    expect(() => loadCheckpoint(broken)).toThrow(
+      new RegExp(`tokenizer\\.json has ${t.vocabSize} tokens but config\\.json says vocab_size ${original.config.vocab_size}`),
+    );
     unlinkSync(join(broken, 'model.safetensors'));
     expect(() => loadCheckpoint(broken)).toThrow(`checkpoint ${broken}: missing model.safetensors`);
     writeFileSync(join(broken, 'config.json'), '{"vocab_size": 0}');
@@ -75,8 +98,14 @@ describe('rapo-serve with the official openai client', () => {
 
   it('answers chat completions with n, seed and logprobs', async () => {
     const req = {
-      model: 'tiny', messages: [{ role: 'user' as const, content: 'Where is the harbour?' }], max_tokens: 6, temperature: 0.9, n: 2, seed: 7,
-      logprobs: true, top_logprobs: 2,
+      model: 'tiny',
+      messages: [{ role: 'user' as const, content: 'Where is the harbour?' }],
+      max_tokens: 6,
+      temperature: 0.9,
+      n: 2,
+      seed: 7,
+      logprobs: true,
+      top_logprobs: 2,
     };
     const r = await client.chat.completions.create(req);
     expect(r.object).toBe('chat.completion');
@@ -110,7 +139,10 @@ describe('rapo-serve with the official openai client', () => {
     ];
     const messages = [];
     for (const call of bad) {
-      const err = await call().then(() => undefined, (e: unknown) => e);
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);
       messages.push((err as InstanceType<typeof OpenAI.BadRequestError>).message);
     }

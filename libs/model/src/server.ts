@@ -79,12 +79,18 @@ function params(body: Record<string, unknown>, chat: boolean): ChatParams {
     n: num(body, 'n', (x) => Number.isInteger(x) && x >= 1 && x <= 16, 'an integer in [1, 16]'),
     temperature: num(body, 'temperature', (x) => x >= 0 && x <= 2, 'a number in [0, 2]'),
     top_p: num(body, 'top_p', (x) => x > 0 && x <= 1, 'a number in (0, 1]'),
-    max_tokens: num(body, chat && body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens', (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1'),
+    max_tokens: num(
+      body,
+      chat && body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens',
+      (x) => Number.isInteger(x) && x >= 1,
+      'an integer >= 1',
+    ),
     seed: num(body, 'seed', Number.isInteger, 'an integer'),
     stop,
   };
   if (chat) {
-    if (body.logprobs !== undefined && body.logprobs !== null && typeof body.logprobs !== 'boolean') throw new HttpError(400, 'Expected true or false for logprobs', 'logprobs');
+    if (body.logprobs !== undefined && body.logprobs !== null && typeof body.logprobs !== 'boolean')
+      throw new HttpError(400, 'Expected true or false for logprobs', 'logprobs');
     p.logprobs = body.logprobs === true;
     p.top_logprobs = num(body, 'top_logprobs', (x) => Number.isInteger(x) && x >= 0 && x <= 20, 'an integer in [0, 20]');
   } else {
@@ -105,7 +111,11 @@ function messages(body: Record<string, unknown>): ChatMessage[] {
     const role = (m as { role?: unknown })?.role;
     let content = (m as { content?: unknown })?.content;
     if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'developer') {
-      throw new HttpError(400, `Expected role "system", "user" or "assistant" for messages[${i}].role but received ${JSON.stringify(role)}`, `messages[${i}].role`);
+      throw new HttpError(
+        400,
+        `Expected role "system", "user" or "assistant" for messages[${i}].role but received ${JSON.stringify(role)}`,
+        `messages[${i}].role`,
+      );
     }
     // Content parts ([{type: "text", text}]) are joined; other part types are refused.
     if (Array.isArray(content)) {
@@ -159,13 +169,19 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
           logprobs: c.logprobs
             ? {
                 content: c.logprobs.map((t) => ({
-                  token: t.token, logprob: t.logprob, bytes: [...Buffer.from(t.token, 'utf8')],
+                  token: t.token,
+                  logprob: t.logprob,
+                  bytes: [...Buffer.from(t.token, 'utf8')],
                   top_logprobs: (t.top ?? []).map((x) => ({ token: x.token, logprob: x.logprob, bytes: [...Buffer.from(x.token, 'utf8')] })),
                 })),
               }
             : null,
         })),
-        usage: { prompt_tokens: r.usage.promptTokens, completion_tokens: r.usage.completionTokens, total_tokens: r.usage.promptTokens + r.usage.completionTokens },
+        usage: {
+          prompt_tokens: r.usage.promptTokens,
+          completion_tokens: r.usage.completionTokens,
+          total_tokens: r.usage.promptTokens + r.usage.completionTokens,
+        },
       });
       return;
     }
@@ -220,7 +236,11 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
     handle(req, res)
       .catch((e: unknown) => {
         const err =
-          e instanceof HttpError ? e : e instanceof RangeError || e instanceof TypeError ? new HttpError(400, e.message) : new HttpError(500, (e as Error).message ?? String(e));
+          e instanceof HttpError
+            ? e
+            : e instanceof RangeError || e instanceof TypeError
+              ? new HttpError(400, e.message)
+              : new HttpError(500, (e as Error).message ?? String(e));
         if (!res.headersSent && !res.destroyed) {
           send(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: null } });
         }

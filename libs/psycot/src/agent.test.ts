@@ -20,14 +20,25 @@ function scripted(...answers: string[]): ChatModel & { requests: ChatRequest[] }
   };
 }
 
-const good = formatPsyCot({ perception: 'She asks about the sea.', empathy: 'Old grief; guarded.', construction: 'Joke, then truth.', reply: 'The sea left me first.' });
+const good = formatPsyCot({
+  perception: 'She asks about the sea.',
+  empathy: 'Old grief; guarded.',
+  construction: 'Joke, then truth.',
+  reply: 'The sea left me first.',
+});
 const profile = { name: 'Mara', identity: 'retired smuggler' };
 
 describe('Character', () => {
   it('runs a Psy-CoT turn: prompt, call, parse', async () => {
     const model = scripted(good);
     const mara = new Character({ profile, model, params: { temperature: 0.8, max_tokens: 300 } });
-    const r = await mara.turn({ message: 'Why did you quit?', history: [{ role: 'user', text: 'Hello' }, { role: 'character', text: 'Hm.' }] });
+    const r = await mara.turn({
+      message: 'Why did you quit?',
+      history: [
+        { role: 'user', text: 'Hello' },
+        { role: 'character', text: 'Hm.' },
+      ],
+    });
     expect(r).toMatchObject({ reply: 'The sea left me first.', attempts: 1, repairs: [], raw: good });
     expect(r.sections).toEqual({ perception: 'She asks about the sea.', empathy: 'Old grief; guarded.', construction: 'Joke, then truth.' });
     expect(model.requests[0]).toMatchObject({ temperature: 0.8, max_tokens: 300, n: 1 });

@@ -58,8 +58,13 @@ export class Character {
   /** One reply to `message` after `history` (the character's earlier replies, reasoning stripped). */
   async turn(input: { history?: ChatTurn[]; message: string; scenario?: string; userName?: string }, call: CallOptions = {}): Promise<TurnResult> {
     const messages = buildChatPrompt({
-      profile: this.profile, style: this.style, history: input.history, message: input.message,
-      scenario: input.scenario, userName: input.userName, lang: this.#opts.lang,
+      profile: this.profile,
+      style: this.style,
+      history: input.history,
+      message: input.message,
+      scenario: input.scenario,
+      userName: input.userName,
+      lang: this.#opts.lang,
     });
     return this.#run(messages, call);
   }

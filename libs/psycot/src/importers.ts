@@ -68,7 +68,10 @@ type AttrValue = string | number | boolean | null | AttrValue[] | { [k: string]:
 function flatten(v: AttrValue): string {
   if (v === null) return '';
   if (Array.isArray(v)) return v.map(flatten).filter(Boolean).join('、');
-  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}：${flatten(x)}`).join('；');
+  if (typeof v === 'object')
+    return Object.entries(v)
+      .map(([k, x]) => `${k}：${flatten(x)}`)
+      .join('；');
   return String(v).trim();
 }
 
@@ -101,7 +104,9 @@ export function fromCharacterEval(attrs: Record<string, AttrValue>): Profile {
   delete rest['人物关系'];
   const relationships =
     relations && typeof relations === 'object' && !Array.isArray(relations)
-      ? Object.entries(relations).map(([relation, who]) => ({ name: flatten(who), relation })).filter((r) => r.name)
+      ? Object.entries(relations)
+          .map(([relation, who]) => ({ name: flatten(who), relation }))
+          .filter((r) => r.name)
       : [];
   const goals = [take('理想'), take('志向')].filter(Boolean) as string[];
   const attributes: Record<string, string> = {};

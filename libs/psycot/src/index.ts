@@ -45,11 +45,4 @@ export {
   type GenericCot,
 } from './parser.js';
 export { Character, type CharacterOptions, type TurnResult } from './agent.js';
-export {
-  buildJudgeMessages,
-  readJudgeRequest,
-  parseJudgeScore,
-  JudgeScoreError,
-  JUDGE_RUBRIC,
-  type JudgeInput,
-} from './judge-prompt.js';
+export { buildJudgeMessages, readJudgeRequest, parseJudgeScore, JudgeScoreError, JUDGE_RUBRIC, type JudgeInput } from './judge-prompt.js';

@@ -35,7 +35,10 @@ describe('strict parser', () => {
   it('reads the canonical format, trimming each part', () => {
     expect(parsePsyCot(formatPsyCot(good))).toEqual(good);
     expect(parsePsyCot(`  \n<think><perception> a </perception>\n\n<empathy>b</empathy><construction>c</construction></think>  reply \n`)).toEqual({
-      perception: 'a', empathy: 'b', construction: 'c', reply: 'reply',
+      perception: 'a',
+      empathy: 'b',
+      construction: 'c',
+      reply: 'reply',
     });
   });
 
@@ -48,7 +51,11 @@ describe('strict parser', () => {
     ['wrong closing tag', '<think><perception>a</empathy><empathy>b</empathy><construction>c</construction></think> hi', 'unclosed-tag'],
     ['unclosed think', '<think><perception>a</perception><empathy>b</empathy><construction>c</construction> hi', 'unclosed-tag'],
     ['missing section', '<think><perception>a</perception><empathy>b</empathy></think> hi', 'missing-section'],
-    ['duplicate section', '<think><perception>a</perception><perception>a</perception><empathy>b</empathy><construction>c</construction></think> hi', 'duplicate-section'],
+    [
+      'duplicate section',
+      '<think><perception>a</perception><perception>a</perception><empathy>b</empathy><construction>c</construction></think> hi',
+      'duplicate-section',
+    ],
     ['out of order', '<think><empathy>b</empathy><perception>a</perception><construction>c</construction></think> hi', 'out-of-order'],
     ['empty section', '<think><perception> </perception><empathy>b</empathy><construction>c</construction></think> hi', 'empty-section'],
     ['empty reply', '<think><perception>a</perception><empathy>b</empathy><construction>c</construction></think>  ', 'empty-reply'],
@@ -73,16 +80,56 @@ describe('lenient parser', () => {
   });
 
   it.each<[string, string, Partial<PsyCotOutput>, RegExp]>([
-    ['missing </think>', '<think><perception>a</perception><empathy>b</empathy><construction>c</construction>\nhi', { construction: 'c', reply: 'hi' }, /<\/think> is missing/],
-    ['missing <think>', '<perception>a</perception><empathy>b</empathy><construction>c</construction></think> hi', { perception: 'a', reply: 'hi' }, /<think> is missing/],
-    ['unclosed section', '<think><perception>a<empathy>b</empathy><construction>c</construction></think> hi', { perception: 'a', empathy: 'b' }, /<perception> is not closed: it ends at <empathy>/],
-    ['case and spaces', '<THINK><Perception>a</Perception>< empathy >b</empathy><construction>c</construction></think> hi', { empathy: 'b' }, /another case or with spaces/],
-    ['out of order', '<think><empathy>b</empathy><perception>a</perception><construction>c</construction></think> hi', { perception: 'a', empathy: 'b' }, /out of order/],
-    ['duplicate', '<think><perception>a</perception><perception>z</perception><empathy>b</empathy><construction>c</construction></think> hi', { perception: 'a' }, /appears 2 times: kept the first/],
+    [
+      'missing </think>',
+      '<think><perception>a</perception><empathy>b</empathy><construction>c</construction>\nhi',
+      { construction: 'c', reply: 'hi' },
+      /<\/think> is missing/,
+    ],
+    [
+      'missing <think>',
+      '<perception>a</perception><empathy>b</empathy><construction>c</construction></think> hi',
+      { perception: 'a', reply: 'hi' },
+      /<think> is missing/,
+    ],
+    [
+      'unclosed section',
+      '<think><perception>a<empathy>b</empathy><construction>c</construction></think> hi',
+      { perception: 'a', empathy: 'b' },
+      /<perception> is not closed: it ends at <empathy>/,
+    ],
+    [
+      'case and spaces',
+      '<THINK><Perception>a</Perception>< empathy >b</empathy><construction>c</construction></think> hi',
+      { empathy: 'b' },
+      /another case or with spaces/,
+    ],
+    [
+      'out of order',
+      '<think><empathy>b</empathy><perception>a</perception><construction>c</construction></think> hi',
+      { perception: 'a', empathy: 'b' },
+      /out of order/,
+    ],
+    [
+      'duplicate',
+      '<think><perception>a</perception><perception>z</perception><empathy>b</empathy><construction>c</construction></think> hi',
+      { perception: 'a' },
+      /appears 2 times: kept the first/,
+    ],
     ['missing section', '<think><perception>a</perception><construction>c</construction></think> hi', { empathy: '' }, /<empathy> is missing: left empty/],
-    ['reply first', 'hi there\n<think><perception>a</perception><empathy>b</empathy><construction>c</construction></think>', { reply: 'hi there' }, /the reply came before the reasoning/],
+    [
+      'reply first',
+      'hi there\n<think><perception>a</perception><empathy>b</empathy><construction>c</construction></think>',
+      { reply: 'hi there' },
+      /the reply came before the reasoning/,
+    ],
     ['no tags', 'just a reply', { reply: 'just a reply', perception: '' }, /whole answer is taken as the reply/],
-    ['chatter before', 'Okay.\n<think><perception>a</perception><empathy>b</empathy><construction>c</construction></think> hi', { reply: 'hi' }, /dropped text before the reasoning: "Okay\."/],
+    [
+      'chatter before',
+      'Okay.\n<think><perception>a</perception><empathy>b</empathy><construction>c</construction></think> hi',
+      { reply: 'hi' },
+      /dropped text before the reasoning: "Okay\."/,
+    ],
   ])('%s', (_, text, expected, repair) => {
     const r = parsePsyCotLenient(text);
     expect(r).toMatchObject(expected);
@@ -117,31 +164,46 @@ describe('generic CoT and stripping', () => {
 
 /** Text that holds no tag (the format cannot carry tags inside a part) and is not blank. */
 const part = fc
-  .string({ unit: fc.constantFrom('a', 'Z', ' ', '\n', '<', '>', '/', '[', ']', '(', ')', 'é', '你', 't', 'h', 'i', 'n', 'k', '*'), minLength: 1, maxLength: 40 })
+  .string({
+    unit: fc.constantFrom('a', 'Z', ' ', '\n', '<', '>', '/', '[', ']', '(', ')', 'é', '你', 't', 'h', 'i', 'n', 'k', '*'),
+    minLength: 1,
+    maxLength: 40,
+  })
   .filter((s) => s.trim() !== '' && !containsTag(s));
 
 const output = fc.record({ perception: part, empathy: part, construction: part, reply: part });
 
 const trimmed = (o: PsyCotOutput): PsyCotOutput => ({
-  perception: o.perception.trim(), empathy: o.empathy.trim(), construction: o.construction.trim(), reply: o.reply.trim(),
+  perception: o.perception.trim(),
+  empathy: o.empathy.trim(),
+  construction: o.construction.trim(),
+  reply: o.reply.trim(),
 });
 
 const TAGS = ['<think>', '</think>', '<perception>', '</perception>', '<empathy>', '</empathy>', '<construction>', '</construction>', '<Empathy>', '< think >'];
 
 /** Edits that break answers the way models do. */
 const mangled = fc
-  .tuple(output, fc.array(fc.tuple(fc.nat(5), fc.nat(10_000), fc.nat(10_000), fc.constantFrom(...TAGS), fc.string({ maxLength: 8 })), { minLength: 1, maxLength: 4 }))
+  .tuple(
+    output,
+    fc.array(fc.tuple(fc.nat(5), fc.nat(10_000), fc.nat(10_000), fc.constantFrom(...TAGS), fc.string({ maxLength: 8 })), { minLength: 1, maxLength: 4 }),
+  )
   .map(([o, edits]) => {
     let s = formatPsyCot(o);
     for (const [kind, a, b, tag, junk] of edits) {
       const i = a % (s.length + 1);
       const j = b % (s.length + 1);
       const [lo, hi] = i < j ? [i, j] : [j, i];
-      if (kind === 0) s = s.slice(0, lo) + s.slice(hi); // delete a span
-      else if (kind === 1) s = s.slice(0, i) + tag + s.slice(i); // insert a tag
-      else if (kind === 2) s = s.replace(tag, ''); // drop one tag
-      else if (kind === 3) s = s.slice(0, i) + junk + s.slice(i); // insert text
-      else if (kind === 4) s = s.replace(tag, tag.toUpperCase()); // change case
+      if (kind === 0)
+        s = s.slice(0, lo) + s.slice(hi); // delete a span
+      else if (kind === 1)
+        s = s.slice(0, i) + tag + s.slice(i); // insert a tag
+      else if (kind === 2)
+        s = s.replace(tag, ''); // drop one tag
+      else if (kind === 3)
+        s = s.slice(0, i) + junk + s.slice(i); // insert text
+      else if (kind === 4)
+        s = s.replace(tag, tag.toUpperCase()); // change case
       else s = s.slice(lo, hi) + s.slice(0, lo) + s.slice(hi); // move a span to the front
     }
     return s;

@@ -86,7 +86,8 @@ export function parsePsyCot(text: string): PsyCotOutput {
   if (bad) fail('malformed-tag', `Tag ${bad.raw} must be written exactly as <${bad.close ? '/' : ''}${bad.name}>`);
   const first = tokens[0];
   if (!first || first.name !== 'think' || first.close) {
-    if (!tokens.some((t) => t.name === 'think')) fail('missing-think', 'The answer has no <think> block: the three sections must be inside <think> and </think>, before the reply');
+    if (!tokens.some((t) => t.name === 'think'))
+      fail('missing-think', 'The answer has no <think> block: the three sections must be inside <think> and </think>, before the reply');
     fail('text-outside', `${first!.raw} appears before <think>`);
   }
   if (text.slice(0, first!.start).trim()) fail('text-outside', `Text before <think>: ${preview(text.slice(0, first!.start))}`);

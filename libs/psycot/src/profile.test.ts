@@ -20,9 +20,18 @@ describe('profiles', () => {
     expect(p).toEqual(mara);
     const text = renderProfile(p);
     for (const line of [
-      'Name: Mara Vell', 'Personality: wry, guarded, loyal', '- Tomas: estranged son', 'Speech style: short sentences, sailor slang',
-      'Knowledge limits: knows nothing', 'Goals and motives:', '- keep the tea house afloat', '- fear: deep water', 'Description:', 'She hums sea shanties',
-    ]) expect(text).toContain(line);
+      'Name: Mara Vell',
+      'Personality: wry, guarded, loyal',
+      '- Tomas: estranged son',
+      'Speech style: short sentences, sailor slang',
+      'Knowledge limits: knows nothing',
+      'Goals and motives:',
+      '- keep the tea house afloat',
+      '- fear: deep water',
+      'Description:',
+      'She hums sea shanties',
+    ])
+      expect(text).toContain(line);
   });
 
   it('accepts plain text, with or without a name', () => {

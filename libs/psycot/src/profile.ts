@@ -37,10 +37,7 @@ export const StructuredProfileSchema = z
 export type Profile = z.infer<typeof StructuredProfileSchema>;
 
 /** A structured profile, or a plain description (optionally with the character's name). */
-export const ProfileInputSchema = z.union([
-  z.string().trim().min(1, 'a profile text cannot be empty'),
-  StructuredProfileSchema,
-]);
+export const ProfileInputSchema = z.union([z.string().trim().min(1, 'a profile text cannot be empty'), StructuredProfileSchema]);
 
 export type ProfileInput = z.input<typeof ProfileInputSchema>;
 
@@ -76,13 +73,29 @@ export type Lang = 'en' | 'zh';
 
 const LABELS: Record<Lang, Record<string, string>> = {
   en: {
-    name: 'Name', identity: 'Identity', personality: 'Personality', background: 'Background',
-    relationships: 'Relationships', speechStyle: 'Speech style', knowledgeLimits: 'Knowledge limits',
-    goals: 'Goals and motives', attributes: 'Other facts', freeText: 'Description', learned: 'Learned during this conversation',
+    name: 'Name',
+    identity: 'Identity',
+    personality: 'Personality',
+    background: 'Background',
+    relationships: 'Relationships',
+    speechStyle: 'Speech style',
+    knowledgeLimits: 'Knowledge limits',
+    goals: 'Goals and motives',
+    attributes: 'Other facts',
+    freeText: 'Description',
+    learned: 'Learned during this conversation',
   },
   zh: {
-    name: '姓名', identity: '身份', personality: '性格', background: '背景', relationships: '人物关系',
-    speechStyle: '说话风格', knowledgeLimits: '认知边界', goals: '目标与动机', attributes: '其他信息', freeText: '描述',
+    name: '姓名',
+    identity: '身份',
+    personality: '性格',
+    background: '背景',
+    relationships: '人物关系',
+    speechStyle: '说话风格',
+    knowledgeLimits: '认知边界',
+    goals: '目标与动机',
+    attributes: '其他信息',
+    freeText: '描述',
     learned: '本次对话中得知的事',
   },
 };

@@ -16,7 +16,7 @@ const mara = parseProfile({ name: 'Mara', identity: 'retired smuggler', speechSt
 const ines = parseProfile({ name: 'Ines', identity: 'harbour clerk', background: 'x'.repeat(2000) });
 
 describe('prompt builders', () => {
-  it('builds a single-turn chat for each style, with the profile and the style\'s instructions', () => {
+  it("builds a single-turn chat for each style, with the profile and the style's instructions", () => {
     for (const style of REASONING_STYLES) {
       const m = buildChatPrompt({ profile: mara, style, message: 'Why did you quit?' });
       expect(m.map((x) => x.role)).toEqual(['system', 'user']);
@@ -36,8 +36,15 @@ describe('prompt builders', () => {
   it('multi-turn chat keeps the history as alternating messages, and shows learned facts', () => {
     const d = new DynamicProfile(mara).learn('Ines owes Mara money.');
     const m = buildChatPrompt({
-      profile: d, style: 'psy-cot', message: 'Can I pay you next week?', userName: 'Ines', scenario: 'A rainy evening in the tea house.',
-      history: [{ role: 'user', text: 'Evening, Mara.' }, { role: 'character', text: 'Sit. Tea?' }],
+      profile: d,
+      style: 'psy-cot',
+      message: 'Can I pay you next week?',
+      userName: 'Ines',
+      scenario: 'A rainy evening in the tea house.',
+      history: [
+        { role: 'user', text: 'Evening, Mara.' },
+        { role: 'character', text: 'Sit. Tea?' },
+      ],
     });
     expect(m.map((x) => x.role)).toEqual(['system', 'user', 'assistant', 'user']);
     expect(m[0]!.content).toContain('Learned during this conversation:\n- Ines owes Mara money.');
@@ -48,8 +55,15 @@ describe('prompt builders', () => {
 
   it('scenes show the scenario, the other characters (shortened) and whose turn it is', () => {
     const m = buildScenePrompt({
-      profile: mara, others: [ines], scenario: 'The harbour at dawn.', style: 'none', otherProfileChars: 100,
-      transcript: [{ speaker: 'Ines', text: 'You came.' }, { speaker: 'Environment', text: 'Gulls cry.' }],
+      profile: mara,
+      others: [ines],
+      scenario: 'The harbour at dawn.',
+      style: 'none',
+      otherProfileChars: 100,
+      transcript: [
+        { speaker: 'Ines', text: 'You came.' },
+        { speaker: 'Environment', text: 'Gulls cry.' },
+      ],
     });
     expect(m).toHaveLength(2);
     expect(m[0]!.content).toContain('You are Mara, one of the characters in the scene below.');
@@ -69,8 +83,11 @@ describe('prompt builders', () => {
 
   it('renders messages through a Hugging Face chat template', () => {
     const chatml =
-      "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
-    const text = renderChatTemplate(chatml, [{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }]);
+      '{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}';
+    const text = renderChatTemplate(chatml, [
+      { role: 'system', content: 'S' },
+      { role: 'user', content: 'U' },
+    ]);
     expect(text).toBe('<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n');
     expect(() => renderChatTemplate('{% for %}', [])).toThrow(/does not parse/);
   });

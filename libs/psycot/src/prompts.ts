@@ -28,8 +28,9 @@ export const PSY_COT_STEPS: Record<Lang, { perception: string; empathy: string; 
 };
 
 const EN = {
-  role: 'You are {name}. Stay in character for the whole conversation: speak as {name} would, with {name}\'s knowledge, memories, values and way of talking. Never say or hint that you are an AI, a model or playing a role; if asked, answer as {name} would.',
-  sceneRole: 'You are {name}, one of the characters in the scene below. Play only {name}: speak and act as {name} would, never for anyone else, and never step out of the story.',
+  role: "You are {name}. Stay in character for the whole conversation: speak as {name} would, with {name}'s knowledge, memories, values and way of talking. Never say or hint that you are an AI, a model or playing a role; if asked, answer as {name} would.",
+  sceneRole:
+    'You are {name}, one of the characters in the scene below. Play only {name}: speak and act as {name} would, never for anyone else, and never step out of the story.',
   profile: '# Character profile',
   others: '# Other characters in the scene',
   scenario: '# Scenario',
@@ -85,7 +86,14 @@ export function styleInstructions(style: ReasoningStyle, name: string, lang: Lan
       return fill(t.monologue, name);
     case 'psy-cot': {
       const s = PSY_COT_STEPS[lang];
-      return [fill(t.psy, name), `1. ${fill(s.perception, name)}`, `2. ${fill(s.empathy, name)}`, `3. ${fill(s.construction, name)}`, t.format, t.psyFormat].join('\n');
+      return [
+        fill(t.psy, name),
+        `1. ${fill(s.perception, name)}`,
+        `2. ${fill(s.empathy, name)}`,
+        `3. ${fill(s.construction, name)}`,
+        t.format,
+        t.psyFormat,
+      ].join('\n');
     }
     default:
       throw new TypeError(`Expected one of ${REASONING_STYLES.map((s) => `"${s}"`).join(', ')} for style but received ${JSON.stringify(style)}`);
@@ -123,12 +131,18 @@ export function buildChatPrompt(input: ChatPromptInput): ChatMessage[] {
   const lang = input.lang ?? 'en';
   const t = T[lang];
   const name = displayName(baseProfile(input.profile));
-  const system = characterSystem(fill(t.role, name), [
-    t.profile,
-    profileText(input.profile, lang),
-    ...(input.scenario ? ['', t.scenario, input.scenario] : []),
-    ...(input.userName ? ['', `${lang === 'zh' ? '对话者' : 'You are talking with'}${lang === 'zh' ? '：' : ': '}${input.userName}`] : []),
-  ], input.style, name, lang);
+  const system = characterSystem(
+    fill(t.role, name),
+    [
+      t.profile,
+      profileText(input.profile, lang),
+      ...(input.scenario ? ['', t.scenario, input.scenario] : []),
+      ...(input.userName ? ['', `${lang === 'zh' ? '对话者' : 'You are talking with'}${lang === 'zh' ? '：' : ': '}${input.userName}`] : []),
+    ],
+    input.style,
+    name,
+    lang,
+  );
   const messages: ChatMessage[] = [{ role: 'system', content: system }];
   for (const turn of input.history ?? []) {
     messages.push({ role: turn.role === 'user' ? 'user' : 'assistant', content: turn.text });
@@ -164,18 +178,15 @@ export function buildScenePrompt(input: ScenePromptInput): ChatMessage[] {
   const limit = input.otherProfileChars ?? 800;
   const shorten = (s: string) => (s.length > limit ? `${s.slice(0, limit).trimEnd()}…` : s);
   const others = input.others.map((p) => `## ${displayName(p)}\n${shorten(renderProfile(p, lang))}`);
-  const system = characterSystem(fill(t.sceneRole, name), [
-    t.scenario,
-    input.scenario,
-    '',
-    t.profile,
-    profileText(input.profile, lang),
-    ...(others.length ? ['', t.others, ...others] : []),
-  ], input.style, name, lang);
+  const system = characterSystem(
+    fill(t.sceneRole, name),
+    [t.scenario, input.scenario, '', t.profile, profileText(input.profile, lang), ...(others.length ? ['', t.others, ...others] : [])],
+    input.style,
+    name,
+    lang,
+  );
   const sep = lang === 'zh' ? '：' : ': ';
-  const body = input.transcript.length
-    ? [t.scenePrompt, ...input.transcript.map((l) => `${l.speaker}${sep}${l.text}`)].join('\n')
-    : t.sceneStart;
+  const body = input.transcript.length ? [t.scenePrompt, ...input.transcript.map((l) => `${l.speaker}${sep}${l.text}`)].join('\n') : t.sceneStart;
   return [
     { role: 'system', content: system },
     { role: 'user', content: `${body}\n\n${fill(t.turn, name)}` },

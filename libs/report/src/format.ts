@@ -17,7 +17,11 @@ export function formatNumber(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return value > 0 ? '∞' : '-∞';
   if (value === 0) return '0';
   const abs = Math.abs(value);
-  if (abs < 1e-4 || abs >= 1e15) return value.toExponential(digits - 1).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  if (abs < 1e-4 || abs >= 1e15)
+    return value
+      .toExponential(digits - 1)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   for (let tier = 0; ; tier++) {
     const rounded = Number((value / 1000 ** tier).toPrecision(digits));
     if (Math.abs(rounded) < 1000 || tier === SUFFIXES.length - 1) return `${rounded}${SUFFIXES[tier]}`;

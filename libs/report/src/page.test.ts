@@ -18,10 +18,17 @@ describe('htmlPage', () => {
 
 describe('htmlTable', () => {
   it('lays out a header row and body rows; cells are HTML, classes optional', () => {
-    const t = htmlTable({ head: ['', 'x'], rows: [['a', { html: '<b>1</b>', class: 'sig' }], ['b', '2']], class: 'glance' });
+    const t = htmlTable({
+      head: ['', 'x'],
+      rows: [
+        ['a', { html: '<b>1</b>', class: 'sig' }],
+        ['b', '2'],
+      ],
+      class: 'glance',
+    });
     expect(t).toBe(
-      '<table class="glance"><thead><tr><th></th><th>x</th></tr></thead><tbody>'
-        + '<tr><td>a</td><td class="sig"><b>1</b></td></tr><tr><td>b</td><td>2</td></tr></tbody></table>',
+      '<table class="glance"><thead><tr><th></th><th>x</th></tr></thead><tbody>' +
+        '<tr><td>a</td><td class="sig"><b>1</b></td></tr><tr><td>b</td><td>2</td></tr></tbody></table>',
     );
   });
 

@@ -11,7 +11,11 @@ const noBadNumbers = (svg: string) => {
   expect(svg.endsWith('</svg>')).toBe(true);
 };
 /** The numbers of one path's d attribute, as [x, y] pairs. */
-const pathPoints = (d: string) => d.replace(/^M/, '').split('L').map((p) => p.split(',').map(Number));
+const pathPoints = (d: string) =>
+  d
+    .replace(/^M/, '')
+    .split('L')
+    .map((p) => p.split(',').map(Number));
 const linePaths = (svg: string) => [...svg.matchAll(/<path class="line" d="([^"]*)"/g)].map((m) => pathPoints(m[1]!));
 const tickLabels = (svg: string) => [...svg.matchAll(/text-anchor="end" fill="#6b7280">([^<]*)</g)].map((m) => m[1]);
 
@@ -22,7 +26,7 @@ describe('niceTicks', () => {
     expect(niceTicks(-0.31, 0.02)).toEqual([-0.4, -0.3, -0.2, -0.1, 0, 0.1]);
     expect(niceTicks(1234, 98765)).toEqual([0, 20000, 40000, 60000, 80000, 100000]);
     let seed = 1;
-    const rand = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let i = 0; i < 500; i++) {
       const scale = 10 ** Math.floor(rand() * 12 - 6);
       const a = (rand() - 0.5) * scale;
@@ -56,8 +60,22 @@ describe('lineChart', () => {
 
   it('draws each series as a path inside the plot, with round y labels and a legend', () => {
     const svg = chart([
-      { name: 'train', points: [[1, 2.4], [2, 1.9], [3, 1.2], [4, 1.1]] },
-      { name: 'eval', points: [[2, 2.1], [4, 1.5]] },
+      {
+        name: 'train',
+        points: [
+          [1, 2.4],
+          [2, 1.9],
+          [3, 1.2],
+          [4, 1.1],
+        ],
+      },
+      {
+        name: 'eval',
+        points: [
+          [2, 2.1],
+          [4, 1.5],
+        ],
+      },
     ]);
     noBadNumbers(svg);
     expect(svg).toContain('aria-label="Loss"');
@@ -79,22 +97,65 @@ describe('lineChart', () => {
     noBadNumbers(one);
     expect(count(one, /<circle /g)).toBe(1);
     expect(count(one, /<path class="line"/g)).toBe(0);
-    const flat = chart([{ name: 'c', points: [[1, 3], [2, 3], [3, 3]] }]);
+    const flat = chart([
+      {
+        name: 'c',
+        points: [
+          [1, 3],
+          [2, 3],
+          [3, 3],
+        ],
+      },
+    ]);
     noBadNumbers(flat);
     const [line] = linePaths(flat);
     expect(new Set(line!.map((p) => p[1])).size).toBe(1);
     expect(tickLabels(flat)).toEqual(['2.7', '2.8', '2.9', '3', '3.1', '3.2', '3.3']);
-    const zeros = chart([{ name: 'z', points: [[1, 0], [1, 0]] }]);
+    const zeros = chart([
+      {
+        name: 'z',
+        points: [
+          [1, 0],
+          [1, 0],
+        ],
+      },
+    ]);
     noBadNumbers(zeros);
   });
 
   it('breaks the line at missing values and skips non-finite ones', () => {
-    const gaps = chart([{ name: 'r', points: [[1, 1], [2, 2], [3, undefined], [4, 4], [5, 5], [6, null], [7, 7]] }]);
+    const gaps = chart([
+      {
+        name: 'r',
+        points: [
+          [1, 1],
+          [2, 2],
+          [3, undefined],
+          [4, 4],
+          [5, 5],
+          [6, null],
+          [7, 7],
+        ],
+      },
+    ]);
     noBadNumbers(gaps);
     const paths = linePaths(gaps);
     expect(paths.map((p) => p.length)).toEqual([2, 2]);
     expect(count(gaps, /<circle /g)).toBe(5); // short series: every point marked, the lone 7 included
-    const skipped = chart([{ name: 'r', points: [[1, 1], [2, Number.NaN], [3, 3], [4, Infinity], [Number.NaN, 2], [5, -Infinity], [6, 6]] }]);
+    const skipped = chart([
+      {
+        name: 'r',
+        points: [
+          [1, 1],
+          [2, Number.NaN],
+          [3, 3],
+          [4, Infinity],
+          [Number.NaN, 2],
+          [5, -Infinity],
+          [6, 6],
+        ],
+      },
+    ]);
     noBadNumbers(skipped);
     expect(linePaths(skipped).map((p) => p.length)).toEqual([3]);
     expect(tickLabels(skipped)).toEqual(['1', '2', '3', '4', '5', '6']);
@@ -103,8 +164,37 @@ describe('lineChart', () => {
   it('draws bands, dashed series and an empty chart', () => {
     const svg = lineChart({
       title: 'PMI',
-      series: [{ name: 'mean', points: [[1, 0.5], [2, 0.7], [3, 0.9]] }, { name: 'max', points: [[1, 2], [2, 2.2], [3, 2.5]], dashed: true }],
-      bands: [{ name: 'mean ± std', points: [[1, 0, 1], [2, 0.1, 1.3], [3, undefined, undefined], [4, 0.2, 1.5], [5, 0.3, 1.6]] }],
+      series: [
+        {
+          name: 'mean',
+          points: [
+            [1, 0.5],
+            [2, 0.7],
+            [3, 0.9],
+          ],
+        },
+        {
+          name: 'max',
+          points: [
+            [1, 2],
+            [2, 2.2],
+            [3, 2.5],
+          ],
+          dashed: true,
+        },
+      ],
+      bands: [
+        {
+          name: 'mean ± std',
+          points: [
+            [1, 0, 1],
+            [2, 0.1, 1.3],
+            [3, undefined, undefined],
+            [4, 0.2, 1.5],
+            [5, 0.3, 1.6],
+          ],
+        },
+      ],
       yInclude: [-1],
     });
     noBadNumbers(svg);
@@ -117,7 +207,13 @@ describe('lineChart', () => {
   });
 
   it('escapes series names and titles', () => {
-    const svg = lineChart({ title: '<b>', series: [{ name: '<script>x</script>', points: [[0, 1]] }, { name: 'a&b', points: [[0, 2]] }] });
+    const svg = lineChart({
+      title: '<b>',
+      series: [
+        { name: '<script>x</script>', points: [[0, 1]] },
+        { name: 'a&b', points: [[0, 2]] },
+      ],
+    });
     expect(svg).not.toContain('<script');
     expect(svg).toContain('&lt;script&gt;x&lt;/script&gt;');
     expect(svg).toContain('a&amp;b');
@@ -126,12 +222,18 @@ describe('lineChart', () => {
 });
 
 describe('stackedBarChart', () => {
-  const rects = (svg: string) => [...svg.matchAll(/<rect class="bar" x="([^"]*)" y="([^"]*)" width="([^"]*)" height="([^"]*)"/g)].map((m) => m.slice(1).map(Number));
+  const rects = (svg: string) =>
+    [...svg.matchAll(/<rect class="bar" x="([^"]*)" y="([^"]*)" width="([^"]*)" height="([^"]*)"/g)].map((m) => m.slice(1).map(Number));
 
   it('stacks the parts of each step with a tooltip per bar', () => {
     const svg = stackedBarChart({
-      title: 'Time', x: [1, 2, 3], unit: 's',
-      parts: [{ name: 'rollout', values: [2, 3, 4] }, { name: 'update', values: [1, 1, 2] }],
+      title: 'Time',
+      x: [1, 2, 3],
+      unit: 's',
+      parts: [
+        { name: 'rollout', values: [2, 3, 4] },
+        { name: 'update', values: [1, 1, 2] },
+      ],
     });
     noBadNumbers(svg);
     const bars = rects(svg);
@@ -146,8 +248,12 @@ describe('stackedBarChart', () => {
 
   it('treats missing, negative and non-finite values as zero', () => {
     const svg = stackedBarChart({
-      title: 'Time', x: [1, 2, Number.NaN],
-      parts: [{ name: 'a', values: [Number.NaN, -1, 5] }, { name: 'b', values: [undefined, Infinity, 5] }],
+      title: 'Time',
+      x: [1, 2, Number.NaN],
+      parts: [
+        { name: 'a', values: [Number.NaN, -1, 5] },
+        { name: 'b', values: [undefined, Infinity, 5] },
+      ],
     });
     noBadNumbers(svg);
     expect(svg).toContain('step 1: a 0, b 0; total 0');
@@ -168,9 +274,23 @@ describe('stackedBarChart', () => {
 describe('format', () => {
   it('formats numbers compactly with 3 significant digits', () => {
     const cases: [number, string][] = [
-      [0, '0'], [-0, '0'], [1, '1'], [12.345, '12.3'], [-0.012345, '-0.0123'], [0.000123456, '0.000123'], [999.9, '1k'],
-      [1234.5, '1.23k'], [52000, '52k'], [4_560_000, '4.56M'], [1.5e13, '15T'], [1.2e-7, '1.2e-7'], [1e-5, '1e-5'],
-      [2.5e16, '2.5e16'], [Number.NaN, 'n/a'], [Infinity, '∞'], [-Infinity, '-∞'],
+      [0, '0'],
+      [-0, '0'],
+      [1, '1'],
+      [12.345, '12.3'],
+      [-0.012345, '-0.0123'],
+      [0.000123456, '0.000123'],
+      [999.9, '1k'],
+      [1234.5, '1.23k'],
+      [52000, '52k'],
+      [4_560_000, '4.56M'],
+      [1.5e13, '15T'],
+      [1.2e-7, '1.2e-7'],
+      [1e-5, '1e-5'],
+      [2.5e16, '2.5e16'],
+      [Number.NaN, 'n/a'],
+      [Infinity, '∞'],
+      [-Infinity, '-∞'],
     ];
     for (const [v, s] of cases) expect(formatNumber(v), String(v)).toBe(s);
     expect(formatNumber(1005, 4)).toBe('1.005k');

@@ -126,9 +126,10 @@ function legend(items: readonly LegendItem[], x0: number, y0: number, maxWidth: 
     }
     const px = x0 + x;
     const py = y0 + row * 16;
-    const swatch = item.kind === 'area' || item.kind === 'bar'
-      ? `<rect x="${c(px)}" y="${c(py - 5)}" width="16" height="10" fill="${item.color}"${item.kind === 'area' ? ' fill-opacity="0.25"' : ''}/>`
-      : `<line x1="${c(px)}" y1="${c(py)}" x2="${c(px + 16)}" y2="${c(py)}" stroke="${item.color}" stroke-width="2"${item.kind === 'dashed' ? ' stroke-dasharray="4 3"' : ''}/>`;
+    const swatch =
+      item.kind === 'area' || item.kind === 'bar'
+        ? `<rect x="${c(px)}" y="${c(py - 5)}" width="16" height="10" fill="${item.color}"${item.kind === 'area' ? ' fill-opacity="0.25"' : ''}/>`
+        : `<line x1="${c(px)}" y1="${c(py)}" x2="${c(px + 16)}" y2="${c(py)}" stroke="${item.color}" stroke-width="2"${item.kind === 'dashed' ? ' stroke-dasharray="4 3"' : ''}/>`;
     parts.push(`${swatch}<text x="${c(px + 22)}" y="${c(py)}" dy="0.35em" fill="#374151">${escapeHtml(item.name)}</text>`);
     x += w;
   }
@@ -150,7 +151,8 @@ interface Frame {
 function chartShell(
   opts: { title: string; width: number; height: number; xLabel?: string | undefined },
   legendItems: readonly LegendItem[],
-  xTicks: readonly number[], xDomain: readonly [number, number],
+  xTicks: readonly number[],
+  xDomain: readonly [number, number],
   yTicks: readonly number[],
   plot: (frame: Frame) => string,
 ): string {
@@ -169,31 +171,48 @@ function chartShell(
   const pw = width - left - right;
   const ph = height - top - bottom;
   const frame: Frame = {
-    width, height, left, top, right, bottom,
+    width,
+    height,
+    left,
+    top,
+    right,
+    bottom,
     sx: (x) => left + ((x - x0) / (x1 - x0)) * pw,
     sy: (y) => top + ph - ((y - y0) / (y1 - y0)) * ph,
   };
-  const grid = yTicks.map((t, i) => {
-    const y = c(frame.sy(t));
-    // The lowest tick sits on the x axis line, drawn below; a zero line inside the plot is darker.
-    return (i === 0 ? '' : `<line x1="${c(left)}" y1="${y}" x2="${c(width - right)}" y2="${y}" stroke="${t === 0 ? '#9ca3af' : '#e5e7eb'}"/>`)
-      + `<text x="${c(left - 6)}" y="${y}" dy="0.32em" text-anchor="end" fill="#6b7280">${escapeHtml(yLabels[i])}</text>`;
-  }).join('');
+  const grid = yTicks
+    .map((t, i) => {
+      const y = c(frame.sy(t));
+      // The lowest tick sits on the x axis line, drawn below; a zero line inside the plot is darker.
+      return (
+        (i === 0 ? '' : `<line x1="${c(left)}" y1="${y}" x2="${c(width - right)}" y2="${y}" stroke="${t === 0 ? '#9ca3af' : '#e5e7eb'}"/>`) +
+        `<text x="${c(left - 6)}" y="${y}" dy="0.32em" text-anchor="end" fill="#6b7280">${escapeHtml(yLabels[i])}</text>`
+      );
+    })
+    .join('');
   const base = c(top + ph);
-  const xAxis = xTicks.map((t) => {
-    const x = c(frame.sx(t));
-    return `<line x1="${x}" y1="${base}" x2="${x}" y2="${c(top + ph + 4)}" stroke="#9ca3af"/>`
-      + `<text x="${x}" y="${c(top + ph + 16)}" text-anchor="middle" fill="#6b7280">${escapeHtml(tickLabel(t, xStep))}</text>`;
-  }).join('');
-  const xLabel = opts.xLabel
-    ? `<text x="${c(left + pw / 2)}" y="${c(height - 6)}" text-anchor="middle" fill="#6b7280">${escapeHtml(opts.xLabel)}</text>`
-    : '';
-  return `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}" font-family="${FONT}" font-size="11">`
-    + `<title>${escapeHtml(title)}</title>`
-    + `<text x="${c(left)}" y="18" font-size="13" font-weight="600" fill="#111827">${escapeHtml(title)}</text>`
-    + leg.svg + grid
-    + `<line x1="${c(left)}" y1="${base}" x2="${c(width - right)}" y2="${base}" stroke="#9ca3af"/>`
-    + xAxis + xLabel + plot(frame) + '</svg>';
+  const xAxis = xTicks
+    .map((t) => {
+      const x = c(frame.sx(t));
+      return (
+        `<line x1="${x}" y1="${base}" x2="${x}" y2="${c(top + ph + 4)}" stroke="#9ca3af"/>` +
+        `<text x="${x}" y="${c(top + ph + 16)}" text-anchor="middle" fill="#6b7280">${escapeHtml(tickLabel(t, xStep))}</text>`
+      );
+    })
+    .join('');
+  const xLabel = opts.xLabel ? `<text x="${c(left + pw / 2)}" y="${c(height - 6)}" text-anchor="middle" fill="#6b7280">${escapeHtml(opts.xLabel)}</text>` : '';
+  return (
+    `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}" font-family="${FONT}" font-size="11">` +
+    `<title>${escapeHtml(title)}</title>` +
+    `<text x="${c(left)}" y="18" font-size="13" font-weight="600" fill="#111827">${escapeHtml(title)}</text>` +
+    leg.svg +
+    grid +
+    `<line x1="${c(left)}" y1="${base}" x2="${c(width - right)}" y2="${base}" stroke="#9ca3af"/>` +
+    xAxis +
+    xLabel +
+    plot(frame) +
+    '</svg>'
+  );
 }
 
 /** Splits points into runs: a 'gap' point ends the current run, a 'skip' point is dropped. */
@@ -212,8 +231,7 @@ function runs<P>(points: readonly P[], kind: (p: P) => 'ok' | 'gap' | 'skip'): P
   return out;
 }
 
-const byX = <P extends readonly [number, ...unknown[]]>(points: readonly P[]): P[] =>
-  points.filter((p) => Number.isFinite(p[0])).sort((a, b) => a[0] - b[0]);
+const byX = <P extends readonly [number, ...unknown[]]>(points: readonly P[]): P[] => points.filter((p) => Number.isFinite(p[0])).sort((a, b) => a[0] - b[0]);
 
 const finite = (v: Value): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -320,28 +338,30 @@ export function stackedBarChart(opts: StackedBarOptions): string {
   if (!(spacing > 0 && Number.isFinite(spacing))) spacing = group;
   const xMin = bars.length ? bars[0]!.x - spacing / 2 : 0;
   const xMax = bars.length ? bars[bars.length - 1]!.x + spacing / 2 : 1;
-  const xTicks = bars.length
-    ? niceTicks(bars[0]!.x, bars[bars.length - 1]!.x, 6, true).filter((t) => t >= xMin && t <= xMax)
-    : [0, 1];
+  const xTicks = bars.length ? niceTicks(bars[0]!.x, bars[bars.length - 1]!.x, 6, true).filter((t) => t >= xMin && t <= xMax) : [0, 1];
   const maxTotal = bars.length ? extent(bars.map((b) => b.total))[1] : 0;
   const yTicks = niceTicks(0, maxTotal > 0 ? maxTotal : 1, 5);
   const items = parts.map((p): LegendItem => ({ ...p, kind: 'bar' }));
   const fmt = (v: number) => `${formatNumber(v)}${unit ? ` ${unit}` : ''}`;
   return chartShell({ ...opts, width, height }, items, xTicks, [xMin, xMax], yTicks, ({ sx, sy }) => {
     const barWidth = Math.max(1, (sx(spacing) - sx(0)) * 0.8);
-    return bars.map((bar) => {
-      const label = bar.from === bar.to ? `step ${formatNumber(bar.from, 6)}` : `steps ${formatNumber(bar.from, 6)}–${formatNumber(bar.to, 6)} (mean)`;
-      const detail = parts.map((p, j) => `${p.name} ${fmt(bar.values[j]!)}`).join(', ');
-      let base = 0;
-      const rects = parts.map((p, j) => {
-        const v = bar.values[j]!;
-        if (v <= 0) return '';
-        const yTop = sy(base + v);
-        const yBottom = sy(base);
-        base += v;
-        return `<rect class="bar" x="${c(sx(bar.x) - barWidth / 2)}" y="${c(yTop)}" width="${c(barWidth)}" height="${c(yBottom - yTop)}" fill="${p.color}"/>`;
-      }).join('');
-      return `<g><title>${escapeHtml(`${label}: ${detail}; total ${fmt(bar.total)}`)}</title>${rects}</g>`;
-    }).join('');
+    return bars
+      .map((bar) => {
+        const label = bar.from === bar.to ? `step ${formatNumber(bar.from, 6)}` : `steps ${formatNumber(bar.from, 6)}–${formatNumber(bar.to, 6)} (mean)`;
+        const detail = parts.map((p, j) => `${p.name} ${fmt(bar.values[j]!)}`).join(', ');
+        let base = 0;
+        const rects = parts
+          .map((p, j) => {
+            const v = bar.values[j]!;
+            if (v <= 0) return '';
+            const yTop = sy(base + v);
+            const yBottom = sy(base);
+            base += v;
+            return `<rect class="bar" x="${c(sx(bar.x) - barWidth / 2)}" y="${c(yTop)}" width="${c(barWidth)}" height="${c(yBottom - yTop)}" fill="${p.color}"/>`;
+          })
+          .join('');
+        return `<g><title>${escapeHtml(`${label}: ${detail}; total ${fmt(bar.total)}`)}</title>${rects}</g>`;
+      })
+      .join('');
   });
 }

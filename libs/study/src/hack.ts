@@ -68,7 +68,8 @@ export function hackRun(dir: string, seed: number): HackRun {
   const rows = readMetricRows(dir);
   const steps = rows.filter((r) => r.phase === 'rl' && r.reward !== undefined).sort((a, b) => a.step - b.step);
   const evals = rows.filter((r) => r.phase === 'rl' && r.evalReward !== undefined).sort((a, b) => a.step - b.step);
-  if (steps.length < 4 || evals.length < 2) throw new Error(`${dir}: the run has too few RL steps or evaluations to measure a change (${steps.length} steps, ${evals.length} evaluations)`);
+  if (steps.length < 4 || evals.length < 2)
+    throw new Error(`${dir}: the run has too few RL steps or evaluations to measure a change (${steps.length} steps, ${evals.length} evaluations)`);
   const rate = (r: MetricRow) => r.genericRate ?? 0;
   const tail = steps.slice(Math.floor(steps.length * 0.75));
   const first = evals[0]!;
@@ -101,7 +102,11 @@ export async function runHackCheck(o: HackOptions): Promise<HackResults> {
       data: { world_seed: 1 },
       sft: { steps: o.sftSteps },
       rl: {
-        algo: 'grpo', steps: o.rlSteps, lr: HACK_LR, eval_every: Math.max(1, Math.floor(o.rlSteps / 4)), eval_prompts: o.evalPrompts,
+        algo: 'grpo',
+        steps: o.rlSteps,
+        lr: HACK_LR,
+        eval_every: Math.max(1, Math.floor(o.rlSteps / 4)),
+        eval_prompts: o.evalPrompts,
         rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }],
       },
       probe: { prompts: 0 },
@@ -120,7 +125,9 @@ export async function runHackCheck(o: HackOptions): Promise<HackResults> {
     const dir = join(out, 'grpo', `seed-${seed}`);
     await runOnce(dir, parseTrainConfig(merge(base, { seed, phases: ['rl'], model: { init } })), `grpo seed ${seed}`, log);
     const r = hackRun(dir, seed);
-    log(`grpo seed ${seed}: generic rate of sampled answers ${(100 * r.sampledStart).toFixed(0)}% -> ${(100 * r.sampledEnd).toFixed(0)}%, greedy held-out ${(100 * r.greedyStart).toFixed(0)}% -> ${(100 * r.greedyEnd).toFixed(0)}%`);
+    log(
+      `grpo seed ${seed}: generic rate of sampled answers ${(100 * r.sampledStart).toFixed(0)}% -> ${(100 * r.sampledEnd).toFixed(0)}%, greedy held-out ${(100 * r.greedyStart).toFixed(0)}% -> ${(100 * r.greedyEnd).toFixed(0)}%`,
+    );
     runs.push(r);
   }
   const per = (f: (r: HackRun) => number) => interval(runs.map(f));
@@ -169,7 +176,15 @@ export function hackChart(r: HackResults): string {
 
 export function renderHackReport(r: HackResults): string {
   const table = htmlTable({
-    head: ['seed', 'sampled, first 3 steps', 'sampled, last quarter', 'greedy held-out, first eval', 'greedy held-out, last eval', 'held-out judge reward', 'held-out fidelity'],
+    head: [
+      'seed',
+      'sampled, first 3 steps',
+      'sampled, last quarter',
+      'greedy held-out, first eval',
+      'greedy held-out, last eval',
+      'held-out judge reward',
+      'held-out fidelity',
+    ],
     rows: r.runs.map((x) => [
       String(x.seed),
       ...[x.sampledStart, x.sampledEnd, x.greedyStart, x.greedyEnd].map((v) => `${(100 * v).toFixed(1)}%`),

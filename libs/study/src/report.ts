@@ -4,7 +4,15 @@ import { escapeHtml as esc, htmlPage, lineChart, PALETTE } from '@rapo/report';
 import type { Interval } from './stats.js';
 import { DRIFT_GENERIC, DRIFT_KL, DRIFT_LENGTH, METRICS, type RunSummary, type StudyResults } from './study.js';
 
-const LABEL: Record<string, string> = { heldOutFidelity: 'held-out fidelity', judgeReward: 'judge reward', genericRate: 'generic-phrase rate', kl: 'KL to SFT policy', heldOutFacts: 'held-out facts', heldOutStyle: 'held-out voice', answerTokens: 'answer tokens (last quarter of RL)' };
+const LABEL: Record<string, string> = {
+  heldOutFidelity: 'held-out fidelity',
+  judgeReward: 'judge reward',
+  genericRate: 'generic-phrase rate',
+  kl: 'KL to SFT policy',
+  heldOutFacts: 'held-out facts',
+  heldOutStyle: 'held-out voice',
+  answerTokens: 'answer tokens (last quarter of RL)',
+};
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4));
 const iv = (i: Interval) => `${fmt(i.mean)} <span class="ci">[${fmt(i.ci95[0])}, ${fmt(i.ci95[1])}]</span>`;
 // A difference is marked where it survives Holm's correction across its metric's family.
@@ -16,30 +24,42 @@ const div = (i: Interval) =>
 function meanCurve(runs: RunSummary[], pick: (r: RunSummary) => [number, number][]): [number, number][] {
   const by = new Map<number, number[]>();
   for (const r of runs) for (const [x, y] of pick(r)) by.set(x, [...(by.get(x) ?? []), y]);
-  return [...by].filter(([, ys]) => ys.length === runs.length).sort((a, b) => a[0] - b[0]).map(([x, ys]) => [x, ys.reduce((a, b) => a + b, 0) / ys.length]);
+  return [...by]
+    .filter(([, ys]) => ys.length === runs.length)
+    .sort((a, b) => a[0] - b[0])
+    .map(([x, ys]) => [x, ys.reduce((a, b) => a + b, 0) / ys.length]);
 }
 
 export function renderStudyReport(r: StudyResults): string {
   const methods = Object.keys(r.methods);
   const head = `<tr><th>method</th>${METRICS.map((m) => `<th>${LABEL[m]}</th>`).join('')}<th>s / RL step</th></tr>`;
   const rows = methods
-    .map((name) => `<tr><td>${esc(name)}</td>${METRICS.map((m) => `<td>${iv(r.methods[name]![m])}</td>`).join('')}<td>${r.stepSeconds[name]!.toFixed(2)}</td></tr>`)
+    .map(
+      (name) =>
+        `<tr><td>${esc(name)}</td>${METRICS.map((m) => `<td>${iv(r.methods[name]![m])}</td>`).join('')}<td>${r.stepSeconds[name]!.toFixed(2)}</td></tr>`,
+    )
     .join('');
   const diffRows = [['rapo - grpo', r.difference] as const, ...Object.entries(r.ablationDifferences).map(([k, d]) => [k, d] as const)]
     .map(([k, d]) => `<tr><td>${esc(k)}</td>${METRICS.map((m) => `<td${sig(d[m])}>${div(d[m])}</td>`).join('')}</tr>`)
     .join('');
   const perSeed = (['heldOutFidelity', 'genericRate', 'judgeReward', 'kl'] as const)
     .map(
-      (m) => `<h3>${LABEL[m]}, per seed</h3><table><tr><th>method</th>${(r.methods.grpo?.[m].values ?? []).map((_, i) => `<th>seed ${i + 1}</th>`).join('')}</tr>${methods
-        .map((name) => `<tr><td>${esc(name)}</td>${(r.methods[name]![m].values ?? []).map((x) => `<td>${fmt(x)}</td>`).join('')}</tr>`)
-        .join('')}</table>`,
+      (m) =>
+        `<h3>${LABEL[m]}, per seed</h3><table><tr><th>method</th>${(r.methods.grpo?.[m].values ?? []).map((_, i) => `<th>seed ${i + 1}</th>`).join('')}</tr>${methods
+          .map((name) => `<tr><td>${esc(name)}</td>${(r.methods[name]![m].values ?? []).map((x) => `<td>${fmt(x)}</td>`).join('')}</tr>`)
+          .join('')}</table>`,
     )
     .join('');
   const control = r.control
     ? `<h2>Random-reward control (drift)</h2>
 <p>Every method again on a reward that is pure noise, on seeds 1 to ${Object.values(r.control)[0]?.kl.values?.length ?? '?'}. A reward without information should not make a method act differently from GRPO. A method drifts when, as the mean of the differences paired by seed, its KL to the SFT policy differs from GRPO's by more than ${DRIFT_KL}, its answer length by more than ${100 * DRIFT_LENGTH}%, or its held-out generic-phrase rate by more than ${100 * DRIFT_GENERIC} points.</p>
-<table><tr><th>method - grpo, random reward</th><th>KL difference</th><th>answer tokens difference</th><th>generic-phrase rate difference</th><th>verdict</th></tr>${Object.entries(r.control)
-        .map(([k, c]) => `<tr><td>${esc(k)}</td><td>${div(c.kl)}</td><td>${div(c.answerTokens)} <span class="ci">(GRPO ${c.grpoAnswerTokens.toFixed(1)})</span></td><td>${c.genericRate ? div(c.genericRate) : 'not measured'}</td><td${c.drifts ? ' class="sig"' : ''}>${c.drifts ? `drifts (${esc((c.driftsBy ?? []).join(', '))})` : 'no drift'}</td></tr>`)
+<table><tr><th>method - grpo, random reward</th><th>KL difference</th><th>answer tokens difference</th><th>generic-phrase rate difference</th><th>verdict</th></tr>${Object.entries(
+        r.control,
+      )
+        .map(
+          ([k, c]) =>
+            `<tr><td>${esc(k)}</td><td>${div(c.kl)}</td><td>${div(c.answerTokens)} <span class="ci">(GRPO ${c.grpoAnswerTokens.toFixed(1)})</span></td><td>${c.genericRate ? div(c.genericRate) : 'not measured'}</td><td${c.drifts ? ' class="sig"' : ''}>${c.drifts ? `drifts (${esc((c.driftsBy ?? []).join(', '))})` : 'no drift'}</td></tr>`,
+        )
         .join('')}</table>`
     : '';
   const rlRuns = Object.entries(r.runs).filter(([k]) => !k.startsWith('sft '));
@@ -58,7 +78,10 @@ export function renderStudyReport(r: StudyResults): string {
     ? `<h2>Psy-CoT on the testbed: SFT answer formats at the same token budget</h2>
 <table><tr><th>format</th><th>SFT steps</th><th>held-out fidelity</th><th>judge reward</th><th>generic-phrase rate</th><th>held-out facts</th><th>held-out voice</th></tr>
 ${Object.entries(r.sftFormats)
-  .map(([f, x]) => `<tr><td>${esc(f)}</td><td>${x.steps}</td><td>${iv(x.heldOutFidelity)}</td><td>${iv(x.judgeReward)}</td><td>${iv(x.genericRate)}</td><td>${iv(x.heldOutFacts)}</td><td>${iv(x.heldOutStyle)}</td></tr>`)
+  .map(
+    ([f, x]) =>
+      `<tr><td>${esc(f)}</td><td>${x.steps}</td><td>${iv(x.heldOutFidelity)}</td><td>${iv(x.judgeReward)}</td><td>${iv(x.genericRate)}</td><td>${iv(x.heldOutFacts)}</td><td>${iv(x.heldOutStyle)}</td></tr>`,
+  )
   .join('')}</table>
 <table><tr><th>difference (held-out fidelity)</th><th>mean [95% CI]</th></tr>${Object.entries(r.formatDifferences ?? {})
         .map(([k, d]) => `<tr><td>${esc(k)}</td><td${sig(d)}>${div(d)}</td></tr>`)
@@ -81,7 +104,10 @@ ${p.base
   .join('')}</table>
 <table><tr><th>final policies (held-out)</th><th>AUC role vs generic</th><th>AUC role vs other</th><th>top 10% PMI role share</th><th>corr(PMI, advantage) in training</th></tr>
 ${Object.entries(p.finals)
-  .map(([k, x]) => `<tr><td>${esc(k)}</td><td>${iv(x.aucRoleVsGeneric)}</td><td>${iv(x.aucRoleVsOther)}</td><td>${iv(x.topDecileRole)}</td><td>${iv(x.corrPmiAdvantage)}</td></tr>`)
+  .map(
+    ([k, x]) =>
+      `<tr><td>${esc(k)}</td><td>${iv(x.aucRoleVsGeneric)}</td><td>${iv(x.aucRoleVsOther)}</td><td>${iv(x.topDecileRole)}</td><td>${iv(x.corrPmiAdvantage)}</td></tr>`,
+  )
   .join('')}</table>`
     : '';
   return htmlPage({

@@ -50,7 +50,10 @@ describe('study statistics', () => {
     expect(holm([0.6, 0.7])).toEqual([1, 1]);
     const a = pairedDifference([0, 0, 0, 0, 0, 0, 0, 0], [1, 1.1, 0.9, 1, 1, 1.2, 0.8, 1]);
     const b = pairedDifference([0, 0, 0, 0, 0, 0, 0, 0], [0.1, -0.1, 0.2, -0.2, 0, 0.1, -0.1, 0]);
-    const family = [{ interval: a, values: a.values! }, { interval: b, values: b.values! }];
+    const family = [
+      { interval: a, values: a.values! },
+      { interval: b, values: b.values! },
+    ];
     correctFamily(family);
     expect(a.pHolm).toBeCloseTo(2 * (2 / 256), 12);
     expect(b.pHolm).toBe(1);

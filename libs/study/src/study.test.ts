@@ -13,7 +13,16 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const TINY = {
   data: { characters: 6 },
-  model: { init: 'scratch', vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32, max_position_embeddings: 1024 },
+  model: {
+    init: 'scratch',
+    vocab_size: 300,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    intermediate_size: 32,
+    max_position_embeddings: 1024,
+  },
   sft: { batch_size: 2, eval_every: 2, eval_batches: 1, lr: 1e-2, warmup_steps: 1 },
   rl: { prompts_per_step: 2, group_size: 2, max_new_tokens: 6, rewards: [{ type: 'testbed-judge', noise: 0.3 }] },
   log: { samples_every: 1, samples: 1 },
@@ -23,14 +32,30 @@ describe('the study', () => {
   it('runs SFT formats, GRPO, RAPO, the variants, the oracle, an ablation and the random-reward control over seeds, and resumes by reading runs back', async () => {
     const out = join(root, 'study');
     const lines: string[] = [];
-    const opts = { out, seeds: 2, sftSteps: 3, rlSteps: 2, evalPrompts: 2, ablations: ['lr-half'], formats: true, base: TINY, log: (l: string) => lines.push(l) };
+    const opts = {
+      out,
+      seeds: 2,
+      sftSteps: 3,
+      rlSteps: 2,
+      evalPrompts: 2,
+      ablations: ['lr-half'],
+      formats: true,
+      base: TINY,
+      log: (l: string) => lines.push(l),
+    };
     const r = await runStudy(opts);
     const onDisk = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as StudyResults;
     expect(onDisk.seeds).toBe(2);
     const methods = ['grpo', 'rapo', 'rapo symmetric', 'rapo bounded', 'oracle'];
     expect(Object.keys(onDisk.methods)).toEqual([...methods, 'grpo lr=0.0001', 'rapo lr=0.0001', ...methods.map((m) => `${m} random reward`)]);
     // lr-half pairs RAPO with GRPO at the same (halved) rate; the others are paired with GRPO.
-    expect(Object.keys(onDisk.ablationDifferences)).toEqual(['rapo symmetric - grpo', 'rapo bounded - grpo', 'oracle - grpo', 'grpo lr=0.0001 - grpo', 'rapo lr=0.0001 - grpo lr=0.0001']);
+    expect(Object.keys(onDisk.ablationDifferences)).toEqual([
+      'rapo symmetric - grpo',
+      'rapo bounded - grpo',
+      'oracle - grpo',
+      'grpo lr=0.0001 - grpo',
+      'rapo lr=0.0001 - grpo lr=0.0001',
+    ]);
     // Holm across the 6 comparisons of each metric; the per-seed values are kept.
     expect(onDisk.familySize).toBe(6);
     for (const d of [onDisk.difference, ...Object.values(onDisk.ablationDifferences)]) {
@@ -52,11 +77,21 @@ describe('the study', () => {
     expect(readFileSync(join(out, 'rl', 'rapo_symmetric_random_reward', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/noise: 100/);
     expect(onDisk.conclusions.filter((l) => /^(No RAPO method beats GRPO|Beats GRPO)/.test(l))).toHaveLength(1);
     const lrRun = (m: string, seed: number) => r.runs[m]!.find((x) => x.seed === seed)!.metrics.kl;
-    expect(onDisk.ablationDifferences['rapo lr=0.0001 - grpo lr=0.0001']!.kl.mean).toBeCloseTo((lrRun('rapo lr=0.0001', 1) - lrRun('grpo lr=0.0001', 1) + lrRun('rapo lr=0.0001', 2) - lrRun('grpo lr=0.0001', 2)) / 2, 12);
+    expect(onDisk.ablationDifferences['rapo lr=0.0001 - grpo lr=0.0001']!.kl.mean).toBeCloseTo(
+      (lrRun('rapo lr=0.0001', 1) - lrRun('grpo lr=0.0001', 1) + lrRun('rapo lr=0.0001', 2) - lrRun('grpo lr=0.0001', 2)) / 2,
+      12,
+    );
     expect(readFileSync(join(out, 'rl', 'rapo_lr=0_0001', 'seed-1', 'resolved-config.yaml'), 'utf8')).toMatch(/lr: 0\.0001/);
     // The PMI signal of the SFT checkpoint (both splits, every ablation mode) and of every final policy.
     const ps = onDisk.pmiSignal!;
-    expect(ps.base.map((x) => `${x.split} ${x.ablation}`)).toEqual(['heldout drop', 'heldout name-only', 'heldout swap', 'train drop', 'train name-only', 'train swap']);
+    expect(ps.base.map((x) => `${x.split} ${x.ablation}`)).toEqual([
+      'heldout drop',
+      'heldout name-only',
+      'heldout swap',
+      'train drop',
+      'train name-only',
+      'train swap',
+    ]);
     for (const x of ps.base) {
       expect(x.tokens.role).toBeGreaterThan(0);
       expect(x.tokens.generic).toBeGreaterThan(0);
@@ -73,7 +108,11 @@ describe('the study', () => {
       expect(x.ci95[0]).toBeLessThanOrEqual(x.mean);
       expect(x.ci95[1]).toBeGreaterThanOrEqual(x.mean);
       expect(onDisk.difference[m as 'kl'].mean).toBeCloseTo(
-        (r.runs.rapo![0]!.metrics[m as 'kl'] - r.runs.grpo![0]!.metrics[m as 'kl'] + r.runs.rapo![1]!.metrics[m as 'kl'] - r.runs.grpo![1]!.metrics[m as 'kl']) / 2,
+        (r.runs.rapo![0]!.metrics[m as 'kl'] -
+          r.runs.grpo![0]!.metrics[m as 'kl'] +
+          r.runs.rapo![1]!.metrics[m as 'kl'] -
+          r.runs.grpo![1]!.metrics[m as 'kl']) /
+          2,
         12,
       );
     }
@@ -96,7 +135,9 @@ describe('the study', () => {
     expect(html).toContain('<svg');
     expect(html).toContain('PMI signal quality');
     expect(html).toContain('RAPO weight, A &gt; 0');
-    expect(onDisk.conclusions.some((l) => /^RAPO's weights there \(the paper's form\): in an answer with positive advantage role-specific tokens \d/.test(l))).toBe(true);
+    expect(
+      onDisk.conclusions.some((l) => /^RAPO's weights there \(the paper's form\): in an answer with positive advantage role-specific tokens \d/.test(l)),
+    ).toBe(true);
 
     lines.length = 0;
     const again = await runStudy(opts);
@@ -105,14 +146,23 @@ describe('the study', () => {
     // From a given SFT checkpoint: no SFT run, RL only.
     lines.length = 0;
     const init = join(out, 'sft', 'psy-cot', 'seed-1', 'final');
-    const fromInit = await runStudy({ ...opts, out: join(root, 'from-init'), init, formats: false, methods: [], control: false, ablations: [], pmiSignal: false });
+    const fromInit = await runStudy({
+      ...opts,
+      out: join(root, 'from-init'),
+      init,
+      formats: false,
+      methods: [],
+      control: false,
+      ablations: [],
+      pmiSignal: false,
+    });
     expect(Object.keys(fromInit.methods)).toEqual(['grpo', 'rapo']);
     expect(lines.filter((l) => /^\[\d+\/4\] rl (grpo|rapo) seed \d: training ->/.test(l))).toHaveLength(4);
     expect(readFileSync(join(root, 'from-init', 'rl', 'grpo', 'seed-1', 'resolved-config.yaml'), 'utf8')).toContain(init);
     await expect(runStudy({ ...opts, init: join(root, 'nowhere') })).rejects.toThrow('no model.safetensors');
     await expect(runStudy({ ...opts, seeds: 1 })).rejects.toThrow('Expected at least 2 seeds');
     await expect(runStudy({ ...opts, jobs: 2 })).rejects.toThrow('2 jobs at once need a runner');
-    await expect(runStudy({ ...opts, controlSeeds: 3 })).rejects.toThrow('Expected 2..2 (the study\'s seeds) control seeds but received 3');
+    await expect(runStudy({ ...opts, controlSeeds: 3 })).rejects.toThrow("Expected 2..2 (the study's seeds) control seeds but received 3");
     await expect(runStudy({ ...opts, methods: ['symetric'] })).rejects.toThrow('Unknown method "symetric"');
     await expect(runStudy({ ...opts, ablations: ['norm-cube'] })).rejects.toThrow('Unknown ablation "norm-cube"');
   }, 900_000); // about 30 tiny runs: a minute alone, several on a busy machine
@@ -138,7 +188,9 @@ describe('selectMethods', () => {
     expect(selectMethods([]).map((m) => m.name)).toEqual(['grpo', 'rapo']);
     expect(selectMethods(['oracle', 'symmetric']).map((m) => m.name)).toEqual(['grpo', 'rapo', 'rapo symmetric', 'oracle']);
     expect(selectMethods(['rapo bounded', ' grpo ']).map((m) => m.name)).toEqual(['grpo', 'rapo', 'rapo bounded']);
-    expect(() => selectMethods(['oracle', 'sym', 'paper'])).toThrow('Unknown methods "sym", "paper"; expected some of grpo, rapo, rapo symmetric, rapo bounded, oracle');
+    expect(() => selectMethods(['oracle', 'sym', 'paper'])).toThrow(
+      'Unknown methods "sym", "paper"; expected some of grpo, rapo, rapo symmetric, rapo bounded, oracle',
+    );
   });
 });
 
@@ -158,7 +210,21 @@ describe('the study with several jobs', () => {
       return turn.finally(() => running--);
     };
     const out = join(root, 'jobs');
-    const opts = { out, seeds: 3, sftSteps: 2, rlSteps: 1, evalPrompts: 2, ablations: [], formats: false, methods: ['oracle'], controlSeeds: 2, pmiSignal: false, base: TINY, jobs: 3, runner };
+    const opts = {
+      out,
+      seeds: 3,
+      sftSteps: 2,
+      rlSteps: 1,
+      evalPrompts: 2,
+      ablations: [],
+      formats: false,
+      methods: ['oracle'],
+      controlSeeds: 2,
+      pmiSignal: false,
+      base: TINY,
+      jobs: 3,
+      runner,
+    };
     const r = await runStudy(opts);
     expect(most).toBe(3);
     // Three seeds of every method, the random-reward control on the first two.

@@ -51,7 +51,10 @@ export const METHODS: Variant[] = [GRPO, RAPO, ...VARIANTS];
 export function selectMethods(names: readonly string[]): Variant[] {
   const find = (n: string) => METHODS.find((m) => m.name === n.trim() || m.name === `rapo ${n.trim()}`);
   const unknown = names.filter((n) => !find(n));
-  if (unknown.length) throw new RangeError(`Unknown method${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; expected some of ${METHODS.map((m) => m.name).join(', ')}`);
+  if (unknown.length)
+    throw new RangeError(
+      `Unknown method${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; expected some of ${METHODS.map((m) => m.name).join(', ')}`,
+    );
   const chosen = new Set(names.map((n) => find(n)!.name));
   return METHODS.filter((m) => m === GRPO || m === RAPO || chosen.has(m.name));
 }
@@ -193,7 +196,10 @@ export interface StudyResults {
   /** The random-reward control: each method minus GRPO on the random reward, and whether it drifts. */
   control?: Record<string, DriftControl>;
   /** SFT only, per response format: held-out fidelity, judge reward, generic rate. */
-  sftFormats?: Record<Format, { steps: number; heldOutFidelity: Interval; judgeReward: Interval; genericRate: Interval; heldOutFacts: Interval; heldOutStyle: Interval }>;
+  sftFormats?: Record<
+    Format,
+    { steps: number; heldOutFidelity: Interval; judgeReward: Interval; genericRate: Interval; heldOutFacts: Interval; heldOutStyle: Interval }
+  >;
   /** Psy-CoT minus each other format, held-out fidelity, paired by seed. */
   formatDifferences?: Record<string, Interval>;
   pmiSignal?: StudyPmiSignal;
@@ -210,7 +216,10 @@ export function merge(a: Record<string, unknown>, b: Record<string, unknown>): R
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? merge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
@@ -261,7 +270,9 @@ async function runOnce(job: Omit<TrainJob, 'resume'>, seed: number, log: (l: str
   if (runner) await runner({ ...job, resume });
   else await train({ config, out: dir, resume });
   const s = summarize(dir, seed);
-  log(`${label}: held-out fidelity ${s.metrics.heldOutFidelity.toFixed(3)}, judge ${s.metrics.judgeReward.toFixed(3)}, generic ${(100 * s.metrics.genericRate).toFixed(0)}%, kl ${s.metrics.kl.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  log(
+    `${label}: held-out fidelity ${s.metrics.heldOutFidelity.toFixed(3)}, judge ${s.metrics.judgeReward.toFixed(3)}, generic ${(100 * s.metrics.genericRate).toFixed(0)}%, kl ${s.metrics.kl.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+  );
   return s;
 }
 
@@ -303,7 +314,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   }
   const jobs = o.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`Expected a whole number >= 1 of jobs but received ${o.jobs}`);
-  if (jobs > 1 && !o.runner) throw new TypeError(`${jobs} jobs at once need a runner that trains elsewhere (the rapo-study app gives one); one process trains one run at a time`);
+  if (jobs > 1 && !o.runner)
+    throw new TypeError(`${jobs} jobs at once need a runner that trains elsewhere (the rapo-study app gives one); one process trains one run at a time`);
   const runner = jobs > 1 ? o.runner : undefined;
   const methods = selectMethods(o.methods ?? METHODS.map((m) => m.name));
   const log = o.log ?? (() => {});
@@ -318,7 +330,13 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
       data: { world_seed: 1 },
       sft: { steps: o.sftSteps },
       // The budget on which GRPO falls into the judge's hack (docs/testbed.md): RAPO is there to prevent it.
-      rl: { steps: o.rlSteps, lr: HACK_LR, eval_every: Math.max(1, Math.floor(o.rlSteps / 3)), eval_prompts: o.evalPrompts, rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }] },
+      rl: {
+        steps: o.rlSteps,
+        lr: HACK_LR,
+        eval_every: Math.max(1, Math.floor(o.rlSteps / 3)),
+        eval_prompts: o.evalPrompts,
+        rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }],
+      },
       // The study measures the PMI signal of the SFT checkpoint and of every final policy itself
       // (pmiSignal); the trainer's probe in every run would repeat it (it does not change training).
       probe: { prompts: 0 },
@@ -364,8 +382,10 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
 
   const of = (rs: RunSummary[], m: Metric) => rs.map((r) => r.metrics[m]);
   const methodStats: StudyResults['methods'] = {};
-  for (const [name, rs] of Object.entries(runs)) methodStats[name] = Object.fromEntries(METRICS.map((m) => [m, interval(of(rs, m))])) as Record<Metric, Interval>;
-  const diffTo = (a: RunSummary[], b: RunSummary[]) => Object.fromEntries(METRICS.map((m) => [m, pairedDifference(of(a, m), of(b, m))])) as Record<Metric, Interval>;
+  for (const [name, rs] of Object.entries(runs))
+    methodStats[name] = Object.fromEntries(METRICS.map((m) => [m, interval(of(rs, m))])) as Record<Metric, Interval>;
+  const diffTo = (a: RunSummary[], b: RunSummary[]) =>
+    Object.fromEntries(METRICS.map((m) => [m, pairedDifference(of(a, m), of(b, m))])) as Record<Metric, Interval>;
   const difference = diffTo(runs.grpo!, runs.rapo!);
   const ablationDifferences: StudyResults['ablationDifferences'] = {};
   for (const v of variants.slice(2)) {
@@ -418,7 +438,10 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     for (const v of variants.filter((x) => !controls.includes(x))) {
       const ablation = ((v.rl.rapo as { ablation?: Ablation } | undefined)?.ablation ?? 'drop') as Ablation;
       const per = [];
-      for (const r of runs[v.name]!) per.push((await measureCheckpointPmiSignal(join(r.dir, 'final'), baseConfig, { splits: ['heldout'], ablations: [ablation], answers: o.evalPrompts }))[0]!);
+      for (const r of runs[v.name]!)
+        per.push(
+          (await measureCheckpointPmiSignal(join(r.dir, 'final'), baseConfig, { splits: ['heldout'], ablations: [ablation], answers: o.evalPrompts }))[0]!,
+        );
       finals[v.name] = {
         aucRoleVsGeneric: interval(per.map((x) => x.aucRoleVsGeneric)),
         aucRoleVsOther: interval(per.map((x) => x.aucRoleVsOther)),
@@ -441,10 +464,9 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
         f,
         {
           steps: sftSteps[f]!,
-          ...(Object.fromEntries((['heldOutFidelity', 'judgeReward', 'genericRate', 'heldOutFacts', 'heldOutStyle'] as const).map((m) => [m, interval(of(sftRuns[f]!, m))])) as Record<
-            'heldOutFidelity' | 'judgeReward' | 'genericRate' | 'heldOutFacts' | 'heldOutStyle',
-            Interval
-          >),
+          ...(Object.fromEntries(
+            (['heldOutFidelity', 'judgeReward', 'genericRate', 'heldOutFacts', 'heldOutStyle'] as const).map((m) => [m, interval(of(sftRuns[f]!, m))]),
+          ) as Record<'heldOutFidelity' | 'judgeReward' | 'genericRate' | 'heldOutFacts' | 'heldOutStyle', Interval>),
         },
       ]),
     ) as StudyResults['sftFormats'];
@@ -485,17 +507,22 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
  * Holm's correction, with a lower generic-phrase rate, a judge reward within 0.05 of GRPO's and
  * no drift on the random reward; or that none does.
  */
-export function beatsGrpo(
-  rapo: Record<Metric, Interval>,
-  others: Record<string, Record<Metric, Interval>>,
-  control: StudyResults['control'],
-): string {
-  const candidates = [['rapo', rapo] as const, ...Object.entries(others).filter(([k]) => k.endsWith(' - grpo')).map(([k, d]) => [k.replace(/ - grpo$/, ''), d] as const)];
+export function beatsGrpo(rapo: Record<Metric, Interval>, others: Record<string, Record<Metric, Interval>>, control: StudyResults['control']): string {
+  const candidates = [
+    ['rapo', rapo] as const,
+    ...Object.entries(others)
+      .filter(([k]) => k.endsWith(' - grpo'))
+      .map(([k, d]) => [k.replace(/ - grpo$/, ''), d] as const),
+  ];
   const wins = candidates.filter(
     ([name, d]) =>
-      d.heldOutFidelity.mean > 0 && (d.heldOutFidelity.pHolm ?? 1) < 0.05 && d.genericRate.mean < 0 && Math.abs(d.judgeReward.mean) <= 0.05 && !(control?.[name]?.drifts ?? false),
+      d.heldOutFidelity.mean > 0 &&
+      (d.heldOutFidelity.pHolm ?? 1) < 0.05 &&
+      d.genericRate.mean < 0 &&
+      Math.abs(d.judgeReward.mean) <= 0.05 &&
+      !(control?.[name]?.drifts ?? false),
   );
   return wins.length
     ? `Beats GRPO (held-out fidelity higher after Holm's correction, fewer generic phrases, judge reward within 0.05, no drift): ${wins.map(([n]) => n).join(', ')}`
-    : 'No RAPO method beats GRPO here: none has a held-out fidelity gain that survives Holm\'s correction together with fewer generic phrases, a comparable judge reward and no drift on the random reward';
+    : "No RAPO method beats GRPO here: none has a held-out fidelity gain that survives Holm's correction together with fewer generic phrases, a comparable judge reward and no drift on the random reward";
 }

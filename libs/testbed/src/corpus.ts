@@ -6,7 +6,14 @@ import type { ChatMessage } from '@rapo/llm';
 import { buildChatPrompt, parseProfile, type Lang, type ReasoningStyle } from '@rapo/psycot';
 import type { TurnKind } from './lexicon.js';
 import {
-  foreignResponse, genericResponse, offStyleResponse, paddedResponse, referenceResponse, RESPONSE_KINDS, type Response, type ResponseKind,
+  foreignResponse,
+  genericResponse,
+  offStyleResponse,
+  paddedResponse,
+  referenceResponse,
+  RESPONSE_KINDS,
+  type Response,
+  type ResponseKind,
 } from './responses.js';
 import { Rng } from '@rapo/random';
 import { DEFAULT_KIND_WEIGHTS, generateTurn, type UserTurn } from './turns.js';
@@ -68,7 +75,13 @@ function checkMix(mix: ResponseMix): void {
 }
 
 function prompt(
-  seed: number, c: Character, rng: Rng, id: string, split: Prompt['split'], weights: Record<TurnKind, number>, phrasings?: readonly number[],
+  seed: number,
+  c: Character,
+  rng: Rng,
+  id: string,
+  split: Prompt['split'],
+  weights: Record<TurnKind, number>,
+  phrasings?: readonly number[],
 ): Prompt {
   const profileVariant = phrasings?.length ? rng.pick(phrasings) : rng.int(PROFILE_PHRASINGS);
   return {
@@ -175,7 +188,15 @@ export function sftExample(options: SftExampleOptions, step: number, index: numb
 }
 
 const ZERO_WEIGHTS: Record<TurnKind, number> = {
-  fact: 0, secret: 0, sad: 0, angry: 0, excited: 0, advice: 0, smalltalk: 0, challenge: 0, unknown: 0,
+  fact: 0,
+  secret: 0,
+  sad: 0,
+  angry: 0,
+  excited: 0,
+  advice: 0,
+  smalltalk: 0,
+  challenge: 0,
+  unknown: 0,
 };
 
 export interface PromptOptions {

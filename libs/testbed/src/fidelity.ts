@@ -6,7 +6,16 @@
 import { stripReasoning } from '@rapo/psycot';
 import { relevantFacts } from './responses.js';
 import {
-  admitsAi, factsPresent, foreignFacts, genericCount, genericShare, oppositeTraits, otherStyles, outOfKnowledge, ownStyle, ownTraits,
+  admitsAi,
+  factsPresent,
+  foreignFacts,
+  genericCount,
+  genericShare,
+  oppositeTraits,
+  otherStyles,
+  outOfKnowledge,
+  ownStyle,
+  ownTraits,
 } from './signals.js';
 import { mentions } from './text.js';
 import type { UserTurn } from './turns.js';

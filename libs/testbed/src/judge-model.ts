@@ -31,7 +31,7 @@ export class TestbedJudgeModel implements ChatModel {
     const parts = last && readJudgeRequest(last.content);
     if (!parts) return 'Score: 0\nI cannot read this request: it has no <profile>, <message> and <response> parts.';
     const c = this.#character(parts.profile);
-    if (!c) return 'Score: 0\nI cannot read this request: the profile is not one of this world\'s characters.';
+    if (!c) return "Score: 0\nI cannot read this request: the profile is not one of this world's characters.";
     const turn = classifyTurn(parts.message);
     if (!turn) return 'Score: 0\nI cannot read this request: the message is not one this world produces.';
     const s = this.judge.score(c, turn, parts.response);

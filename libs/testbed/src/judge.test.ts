@@ -4,17 +4,41 @@ import { buildJudgeMessages, formatPsyCot, parseJudgeScore } from '@rapo/psycot'
 import { Rng } from '@rapo/random';
 import { describe, expect, it } from 'vitest';
 import {
-  fidelity, foreignResponse, generateTurn, generateWorld, genericResponse, LocalJudge, offStyleResponse, referenceResponse,
-  summarizeFidelity, TestbedJudgeModel, TURN_KINDS, withBoilerplate, type Character, type UserTurn,
+  fidelity,
+  foreignResponse,
+  generateTurn,
+  generateWorld,
+  genericResponse,
+  LocalJudge,
+  offStyleResponse,
+  referenceResponse,
+  summarizeFidelity,
+  TestbedJudgeModel,
+  TURN_KINDS,
+  withBoilerplate,
+  type Character,
+  type UserTurn,
 } from './index.js';
 
 const world = generateWorld({ seed: 5, characters: 80 });
 const judge = new LocalJudge({ noise: 0 });
 // A hand-made character, so the expected numbers below can be written by hand.
 const mara: Character = {
-  id: 'c900', name: 'Mara Vell', firstName: 'Mara', age: 58, occupation: 'lighthouse keeper', hometown: 'Pellmoor',
-  traits: ['kind', 'stoic'], style: 'nautical', like: 'smoked herring', dislike: 'noisy gulls', fear: 'deep water',
-  goal: 'sail to the far islands', secret: 'I never learned to swim', relation: 'old friend', pronouns: { subject: 'she', object: 'her', possessive: 'her' },
+  id: 'c900',
+  name: 'Mara Vell',
+  firstName: 'Mara',
+  age: 58,
+  occupation: 'lighthouse keeper',
+  hometown: 'Pellmoor',
+  traits: ['kind', 'stoic'],
+  style: 'nautical',
+  like: 'smoked herring',
+  dislike: 'noisy gulls',
+  fear: 'deep water',
+  goal: 'sail to the far islands',
+  secret: 'I never learned to swim',
+  relation: 'old friend',
+  pronouns: { subject: 'she', object: 'her', possessive: 'her' },
 };
 const w = { ...world, characters: [...world.characters, mara] };
 const askHome: UserTurn = { kind: 'fact', text: 'Where are you from?', attribute: 'hometown' };
@@ -26,7 +50,18 @@ describe('judge and metric on known responses', () => {
     expect(r.reply).toBe('Aye, I come from Pellmoor. Bless you for asking. By the tides.');
     expect(judge.score(mara, askHome, r.text)).toEqual({ format: 1, facts: 1, style: 1, content: 1, generic: 0, noise: 0, total: 0.7 });
     const f = fidelity(w, mara, askHome, r.text);
-    expect(f).toEqual({ facts: 1, style: 1, traits: 1, foreign: 1, knowledge: 1, inCharacter: 1, boilerplate: 1, overall: 1, genericShare: 0, hasGeneric: false });
+    expect(f).toEqual({
+      facts: 1,
+      style: 1,
+      traits: 1,
+      foreign: 1,
+      knowledge: 1,
+      inCharacter: 1,
+      boilerplate: 1,
+      overall: 1,
+      genericShare: 0,
+      hasGeneric: false,
+    });
   });
 
   it('boilerplate only: the judge likes it, the metric does not', () => {
@@ -46,7 +81,12 @@ describe('judge and metric on known responses', () => {
     expect(off).toMatchObject({ facts: 1, style: 0, traits: 0 });
     const ai = fidelity(w, mara, { kind: 'challenge', text: 'Are you an AI?' }, wrap('Aye, yes, I am an AI. By the tides.'));
     expect(ai).toMatchObject({ inCharacter: 0, facts: 0 });
-    const knows = fidelity(w, mara, { kind: 'unknown', text: 'Do you use smartphones?', topic: 'smartphones' }, wrap('Aye, smartphones are handy. I use them in Pellmoor. By the tides.'));
+    const knows = fidelity(
+      w,
+      mara,
+      { kind: 'unknown', text: 'Do you use smartphones?', topic: 'smartphones' },
+      wrap('Aye, smartphones are handy. I use them in Pellmoor. By the tides.'),
+    );
     expect(knows).toMatchObject({ knowledge: 0, facts: 1 });
     const secret = fidelity(w, mara, { kind: 'secret', text: 'Tell me a secret.' }, wrap('Aye, I never learned to swim. By the tides.'));
     expect(secret.facts).toBe(0);
@@ -88,10 +128,7 @@ describe('judge and metric on known responses', () => {
 
   it('summarizes per dimension with the generic-phrase rate', () => {
     const turn = askHome;
-    const s = summarizeFidelity([
-      fidelity(w, mara, turn, referenceResponse(mara, turn).text),
-      fidelity(w, mara, turn, genericResponse(turn, new Rng(2)).text),
-    ]);
+    const s = summarizeFidelity([fidelity(w, mara, turn, referenceResponse(mara, turn).text), fidelity(w, mara, turn, genericResponse(turn, new Rng(2)).text)]);
     expect(s).toMatchObject({ count: 2, genericRate: 0.5, facts: 0.5, overall: 0.5 });
   });
 
@@ -115,7 +152,9 @@ describe('the judge behind the ChatModel interface', () => {
     const r = await model.chat({ messages: msgs, n: 2 });
     expect(r.choices).toHaveLength(2);
     expect(parseJudgeScore(r.choices[0]!.content)).toBe(7);
-    const hacked = await model.chat({ messages: buildJudgeMessages({ profile: mara.name, message: askHome.text, response: withBoilerplate(ref, new Rng(1)).text }) });
+    const hacked = await model.chat({
+      messages: buildJudgeMessages({ profile: mara.name, message: askHome.text, response: withBoilerplate(ref, new Rng(1)).text }),
+    });
     expect(parseJudgeScore(hacked.choices[0]!.content)).toBe(10);
     expect(model.usage().requests).toBe(2);
   });

@@ -4,8 +4,26 @@ import { parsePsyCot } from '@rapo/psycot';
 import { Rng } from '@rapo/random';
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_MIX, drawValue, factValue, fidelity, freshCharacter, generateWorld, LocalJudge, OPEN_CATEGORIES, PARTS, PHRASING_NAMES, PROFILE_PHRASINGS,
-  profileText, readingExample, readingValue, referenceResponse, sftExample, valueCount, valueSpace, paddedResponse, type Character,
+  DEFAULT_MIX,
+  drawValue,
+  factValue,
+  fidelity,
+  freshCharacter,
+  generateWorld,
+  LocalJudge,
+  OPEN_CATEGORIES,
+  PARTS,
+  PHRASING_NAMES,
+  PROFILE_PHRASINGS,
+  profileText,
+  readingExample,
+  readingValue,
+  referenceResponse,
+  sftExample,
+  valueCount,
+  valueSpace,
+  paddedResponse,
+  type Character,
   type OpenCategory,
 } from './index.js';
 import { mentions } from './text.js';
@@ -14,8 +32,16 @@ import { mentions } from './text.js';
 function openValues(c: Character): Record<OpenCategory, string> {
   const [firstName, surname] = c.name.split(' ') as [string, string];
   return {
-    firstName, surname, hometown: c.hometown, occupation: c.occupation, like: c.like, dislike: c.dislike, fear: c.fear, goal: c.goal,
-    secret: c.secret, relation: c.relation,
+    firstName,
+    surname,
+    hometown: c.hometown,
+    occupation: c.occupation,
+    like: c.like,
+    dislike: c.dislike,
+    fear: c.fear,
+    goal: c.goal,
+    secret: c.secret,
+    relation: c.relation,
   };
 }
 
@@ -131,7 +157,9 @@ describe('SFT examples (fresh characters and the curriculum)', () => {
     for (const [kind, share] of Object.entries(DEFAULT_MIX)) {
       expect(Math.abs(mix.filter((e) => e.responseKind === kind).length / mix.length - share), kind).toBeLessThan(0.03);
     }
-    const foreign = Array.from({ length: 50 }, (_, i) => sftExample({ seed: 3, stage: 'mix', mix: { reference: 0, generic: 0, padded: 0, offstyle: 0, foreign: 1 } }, i, 0));
+    const foreign = Array.from({ length: 50 }, (_, i) =>
+      sftExample({ seed: 3, stage: 'mix', mix: { reference: 0, generic: 0, padded: 0, offstyle: 0, foreign: 1 } }, i, 0),
+    );
     expect(foreign.every((e) => e.responseKind === 'foreign')).toBe(true);
     // Another character's facts in the character's voice.
     for (const e of foreign.filter((x) => x.turn.kind === 'fact' && x.turn.attribute !== 'age')) {
@@ -140,7 +168,7 @@ describe('SFT examples (fresh characters and the curriculum)', () => {
     for (const e of mix.slice(0, 300)) expect(parsePsyCot(e.response).reply).toBe(e.reply);
   });
 
-  it('can draw from a list of characters instead (a world\'s training characters)', () => {
+  it("can draw from a list of characters instead (a world's training characters)", () => {
     const ids = new Set(world.train.map((c) => c.id));
     const ex = Array.from({ length: 100 }, (_, i) => sftExample({ seed: 4, stage: 'mix', characters: world.train }, i, 0));
     expect(ex.every((e) => ids.has(e.characterId))).toBe(true);
@@ -165,7 +193,7 @@ describe('SFT examples (fresh characters and the curriculum)', () => {
 });
 
 describe('reading tasks', () => {
-  it('answer questions field by field with the profile\'s values', () => {
+  it("answer questions field by field with the profile's values", () => {
     for (let i = 0; i < 200; i++) {
       const r = readingExample({ seed: 1, mix: { repeat: 0, restate: 0, questions: 1, roleplay: 0 } }, i, 0);
       expect(r.task).toBe('questions');
@@ -210,6 +238,8 @@ describe('reading tasks', () => {
       for (const [cat, v] of Object.entries(openValues(train))) expect(valueSpace(cat as OpenCategory, v)).toBe('train');
       for (const [cat, v] of Object.entries(openValues(held))) expect(valueSpace(cat as OpenCategory, v)).toBe('heldout');
     }
-    expect(() => readingExample({ seed: 3, mix: { repeat: 0, restate: 0, questions: 0, roleplay: 0 } }, 0, 0)).toThrow('Expected some reading task to have a positive share');
+    expect(() => readingExample({ seed: 3, mix: { repeat: 0, restate: 0, questions: 0, roleplay: 0 } }, 0, 0)).toThrow(
+      'Expected some reading task to have a positive share',
+    );
   });
 });

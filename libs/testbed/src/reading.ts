@@ -110,10 +110,14 @@ function joinLabels(labels: string[]): string {
 export function readingExample(options: ReadingOptions, step: number, index: number): ReadingExample {
   const { seed } = options;
   for (const v of options.phrasings ?? []) {
-    if (!(Number.isInteger(v) && v >= 0 && v < PROFILE_PHRASINGS)) throw new RangeError(`Expected profile phrasings in [0, ${PROFILE_PHRASINGS - 1}] but received ${v}`);
+    if (!(Number.isInteger(v) && v >= 0 && v < PROFILE_PHRASINGS))
+      throw new RangeError(`Expected profile phrasings in [0, ${PROFILE_PHRASINGS - 1}] but received ${v}`);
   }
   const space = options.space ?? 'train';
-  const c = space === 'train' ? freshCharacter(seed, 'reading', step, index) : drawCharacter(Rng.derive(seed, 'reading-heldout', step, index), `reading-heldout-${step}-${index}`, 'heldout');
+  const c =
+    space === 'train'
+      ? freshCharacter(seed, 'reading', step, index)
+      : drawCharacter(Rng.derive(seed, 'reading-heldout', step, index), `reading-heldout-${step}-${index}`, 'heldout');
   const rng = Rng.derive(seed, 'reading-example', step, index);
   const mix = { ...DEFAULT_READING_MIX, ...options.mix };
   const task = drawTask(rng, mix);
@@ -137,7 +141,12 @@ export function readingExample(options: ReadingOptions, step: number, index: num
     const base = { id, task, character: c, profileVariant: PHRASING_NAMES.indexOf('key-value'), profile };
     if (task === 'repeat') return { ...base, message: 'Repeat the profile word for word.', response: profile };
     const fields = task === 'restate' ? rng.shuffle(shown) : rng.sample(shown, 1 + rng.int(Math.min(4, shown.length)));
-    return { ...base, message: `What are ${c.firstName}'s ${joinLabels([...fields])}?`, response: fields.map((f) => `${f}: ${readingValue(c, f)}`).join('\n'), fields };
+    return {
+      ...base,
+      message: `What are ${c.firstName}'s ${joinLabels([...fields])}?`,
+      response: fields.map((f) => `${f}: ${readingValue(c, f)}`).join('\n'),
+      fields,
+    };
   }
   const variant = options.phrasings?.length ? rng.pick(options.phrasings) : rng.int(PROFILE_PHRASINGS);
   const profile = profileText(c, variant, seed);

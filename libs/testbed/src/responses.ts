@@ -20,8 +20,15 @@ export interface Response extends PsyCotOutput {
 }
 
 const LABEL: Record<FactAttribute, string> = {
-  name: 'name', age: 'age', occupation: 'work', hometown: 'hometown', like: 'favourite thing', dislike: 'pet hate',
-  fear: 'fear', goal: 'dream', relation: 'bond with them',
+  name: 'name',
+  age: 'age',
+  occupation: 'work',
+  hometown: 'hometown',
+  like: 'favourite thing',
+  dislike: 'pet hate',
+  fear: 'fear',
+  goal: 'dream',
+  relation: 'bond with them',
 };
 
 /** The profile facts a good reply to this turn states. */
@@ -58,7 +65,11 @@ function aboutUser(event: string): string {
 
 /** "I lost my job" (the user's words) as said to the user. */
 function toUser(event: string): string {
-  return event.replace(/\bI am\b/g, 'you are').replace(/\bI\b/g, 'you').replace(/\bmy\b/g, 'your').replace(/\bme\b/g, 'you');
+  return event
+    .replace(/\bI am\b/g, 'you are')
+    .replace(/\bI\b/g, 'you')
+    .replace(/\bmy\b/g, 'your')
+    .replace(/\bme\b/g, 'you');
 }
 
 function perception(turn: UserTurn): string {
@@ -222,4 +233,3 @@ export function withBoilerplate(r: Response, rng: Rng, count = 2): Response {
 export function paddedResponse(c: Character, turn: UserTurn, rng: Rng): Response {
   return { ...withBoilerplate(referenceResponse(c, turn), rng, 1 + rng.int(2)), kind: 'padded' };
 }
-

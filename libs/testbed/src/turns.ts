@@ -1,9 +1,7 @@
 // User turns of every kind, from templates. The texts do not depend on the character, so the
 // full set is small and known: classifyTurn() finds the kind (and the asked fact, event or
 // topic) of any text the generator can produce, which lets a program read a judge request.
-import {
-  ANGRY_EVENTS, DILEMMAS, EXCITED_EVENTS, SAD_EVENTS, TURN_KINDS, UNKNOWN_TOPICS, type TurnKind,
-} from './lexicon.js';
+import { ANGRY_EVENTS, DILEMMAS, EXCITED_EVENTS, SAD_EVENTS, TURN_KINDS, UNKNOWN_TOPICS, type TurnKind } from './lexicon.js';
 import type { Rng } from '@rapo/random';
 import { FACT_ATTRIBUTES, type FactAttribute } from './world.js';
 
@@ -43,7 +41,15 @@ const TEMPLATES: Record<Exclude<TurnKind, 'fact'>, { texts: readonly string[]; s
 
 /** How often each kind is drawn by default. */
 export const DEFAULT_KIND_WEIGHTS: Readonly<Record<TurnKind, number>> = {
-  fact: 0.4, secret: 0.05, sad: 0.1, angry: 0.07, excited: 0.07, advice: 0.08, smalltalk: 0.08, challenge: 0.08, unknown: 0.07,
+  fact: 0.4,
+  secret: 0.05,
+  sad: 0.1,
+  angry: 0.07,
+  excited: 0.07,
+  advice: 0.08,
+  smalltalk: 0.08,
+  challenge: 0.08,
+  unknown: 0.07,
 };
 
 function fillSlot(template: string, x: string): string {

@@ -3,8 +3,22 @@ import { toJsonl } from '@rapo/files';
 import { Rng } from '@rapo/random';
 import { describe, expect, it } from 'vitest';
 import {
-  allUserTurns, classifyTurn, DEFAULT_MIX, factValue, FACT_ATTRIBUTES, generateTurn, generateWorld, PROFILE_PHRASINGS, profileText,
-  prompts, promptMessages, referenceFor, sftCorpus, toProfile, traitOf, TURN_KINDS,
+  allUserTurns,
+  classifyTurn,
+  DEFAULT_MIX,
+  factValue,
+  FACT_ATTRIBUTES,
+  generateTurn,
+  generateWorld,
+  PROFILE_PHRASINGS,
+  profileText,
+  prompts,
+  promptMessages,
+  referenceFor,
+  sftCorpus,
+  toProfile,
+  traitOf,
+  TURN_KINDS,
 } from './index.js';
 
 describe('world', () => {
@@ -34,7 +48,15 @@ describe('world', () => {
       expect(new Set(texts).size).toBe(PROFILE_PHRASINGS);
       expect(profileText(c, 0, world.seed)).toBe(texts[0]);
     }
-    const orders = new Set(world.characters.slice(0, 20).map((c) => profileText(c, 1, world.seed).split('\n').slice(1).map((l) => l.split(':')[0]).join()));
+    const orders = new Set(
+      world.characters.slice(0, 20).map((c) =>
+        profileText(c, 1, world.seed)
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(':')[0])
+          .join(),
+      ),
+    );
     expect(orders.size).toBeGreaterThan(10); // the layout is not a fixed template
   });
 

@@ -124,7 +124,12 @@ export function generateWorld(options: WorldOptions = {}): World {
     throw new RangeError(`Expected a number in (0, 1) for heldOutFraction but received ${heldOutFraction}`);
   }
   const held = Math.min(n - 1, Math.max(1, Math.round(n * heldOutFraction)));
-  const heldIds = new Set(Rng.derive(seed, 'split').sample(Array.from({ length: n }, (_, i) => i), held));
+  const heldIds = new Set(
+    Rng.derive(seed, 'split').sample(
+      Array.from({ length: n }, (_, i) => i),
+      held,
+    ),
+  );
   const names = new Set<string>();
   const characters: Character[] = [];
   for (let i = 0; i < n; i++) {
@@ -197,9 +202,18 @@ const PHRASINGS: ((c: Character) => { first: string; rest: string[] })[] = [
   (c) => ({
     first: `Name: ${c.name}.`,
     rest: [
-      `Age: ${c.age}.`, `Work: ${c.occupation}.`, `Home: ${c.hometown}.`, `Traits: ${c.traits.join(', ')}.`,
-      `Voice: ${styleOf(c.style).description}.`, `Likes: ${c.like}.`, `Dislikes: ${c.dislike}.`, `Fear: ${c.fear}.`,
-      `Goal: ${c.goal}.`, `Secret: "${c.secret}."`, `Relation to the user: ${c.relation}.`, `Knowledge: ${KNOWLEDGE_LIMITS}.`,
+      `Age: ${c.age}.`,
+      `Work: ${c.occupation}.`,
+      `Home: ${c.hometown}.`,
+      `Traits: ${c.traits.join(', ')}.`,
+      `Voice: ${styleOf(c.style).description}.`,
+      `Likes: ${c.like}.`,
+      `Dislikes: ${c.dislike}.`,
+      `Fear: ${c.fear}.`,
+      `Goal: ${c.goal}.`,
+      `Secret: "${c.secret}."`,
+      `Relation to the user: ${c.relation}.`,
+      `Knowledge: ${KNOWLEDGE_LIMITS}.`,
     ],
   }),
   (c) => {
@@ -208,7 +222,9 @@ const PHRASINGS: ((c: Character) => { first: string; rest: string[] })[] = [
       first: `Born in ${c.hometown}, ${c.name} works as ${article(c.occupation)} ${c.occupation} and is ${c.age} years old.`,
       rest: [
         `Those who know ${c.pronouns.object} call ${c.pronouns.object} ${joinTraits(c.traits)}.`,
-        `When ${c.pronouns.subject} talk${v.s}, ${c.pronouns.subject} ${styleOf(c.style).description.replace(/^speaks/, 'speak' + v.s).replace(/^talks/, 'talk' + v.s)}.`,
+        `When ${c.pronouns.subject} talk${v.s}, ${c.pronouns.subject} ${styleOf(c.style)
+          .description.replace(/^speaks/, 'speak' + v.s)
+          .replace(/^talks/, 'talk' + v.s)}.`,
         `Nothing pleases ${c.pronouns.object} like ${c.like}, and nothing annoys ${c.pronouns.object} like ${c.dislike}.`,
         `${v.S} ${v.is} afraid of ${c.fear}.`,
         `One day ${c.pronouns.subject} want${v.s} to ${c.goal}.`,
@@ -221,18 +237,34 @@ const PHRASINGS: ((c: Character) => { first: string; rest: string[] })[] = [
   (c) => ({
     first: `${c.name}, ${c.age}, ${c.occupation}, ${c.hometown}.`,
     rest: [
-      `- personality: ${c.traits.join(', ')}`, `- way of talking: ${styleOf(c.style).description}`, `- loves: ${c.like}`,
-      `- hates: ${c.dislike}`, `- afraid of: ${c.fear}`, `- wants to ${c.goal}`, `- secret: "${c.secret}."`,
-      `- the user is ${c.pronouns.possessive} ${c.relation}`, `- ${KNOWLEDGE_LIMITS}`,
+      `- personality: ${c.traits.join(', ')}`,
+      `- way of talking: ${styleOf(c.style).description}`,
+      `- loves: ${c.like}`,
+      `- hates: ${c.dislike}`,
+      `- afraid of: ${c.fear}`,
+      `- wants to ${c.goal}`,
+      `- secret: "${c.secret}."`,
+      `- the user is ${c.pronouns.possessive} ${c.relation}`,
+      `- ${KNOWLEDGE_LIMITS}`,
     ],
   }),
   // key: value lines, all of them (the name too) in a per-character order.
   (c) => ({
     first: '',
     rest: [
-      `name: ${c.name}`, `age: ${c.age}`, `occupation: ${c.occupation}`, `hometown: ${c.hometown}`, `traits: ${c.traits.join(', ')}`,
-      `speech: ${styleOf(c.style).description}`, `loves: ${c.like}`, `hates: ${c.dislike}`, `fear: ${c.fear}`, `goal: ${c.goal}`,
-      `secret: "${c.secret}."`, `the user is: ${c.pronouns.possessive} ${c.relation}`, `pronouns: ${c.pronouns.subject}/${c.pronouns.object}`,
+      `name: ${c.name}`,
+      `age: ${c.age}`,
+      `occupation: ${c.occupation}`,
+      `hometown: ${c.hometown}`,
+      `traits: ${c.traits.join(', ')}`,
+      `speech: ${styleOf(c.style).description}`,
+      `loves: ${c.like}`,
+      `hates: ${c.dislike}`,
+      `fear: ${c.fear}`,
+      `goal: ${c.goal}`,
+      `secret: "${c.secret}."`,
+      `the user is: ${c.pronouns.possessive} ${c.relation}`,
+      `pronouns: ${c.pronouns.subject}/${c.pronouns.object}`,
       `knowledge: ${KNOWLEDGE_LIMITS}`,
     ],
   }),

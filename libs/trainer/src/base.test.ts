@@ -25,7 +25,12 @@ describe('the shipped base', () => {
     const { source, curriculum, reading_mix, world_seed, mix, prompt_format } = recipe.data;
     const made = info.config.data;
     expect({ source, curriculum, reading_mix, world_seed, mix, prompt_format }).toEqual({
-      source: made.source, curriculum: made.curriculum, reading_mix: made.reading_mix, world_seed: made.world_seed, mix: made.mix, prompt_format: made.prompt_format,
+      source: made.source,
+      curriculum: made.curriculum,
+      reading_mix: made.reading_mix,
+      world_seed: made.world_seed,
+      mix: made.mix,
+      prompt_format: made.prompt_format,
     });
     expect(recipe.data.source).toBe('reading');
     expect(model.config.vocab_size).toBe(tokenizer.vocabSize);
@@ -73,7 +78,8 @@ describe('resolving and installing', () => {
     const run = join(root, 'run');
     const final = join(run, 'final');
     mkdirSync(final, { recursive: true });
-    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) writeFileSync(join(final, f), `${f} bytes`);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'])
+      writeFileSync(join(final, f), `${f} bytes`);
     const rows = [
       ...Array.from({ length: 12 }, (_, step) => ({ step, phase: 'sft', loss: 10 - step })),
       { step: 12, phase: 'sft', reading: { accuracy: 0.9, fields: { name: 1 }, questions: 4, seconds: 1 } },
@@ -88,6 +94,8 @@ describe('resolving and installing', () => {
     expect(JSON.parse(readFileSync(join(dest, 'base.json'), 'utf8'))).toEqual(info);
     expect(existsSync(join(dest, 'model.safetensors.tmp'))).toBe(false);
     rmSync(join(final, 'tokenizer.json'));
-    expect(() => installBase(run, dest, { command: 'test', config, seconds: 5, backend: 'cpu' })).toThrow(/tokenizer\.json is missing: the pretraining run did not finish/);
+    expect(() => installBase(run, dest, { command: 'test', config, seconds: 5, backend: 'cpu' })).toThrow(
+      /tokenizer\.json is missing: the pretraining run did not finish/,
+    );
   });
 });

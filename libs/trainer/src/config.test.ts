@@ -69,7 +69,18 @@ describe('trainer config', () => {
 
   it('documents every option in --help', () => {
     const help = configHelp();
-    for (const key of ['seed', 'phases', 'model.hidden_size', 'data.prompt_format', 'sft.lr', 'rl.eps_high', 'rl.rapo.scorer', 'rl.rapo.renorm', 'checkpoint.keep', 'log.samples']) {
+    for (const key of [
+      'seed',
+      'phases',
+      'model.hidden_size',
+      'data.prompt_format',
+      'sft.lr',
+      'rl.eps_high',
+      'rl.rapo.scorer',
+      'rl.rapo.renorm',
+      'checkpoint.keep',
+      'log.samples',
+    ]) {
       expect(help).toContain(`  ${key}: `);
     }
     expect(help).toMatch(/rl\.algo: "grpo" \| "rapo" \(default "rapo"\)/);

@@ -45,13 +45,19 @@ export type RewardConfig = z.infer<typeof RewardSchema>;
 export const TrainConfigSchema = z
   .object({
     seed: int(0).default(1).describe('seeds the world, the data order, the weights and the sampling'),
-    phases: z.array(z.enum(['sft', 'rl'])).min(1).default(['sft', 'rl']).describe('phases to run, in order'),
+    phases: z
+      .array(z.enum(['sft', 'rl']))
+      .min(1)
+      .default(['sft', 'rl'])
+      .describe('phases to run, in order'),
     model: z
       .object({
         init: z
           .string()
           .default('base')
-          .describe('"base" (the shipped base model in libs/testbed/base, pretrained to read profiles), "scratch" (a new model and tokenizer of the shape below), or a checkpoint directory to start from'),
+          .describe(
+            '"base" (the shipped base model in libs/testbed/base, pretrained to read profiles), "scratch" (a new model and tokenizer of the shape below), or a checkpoint directory to start from',
+          ),
         vocab_size: int(300).default(640).describe('tokenizer size when training one from scratch'),
         hidden_size: int(8).default(64),
         num_hidden_layers: int(1).default(2),
@@ -69,12 +75,16 @@ export const TrainConfigSchema = z
         source: z
           .enum(['testbed', 'jsonl', 'reading'])
           .default('testbed')
-          .describe('the persona testbed, your own JSONL files, or the testbed\'s reading tasks (what `npm run base:pretrain` trains the base on; SFT only)'),
-        characters: int(4).default(60).describe('testbed: characters in the world (its training characters give the RL prompts, its held-out ones the evaluation)'),
+          .describe("the persona testbed, your own JSONL files, or the testbed's reading tasks (what `npm run base:pretrain` trains the base on; SFT only)"),
+        characters: int(4)
+          .default(60)
+          .describe('testbed: characters in the world (its training characters give the RL prompts, its held-out ones the evaluation)'),
         fresh_characters: z
           .boolean()
           .default(true)
-          .describe('testbed: a new character for every SFT example (facts no other example has, so they can only be read from the profile); false: SFT on the world\'s training characters'),
+          .describe(
+            "testbed: a new character for every SFT example (facts no other example has, so they can only be read from the profile); false: SFT on the world's training characters",
+          ),
         curriculum: z
           .object({
             copy: share.max(1).default(0.1).describe('share of the SFT steps on fact questions (a copy warm-up)'),
@@ -99,12 +109,16 @@ export const TrainConfigSchema = z
           })
           .strict()
           .prefault({})
-          .describe('testbed: shares of reference and degraded answers in the last stage of SFT (padded: the reference with empathy phrases; foreign: another character\'s facts)'),
+          .describe(
+            "testbed: shares of reference and degraded answers in the last stage of SFT (padded: the reference with empathy phrases; foreign: another character's facts)",
+          ),
         reading_mix: z
           .object({ repeat: share.default(0.1), restate: share.default(0.2), questions: share.default(0.4), roleplay: share.default(0.3) })
           .strict()
           .prefault({})
-          .describe('reading: shares of the tasks (repeat the profile, rewrite it in another phrasing, answer questions about it, answer a user in character without reasoning)'),
+          .describe(
+            'reading: shares of the tasks (repeat the profile, rewrite it in another phrasing, answer questions about it, answer a user in character without reasoning)',
+          ),
         sft_file: z.string().optional().describe('jsonl: SFT examples, one {"profile", "message", "response", "name"?} per line'),
         prompts_file: z.string().optional().describe('jsonl: RL prompts, one {"profile", "message", "name"?, "reference"?} per line'),
         prompt_format: z
@@ -114,7 +128,10 @@ export const TrainConfigSchema = z
       })
       .strict()
       .prefault({})
-      .refine((d) => d.curriculum.copy + d.curriculum.grounded <= 1, { message: 'curriculum.copy + curriculum.grounded must be at most 1', path: ['curriculum'] }),
+      .refine((d) => d.curriculum.copy + d.curriculum.grounded <= 1, {
+        message: 'curriculum.copy + curriculum.grounded must be at most 1',
+        path: ['curriculum'],
+      }),
     sft: z
       .object({
         steps: int(0).default(300).describe('optimizer steps (0 skips the phase)'),
@@ -150,26 +167,44 @@ export const TrainConfigSchema = z
           .default('token-mean')
           .describe('how token losses become the batch loss'),
         adv_scale: z.enum(['group', 'batch', 'none']).default('group').describe('divide (reward - group mean) by the group std, the batch std, or nothing'),
-        rewards: z.array(RewardSchema).min(1).default([{ type: 'testbed-judge', weight: 1, noise: 0.05, bias: 0.3 }]).describe('reward sources, summed with their weights'),
+        rewards: z
+          .array(RewardSchema)
+          .min(1)
+          .default([{ type: 'testbed-judge', weight: 1, noise: 0.05, bias: 0.3 }])
+          .describe('reward sources, summed with their weights'),
         rapo: z
           .object({
-            ablation: z.enum(['drop', 'name-only', 'swap']).default('drop').describe("how the profile is removed for PMI: drop it, keep only the name (every prompt needs one), or swap in another character's"),
+            ablation: z
+              .enum(['drop', 'name-only', 'swap'])
+              .default('drop')
+              .describe("how the profile is removed for PMI: drop it, keep only the name (every prompt needs one), or swap in another character's"),
             scorer: z.enum(['old', 'reference']).default('old').describe('model scoring PMI: the rollout policy or the frozen reference'),
             score: z
               .enum(['pmi', 'oracle'])
               .default('pmi')
-              .describe("pmi: the scorer's profile-token PMI, normalized by norm; oracle (testbed only): the world's labels, +1 role-specific, -1 generic, 0 other (an upper bound for any PMI estimate)"),
+              .describe(
+                "pmi: the scorer's profile-token PMI, normalized by norm; oracle (testbed only): the world's labels, +1 role-specific, -1 generic, 0 other (an upper bound for any PMI estimate)",
+              ),
             norm: z
               .enum(['robust', 'clip', 'tanh', 'none'])
               .default('robust')
-              .describe('PMI to a score in [-1, 1]: robust (median-centred, each side scaled by its extreme), clip(m, -scale, scale) / scale, tanh(m / scale), or none (0: GRPO)'),
+              .describe(
+                'PMI to a score in [-1, 1]: robust (median-centred, each side scaled by its extreme), clip(m, -scale, scale) / scale, tanh(m / scale), or none (0: GRPO)',
+              ),
             scope: z.enum(['batch', 'sequence']).default('batch').describe("robust norm: median and extremes over the step's whole batch or per answer"),
             scale: z.number().gt(0).default(1).describe('c of the clip and tanh normalizations'),
             variant: z
               .enum(['paper', 'symmetric', 'bounded'])
               .default('paper')
-              .describe('scores to weights: paper (asymmetric, w = 1 + lam_pos s when A > 0, 1 - lam_neg s when A < 0), symmetric (w = 1 + lam_pos s for both signs on scores centred per group: a token shared by a whole group nets zero), bounded (asymmetric on group-centred scores, format tags and end of turn neutral, capped per answer, each sign rescaled to GRPO\'s gradient mass)'),
-            lam_pos: z.number().min(0).max(1).default(0.5).describe('credit boost for role-specific tokens when the advantage is positive (the only lambda of symmetric)'),
+              .describe(
+                "scores to weights: paper (asymmetric, w = 1 + lam_pos s when A > 0, 1 - lam_neg s when A < 0), symmetric (w = 1 + lam_pos s for both signs on scores centred per group: a token shared by a whole group nets zero), bounded (asymmetric on group-centred scores, format tags and end of turn neutral, capped per answer, each sign rescaled to GRPO's gradient mass)",
+              ),
+            lam_pos: z
+              .number()
+              .min(0)
+              .max(1)
+              .default(0.5)
+              .describe('credit boost for role-specific tokens when the advantage is positive (the only lambda of symmetric)'),
             lam_neg: z.number().min(0).max(1).default(0.5).describe('blame cut for role-specific tokens when the advantage is negative (paper, bounded)'),
             cap: z.number().min(0).default(0.25).describe("bounded: an answer's extra weight, the sum of lam |s| over its tokens, at most cap x its length"),
             renorm: z
@@ -179,7 +214,10 @@ export const TrainConfigSchema = z
           })
           .strict()
           .prefault({})
-          .refine((r) => r.variant !== 'bounded' || r.renorm === 'none', { message: 'variant bounded rescales each sign itself: set renorm to none', path: ['renorm'] }),
+          .refine((r) => r.variant !== 'bounded' || r.renorm === 'none', {
+            message: 'variant bounded rescales each sign itself: set renorm to none',
+            path: ['renorm'],
+          }),
         eval_every: int(1).default(5).describe('steps between held-out fidelity evaluations'),
         eval_prompts: int(1).default(48).describe('held-out prompts per evaluation'),
       })
@@ -187,7 +225,11 @@ export const TrainConfigSchema = z
       .prefault({}),
     probe: z
       .object({
-        prompts: int(0).default(48).describe('testbed: held-out and training prompts of the profile-reading probe after SFT, before RAPO and at the end (0: no probe); reading: held-out questions'),
+        prompts: int(0)
+          .default(48)
+          .describe(
+            'testbed: held-out and training prompts of the profile-reading probe after SFT, before RAPO and at the end (0: no probe); reading: held-out questions',
+          ),
       })
       .strict()
       .prefault({})
@@ -224,7 +266,9 @@ function allowed(s: z.ZodType): string {
     case 'prefault':
       return allowed(def.innerType as z.ZodType);
     case 'enum':
-      return Object.keys(def.entries as object).map((v) => JSON.stringify(v)).join(' | ');
+      return Object.keys(def.entries as object)
+        .map((v) => JSON.stringify(v))
+        .join(' | ');
     case 'literal':
       return (def.values as unknown[]).map((v) => JSON.stringify(v)).join(' | ');
     case 'number':
@@ -372,6 +416,8 @@ export function configHelp(): string {
     lines.push(`  ${path}: ${allowed(node)}${d}${description ? `\n      ${description}` : ''}`);
   };
   walk(TrainConfigSchema, '');
-  lines.push('  rl.rewards[]: {type: "testbed-judge", weight, noise, bias} | {type: "format", weight} | {type: "llm-judge", weight, model, rubric?, api_key_env?, concurrency?, cache?}');
+  lines.push(
+    '  rl.rewards[]: {type: "testbed-judge", weight, noise, bias} | {type: "format", weight} | {type: "llm-judge", weight, model, rubric?, api_key_env?, concurrency?, cache?}',
+  );
   return lines.join('\n');
 }

@@ -14,19 +14,30 @@ const other: PromptRecord = { id: 'q', name: 'Bo', profile: 'Bo, 8, a kid who lo
 
 describe('prompts', () => {
   it('put the profile in the system message, or ablate it', () => {
-    expect(promptMessages(rec, 'compact')).toEqual([{ role: 'system', content: rec.profile }, { role: 'user', content: rec.message }]);
+    expect(promptMessages(rec, 'compact')).toEqual([
+      { role: 'system', content: rec.profile },
+      { role: 'user', content: rec.message },
+    ]);
     expect(promptMessages(rec, 'compact', 'drop')).toEqual([{ role: 'user', content: rec.message }]);
     expect(promptMessages(rec, 'compact', 'name-only')[0]).toEqual({ role: 'system', content: 'Name: Ada.' });
     expect(promptMessages(rec, 'compact', 'swap', other)[0]).toEqual({ role: 'system', content: other.profile });
     const chat = promptMessages(rec, 'chat');
     expect(chat.at(-1)!.content).toContain(rec.message);
     expect(chat.map((m) => m.content).join('\n')).toContain('locksmith');
-    expect(promptMessages(rec, 'chat', 'drop').map((m) => m.content).join('\n')).not.toContain('locksmith');
+    expect(
+      promptMessages(rec, 'chat', 'drop')
+        .map((m) => m.content)
+        .join('\n'),
+    ).not.toContain('locksmith');
     // Under swap the chat prompt names the partner, never the original character.
-    const swapped = promptMessages(rec, 'chat', 'swap', other).map((m) => m.content).join('\n');
+    const swapped = promptMessages(rec, 'chat', 'swap', other)
+      .map((m) => m.content)
+      .join('\n');
     expect(swapped).toContain('Bo');
     expect(swapped).not.toMatch(/\bAda\b/);
-    expect(() => promptMessages({ ...rec, name: undefined }, 'compact', 'name-only')).toThrow(/name-only ablation needs the character's name, and prompt p has none/);
+    expect(() => promptMessages({ ...rec, name: undefined }, 'compact', 'name-only')).toThrow(
+      /name-only ablation needs the character's name, and prompt p has none/,
+    );
     expect(() => promptMessages(rec, 'compact', 'swap')).toThrow(/swap ablation needs another character's profile for prompt p/);
   });
 
@@ -94,7 +105,9 @@ describe('data', () => {
     for (const e of d.sftBatch(5, 16)) expect(e.turn!.kind).toBe('fact');
     const late = Array.from({ length: 30 }, (_, i) => d.sftBatch(60 + i, 16)).flat();
     expect(late.some((e) => e.response.includes('I truly understand') || e.response.includes('Your feelings are'))).toBe(true);
-    expect(() => parseTrainConfig({ data: { curriculum: { copy: 0.7, grounded: 0.5 } } })).toThrow(/curriculum\.copy \+ curriculum\.grounded must be at most 1/);
+    expect(() => parseTrainConfig({ data: { curriculum: { copy: 0.7, grounded: 0.5 } } })).toThrow(
+      /curriculum\.copy \+ curriculum\.grounded must be at most 1/,
+    );
   });
 
   it('reading tasks: fresh characters, held-out questions from the held-out value space, and no RL', () => {

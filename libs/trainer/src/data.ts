@@ -3,7 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { parsePsyCot } from '@rapo/psycot';
 import {
-  generateWorld, prompts, readingExample, referenceFor, sftExample, type ReadingExample, type ReadingField, type ReadingStage, type SftStage, type UserTurn,
+  generateWorld,
+  prompts,
+  readingExample,
+  referenceFor,
+  sftExample,
+  type ReadingExample,
+  type ReadingField,
+  type ReadingStage,
+  type SftStage,
+  type UserTurn,
   type World,
 } from '@rapo/testbed';
 import { z } from 'zod';
@@ -58,7 +67,10 @@ const Line = z
     reference: z.string().optional(),
     response: z.string().min(1).optional(),
   })
-  .refine((l) => l.message !== undefined || l.context !== undefined, { message: 'needs "message" (or "context"): the turn the character answers', path: ['message'] });
+  .refine((l) => l.message !== undefined || l.context !== undefined, {
+    message: 'needs "message" (or "context"): the turn the character answers',
+    path: ['message'],
+  });
 const PromptLine = Line.transform(({ context, message, response: _r, ...rest }) => ({ ...rest, message: (message ?? context)! }));
 const SftLine = Line.refine((l) => l.response !== undefined, { message: 'needs "response": the answer to learn', path: ['response'] }).transform(
   ({ context, message, response, ...rest }) => ({ ...rest, message: (message ?? context)!, response: response! }),
@@ -125,13 +137,22 @@ export function sftStageAt(config: TrainConfig, step: number): SftStage {
 const READING_STAGE: Record<SftStage, ReadingStage> = { copy: 'echo', grounded: 'short', mix: 'full' };
 
 function readingRecord(e: ReadingExample): SftRecord {
-  return { id: e.id, name: e.character.name, profile: e.profile, message: e.message, response: e.response, reading: { example: e, ...(e.fields ? { fields: e.fields } : {}) } };
+  return {
+    id: e.id,
+    name: e.character.name,
+    profile: e.profile,
+    message: e.message,
+    response: e.response,
+    reading: { example: e, ...(e.fields ? { fields: e.fields } : {}) },
+  };
 }
 
 /** Held-out reading questions (characters from the held-out side of every value space), for the reading probe. */
 export function readingProbeSet(config: TrainConfig, count: number): SftRecord[] {
   const seed = (config.data.world_seed ?? config.seed) + 7;
-  return Array.from({ length: count }, (_, i) => readingRecord(readingExample({ seed, space: 'heldout', mix: { repeat: 0, restate: 0, questions: 1, roleplay: 0 } }, 0, i)));
+  return Array.from({ length: count }, (_, i) =>
+    readingRecord(readingExample({ seed, space: 'heldout', mix: { repeat: 0, restate: 0, questions: 1, roleplay: 0 } }, 0, i)),
+  );
 }
 
 export function loadDataset(config: TrainConfig): Dataset {
@@ -168,12 +189,26 @@ export function loadDataset(config: TrainConfig): Dataset {
   const ws = d.world_seed ?? seed;
   const world = generateWorld({ seed: ws, characters: d.characters, heldOutFraction: d.held_out_fraction });
   const toPrompt = (p: ReturnType<typeof prompts>[number]): PromptRecord => ({
-    id: p.id, name: p.characterName, profile: p.profile, message: p.turn.text, reference: referenceFor(world, p).text, characterId: p.characterId, turn: p.turn,
+    id: p.id,
+    name: p.characterName,
+    profile: p.profile,
+    message: p.turn.text,
+    reference: referenceFor(world, p).text,
+    characterId: p.characterId,
+    turn: p.turn,
   });
   const heldOut = prompts(world, 'heldout', { perCharacter: 6, seed: ws + 1 }).map(toPrompt);
   const make = (step: number, k: number): SftRecord => {
     const e = sftExample({ seed, stage: sftStageAt(config, step), mix: d.mix, ...(d.fresh_characters ? {} : { characters: world.train }) }, step, k);
-    return { id: e.id, name: e.characterName, profile: e.profile, message: e.turn.text, response: toResponseFormat(e.response, d.response_format), characterId: e.characterId, turn: e.turn };
+    return {
+      id: e.id,
+      name: e.characterName,
+      profile: e.profile,
+      message: e.turn.text,
+      response: toResponseFormat(e.response, d.response_format),
+      characterId: e.characterId,
+      turn: e.turn,
+    };
   };
   return {
     ...batches(make),

@@ -58,7 +58,6 @@ export function tokenLabels(pieces: readonly string[], spans: readonly Span[]): 
   });
 }
 
-
 /** Per token: whether it starts in the reply (after the closing think tag; all of it without one). */
 export function replyMask(pieces: readonly string[], text: string): boolean[] {
   const close = text.indexOf('</think>');
@@ -70,4 +69,3 @@ export function replyMask(pieces: readonly string[], text: string): boolean[] {
     return inReply;
   });
 }
-

@@ -63,7 +63,10 @@ export class AdamW {
   }
 
   load(tensors: Map<string, { shape: number[]; data: Float32Array }>, t: number): void {
-    for (const [kind, map] of [['m', this.#m], ['v', this.#v]] as const) {
+    for (const [kind, map] of [
+      ['m', this.#m],
+      ['v', this.#v],
+    ] as const) {
       for (const [name, variable] of map) {
         const saved = tensors.get(`${kind}.${name}`);
         if (!saved) throw new Error(`optimizer state: missing ${kind}.${name}`);

@@ -60,7 +60,15 @@ describe('reply mask', () => {
 describe('response logit rows', () => {
   it('are the rows that predict each response token, in batches of any size, padding included', () => {
     const model = LlamaModel.init(
-      parseConfig({ vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 24, max_position_embeddings: 32 }),
+      parseConfig({
+        vocab_size: 40,
+        hidden_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        intermediate_size: 24,
+        max_position_embeddings: 32,
+      }),
       5,
     );
     const seqs = [
@@ -80,7 +88,9 @@ describe('response logit rows', () => {
       const T = ids[0]!.length;
       const lp = tf.tidy(() => {
         const logits = model.forward(tf.tensor2d(ids, [1, T], 'int32'), tf.ones([1, T], 'int32')).logits;
-        return tokenLogprobs(logits, tf.tensor2d(targets, [1, T], 'int32'), tf.tensor2d(mask, [1, T], 'float32')).sum().dataSync()[0]!;
+        return tokenLogprobs(logits, tf.tensor2d(targets, [1, T], 'int32'), tf.tensor2d(mask, [1, T], 'float32'))
+          .sum()
+          .dataSync()[0]!;
       });
       let fromRows = 0;
       for (const tok of s.response) {

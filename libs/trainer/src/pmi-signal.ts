@@ -25,7 +25,7 @@ export function auc(a: readonly number[], b: readonly number[]): number {
   const all = [...a.map((x) => [x, 1] as const), ...b.map((x) => [x, 0] as const)].sort((p, q) => p[0] - q[0]);
   // Sum of the ranks of `a`, ties sharing their mean rank.
   let rankSum = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j < all.length && all[j]![0] === all[i]![0]) j++;
     const rank = (i + 1 + j) / 2;
@@ -95,12 +95,22 @@ function itemsFor(world: World, records: PromptRecord[], tokenizer: BpeTokenizer
     const c = world.byId.get(record.characterId!)!;
     // The character's reference answer with two generic phrases in its reply: role-specific and
     // generic tokens in one answer, as a judge-pleasing policy writes them.
-    const text = toResponseFormat(withBoilerplate(referenceResponse(c, record.turn!), Rng.derive(config.seed, 'pmi-signal', record.id), 2).text, config.data.response_format);
+    const text = toResponseFormat(
+      withBoilerplate(referenceResponse(c, record.turn!), Rng.derive(config.seed, 'pmi-signal', record.id), 2).text,
+      config.data.response_format,
+    );
     const response = encodeResponse(tokenizer, text);
     const pieces = response.map((id) => tokenizer.decode([id]));
     const decoded = pieces.join('');
-    if (!decoded.startsWith(text)) throw new Error(`pmi signal: the tokenizer does not decode token by token back to the answer of ${record.id}; cannot label its tokens`);
-    return { record, prompt: encodePrompt(tokenizer, promptMessages(record, config.data.prompt_format)), response, labels: tokenLabels(pieces, labelSpans(text, c)), inReply: replyMask(pieces, text) };
+    if (!decoded.startsWith(text))
+      throw new Error(`pmi signal: the tokenizer does not decode token by token back to the answer of ${record.id}; cannot label its tokens`);
+    return {
+      record,
+      prompt: encodePrompt(tokenizer, promptMessages(record, config.data.prompt_format)),
+      response,
+      labels: tokenLabels(pieces, labelSpans(text, c)),
+      inReply: replyMask(pieces, text),
+    };
   });
 }
 
@@ -110,7 +120,8 @@ function safeMean(xs: readonly number[]): number {
 
 /** PMI signal quality of `model` on the testbed's labelled answers, per split and ablation. */
 export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, config: TrainConfig, data: Dataset, o: PmiSignalOptions = {}): PmiSignal[] {
-  if (config.data.source !== 'testbed' || !data.world) throw new Error('pmi signal: needs a testbed run (data.source testbed): only there is every token labelled');
+  if (config.data.source !== 'testbed' || !data.world)
+    throw new Error('pmi signal: needs a testbed run (data.source testbed): only there is every token labelled');
   const world = data.world;
   const pad = tokenizer.tokenToId(PAD_TOKEN) ?? 0;
   const count = o.answers ?? 48;
@@ -123,16 +134,30 @@ export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, con
     const items = all.filter(fits);
     if (items.length === 0) {
       const n = all[0]!.prompt.length + all[0]!.response.length;
-      throw new PmiSignalError(`pmi signal: no ${split} answer fits the model's ${model.config.max_position_embeddings} positions (${all[0]!.record.id} needs ${n})`);
+      throw new PmiSignalError(
+        `pmi signal: no ${split} answer fits the model's ${model.config.max_position_embeddings} positions (${all[0]!.record.id} needs ${n})`,
+      );
     }
     const tokens = Int32Array.from(items.flatMap((it) => it.response));
     const offsets = new Int32Array(items.length + 1);
     items.forEach((it, i) => (offsets[i + 1] = offsets[i]! + it.response.length));
     const labels = items.flatMap((it) => it.labels);
     const inReply = items.flatMap((it) => it.inReply);
-    const withRows = logitRows(model, items.map((it) => ({ prompt: it.prompt, response: it.response })), pad, bs);
+    const withRows = logitRows(
+      model,
+      items.map((it) => ({ prompt: it.prompt, response: it.response })),
+      pad,
+      bs,
+    );
     for (const ablation of o.ablations ?? (['drop', 'name-only', 'swap'] as Ablation[])) {
-      const ablatedIds = ablatedPromptIds(tokenizer, items.map((it) => it.record), config.data.prompt_format, ablation, data.rlTrain, 0);
+      const ablatedIds = ablatedPromptIds(
+        tokenizer,
+        items.map((it) => it.record),
+        config.data.prompt_format,
+        ablation,
+        data.rlTrain,
+        0,
+      );
       const ablated = items.map((it, i) => ({ prompt: ablatedIds[i]!, response: it.response }));
       const withoutRows = logitRows(model, ablated, pad, bs);
       const rows = { logitsWith: withRows, logitsWithout: withoutRows, tokens, vocabSize: model.config.vocab_size, seqOffsets: offsets, temperature: 1 };
@@ -159,7 +184,10 @@ export function measurePmiSignal(model: LlamaModel, tokenizer: BpeTokenizer, con
         endOfTurnPmi: safeMean(items.map((_, i) => r.mi[offsets[i + 1]! - 1]!)),
         aucRoleVsGeneric: auc(pmi.role, pmi.generic),
         aucRoleVsOther: auc(pmi.role, pmi.other),
-        topDecile: { role: top.filter((i) => labels[i] === 'role').length / top.length, generic: top.filter((i) => labels[i] === 'generic').length / top.length },
+        topDecile: {
+          role: top.filter((i) => labels[i] === 'role').length / top.length,
+          generic: top.filter((i) => labels[i] === 'generic').length / top.length,
+        },
         roleByPart: Object.fromEntries(
           (['reasoning', 'reply'] as AnswerPart[]).map((part) => {
             const xs = Array.from(r.mi).filter((_, i) => labels[i] === 'role' && inReply[i] === (part === 'reply'));

@@ -21,17 +21,31 @@ describe('reading answers', () => {
   const questions = readingProbeSet(config, 6);
 
   it('count a field when its line holds exactly the value, in any order', () => {
-    const perfect = questions.map((q) => [...q.reading!.fields!].reverse().map((f) => `${f}: ${readingValue(q.reading!.example.character, f)}`).join('\n'));
+    const perfect = questions.map((q) =>
+      [...q.reading!.fields!]
+        .reverse()
+        .map((f) => `${f}: ${readingValue(q.reading!.example.character, f)}`)
+        .join('\n'),
+    );
     expect(scoreReadingAnswers(questions, perfect).accuracy).toBe(1);
     // One field wrong in the first answer, nothing readable in the second.
     const q0 = questions[0]!;
     const f0 = q0.reading!.fields![0]!;
-    const oneWrong = [perfect[0]!.replace(`${f0}: ${readingValue(q0.reading!.example.character, f0)}`, `${f0}: nothing`), 'I do not know.', ...perfect.slice(2)];
+    const oneWrong = [
+      perfect[0]!.replace(`${f0}: ${readingValue(q0.reading!.example.character, f0)}`, `${f0}: nothing`),
+      'I do not know.',
+      ...perfect.slice(2),
+    ];
     const r = scoreReadingAnswers(questions, oneWrong);
     const total = questions.reduce((s, q) => s + q.reading!.fields!.length, 0);
     expect(r.accuracy).toBeCloseTo((total - 1 - questions[1]!.reading!.fields!.length) / total, 10);
     expect(r.fields[f0]).toBeLessThan(1);
-    expect(scoreReadingAnswers(questions, questions.map(() => '')).accuracy).toBe(0);
+    expect(
+      scoreReadingAnswers(
+        questions,
+        questions.map(() => ''),
+      ).accuracy,
+    ).toBe(0);
   });
 });
 
@@ -39,7 +53,17 @@ const probe = (auc: number, ablation = 'swap'): ProfileProbe => ({
   heldOut: { facts: 0.1, foreignRate: 0, fidelity: 0.5, genericRate: 0, truncated: 0, prompts: 8 },
   train: { facts: 0.1, foreignRate: 0, prompts: 8 },
   factsGap: 0,
-  signal: [{ ablation: ablation as 'swap', meanPmi: { role: 0, generic: 0, other: 0 }, aucRoleVsOther: auc, aucRoleVsGeneric: auc, endOfTurnPmi: 0, replyRole: { meanPmi: 0, aucVsGeneric: auc }, rapoWeight: { role: 1, generic: 1 } }],
+  signal: [
+    {
+      ablation: ablation as 'swap',
+      meanPmi: { role: 0, generic: 0, other: 0 },
+      aucRoleVsOther: auc,
+      aucRoleVsGeneric: auc,
+      endOfTurnPmi: 0,
+      replyRole: { meanPmi: 0, aucVsGeneric: auc },
+      rapoWeight: { role: 1, generic: 1 },
+    },
+  ],
   seconds: 1,
 });
 
@@ -57,13 +81,34 @@ describe('profile probe', () => {
   it('measures a model end to end: greedy facts on both sides, the swap signal, counts', async () => {
     const config = parseTrainConfig({
       data: { characters: 8 },
-      model: { init: 'scratch', vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32, max_position_embeddings: 1536 },
+      model: {
+        init: 'scratch',
+        vocab_size: 300,
+        hidden_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        intermediate_size: 32,
+        max_position_embeddings: 1536,
+      },
       rl: { max_new_tokens: 8, rapo: { ablation: 'drop' } },
     });
     const data = loadDataset(config);
     const { model, tokenizer } = scratchModel(config, data);
-    const ctx: Ctx = { config, model, tokenizer, pad: tokenizer.tokenToId('<|endoftext|>')!, endOfTurn: tokenizer.tokenToId('<|im_end|>')!, world: data.world! };
-    const p = await profileProbe(ctx, config.rl.rewards.map((r) => makeRewardSource(r, data.world, 1)), data, 4);
+    const ctx: Ctx = {
+      config,
+      model,
+      tokenizer,
+      pad: tokenizer.tokenToId('<|endoftext|>')!,
+      endOfTurn: tokenizer.tokenToId('<|im_end|>')!,
+      world: data.world!,
+    };
+    const p = await profileProbe(
+      ctx,
+      config.rl.rewards.map((r) => makeRewardSource(r, data.world, 1)),
+      data,
+      4,
+    );
     expect(p.heldOut.prompts).toBe(4);
     expect(p.train.prompts).toBe(4);
     // An untrained model reads nothing.

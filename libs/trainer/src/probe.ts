@@ -88,7 +88,14 @@ export async function profileProbe(ctx: Ctx, rewards: RewardSource[], data: Data
   const facts = (e: typeof h) => e.fidelity?.facts ?? 0;
   const foreignRate = (e: typeof h) => 1 - (e.fidelity?.foreign ?? 1);
   return {
-    heldOut: { facts: facts(h), foreignRate: foreignRate(h), fidelity: h.fidelity?.overall ?? 0, genericRate: h.genericRate, truncated: h.truncated, prompts: held.length },
+    heldOut: {
+      facts: facts(h),
+      foreignRate: foreignRate(h),
+      fidelity: h.fidelity?.overall ?? 0,
+      genericRate: h.genericRate,
+      truncated: h.truncated,
+      prompts: held.length,
+    },
     train: { facts: facts(t), foreignRate: foreignRate(t), prompts: train.length },
     factsGap: facts(t) - facts(h),
     signal,
@@ -152,7 +159,13 @@ export function probeLine(p: ProfileProbe): string {
     `foreign ${pct(p.heldOut.foreignRate)}`,
     `fidelity ${p.heldOut.fidelity.toFixed(3)}`,
     `truncated ${pct(p.heldOut.truncated)}`,
-    ...(s ? [`swap PMI role ${s.meanPmi.role.toFixed(2)} generic ${s.meanPmi.generic.toFixed(2)} other ${s.meanPmi.other.toFixed(2)}`, `AUC role/other ${s.aucRoleVsOther.toFixed(2)} role/generic ${s.aucRoleVsGeneric.toFixed(2)} (reply only ${s.replyRole.aucVsGeneric.toFixed(2)})`, ...(s.rapoWeight ? [`RAPO weight at A>0 role ${s.rapoWeight.role.toFixed(2)} generic ${s.rapoWeight.generic.toFixed(2)}`] : [])] : [`no PMI signal (${p.signalNote ?? 'not measured'})`]),
+    ...(s
+      ? [
+          `swap PMI role ${s.meanPmi.role.toFixed(2)} generic ${s.meanPmi.generic.toFixed(2)} other ${s.meanPmi.other.toFixed(2)}`,
+          `AUC role/other ${s.aucRoleVsOther.toFixed(2)} role/generic ${s.aucRoleVsGeneric.toFixed(2)} (reply only ${s.replyRole.aucVsGeneric.toFixed(2)})`,
+          ...(s.rapoWeight ? [`RAPO weight at A>0 role ${s.rapoWeight.role.toFixed(2)} generic ${s.rapoWeight.generic.toFixed(2)}`] : []),
+        ]
+      : [`no PMI signal (${p.signalNote ?? 'not measured'})`]),
   ].join('  ');
 }
 
@@ -174,7 +187,8 @@ export function weakSignalWarning(config: TrainConfig, p: ProfileProbe): string 
     `warning: the policy's PMI signal does not single out role-specific tokens (${w.ablation} ablation: AUC role vs other ${w.aucRoleVsOther.toFixed(2)}, ` +
     `role vs generic ${w.aucRoleVsGeneric.toFixed(2)}; below ${MIN_SIGNAL_AUC} is little better than chance), so RAPO's weights will be mostly noise. ` +
     'The model does not read the profile well enough yet: train SFT longer (sft.steps), start from a base that reads (model.init), ' +
-    'or use rl.algo=grpo. Held-out facts now: ' + p.heldOut.facts.toFixed(2) + '.'
+    'or use rl.algo=grpo. Held-out facts now: ' +
+    p.heldOut.facts.toFixed(2) +
+    '.'
   );
 }
-

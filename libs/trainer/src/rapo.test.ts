@@ -24,8 +24,21 @@ describe('rl.rapo options', () => {
       expect(at, k).toBeGreaterThanOrEqual(0);
       expect(help[at + 1], `rl.rapo.${k} has no description`).toMatch(/^ {6}\S/);
     }
-    const o = parseTrainConfig({ rl: { rapo: { norm: 'tanh', scope: 'sequence', scale: 2, lam_pos: 0.3, lam_neg: 0.2, renorm: 'batch', variant: 'symmetric', cap: 0.4 } } }).rl.rapo;
-    expect(kernelParams(o, 0.9, 4)).toEqual({ temperature: 0.9, norm: 'tanh', scope: 'sequence', scale: 2, lamPos: 0.3, lamNeg: 0.2, renorm: 'batch', variant: 'symmetric', groupSize: 4, cap: 0.4 });
+    const o = parseTrainConfig({
+      rl: { rapo: { norm: 'tanh', scope: 'sequence', scale: 2, lam_pos: 0.3, lam_neg: 0.2, renorm: 'batch', variant: 'symmetric', cap: 0.4 } },
+    }).rl.rapo;
+    expect(kernelParams(o, 0.9, 4)).toEqual({
+      temperature: 0.9,
+      norm: 'tanh',
+      scope: 'sequence',
+      scale: 2,
+      lamPos: 0.3,
+      lamNeg: 0.2,
+      renorm: 'batch',
+      variant: 'symmetric',
+      groupSize: 4,
+      cap: 0.4,
+    });
   });
 
   it('bounded with a renorm is rejected when the config is read', () => {
@@ -55,7 +68,18 @@ describe('RAPO setup checks', () => {
   });
 
   it('scorer reference without a reference is an error', () => {
-    const m = LlamaModel.init(parseConfig({ vocab_size: 20, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 8, max_position_embeddings: 16 }), 1);
+    const m = LlamaModel.init(
+      parseConfig({
+        vocab_size: 20,
+        hidden_size: 8,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        intermediate_size: 8,
+        max_position_embeddings: 16,
+      }),
+      1,
+    );
     const ref = parseTrainConfig({ rl: { rapo: { scorer: 'reference' } } }).rl.rapo;
     expect(() => scorerModel(ref, m, undefined)).toThrow(/needs the frozen reference/);
     expect(scorerModel(ref, m, m)).toBe(m);
@@ -105,7 +129,7 @@ describe('neutral rows and oracle scores', () => {
     expect(tokenizer.tokenToId(PAD_TOKEN)).toBeDefined();
   });
 
-  it('score +1 on the character\'s facts, -1 on generic boilerplate, 0 elsewhere', () => {
+  it("score +1 on the character's facts, -1 on generic boilerplate, 0 elsewhere", () => {
     const s = oracleScores(data.world!, tokenizer, [rec], [ids]);
     const pieces = ids.map((id) => tokenizer.decode([id]));
     const roleText = pieces.filter((_, j) => s[j] === 1).join('');
@@ -116,4 +140,3 @@ describe('neutral rows and oracle scores', () => {
     expect(() => oracleScores(data.world!, tokenizer, [{ ...rec, characterId: 'nobody', id: 'x1' }], [ids])).toThrow(/x1/);
   });
 });
-

@@ -43,7 +43,9 @@ export function checkRapoSetup(config: TrainConfig, data: Pick<Dataset, 'rlTrain
   if (o.ablation === 'name-only') {
     const nameless = data.rlTrain.find((p) => !p.name);
     if (nameless) {
-      throw new ConfigError(`rl.rapo.ablation name-only needs the character's name in every RL prompt, and ${nameless.id} has none: add "name" to its JSONL line or use ablation drop or swap`);
+      throw new ConfigError(
+        `rl.rapo.ablation name-only needs the character's name in every RL prompt, and ${nameless.id} has none: add "name" to its JSONL line or use ablation drop or swap`,
+      );
     }
   }
   if (o.ablation === 'swap' && new Set(data.rlTrain.map(characterKey)).size < 2) {
@@ -80,12 +82,20 @@ export function logitRows(model: LlamaModel, seqs: { prompt: number[]; response:
   let k = 0;
   for (let i = 0; i < seqs.length; i += bs) {
     const chunk = seqs.slice(i, i + bs);
-    const batch = padBatch(chunk.map((s) => ({ ids: [...s.prompt, ...s.response], lossMask: [] })), pad);
+    const batch = padBatch(
+      chunk.map((s) => ({ ids: [...s.prompt, ...s.response], lossMask: [] })),
+      pad,
+    );
     const ids = tf.tensor2d(batch.ids, [chunk.length, batch.length], 'int32');
     const att = tf.tensor2d(batch.attention, [chunk.length, batch.length], 'int32');
     const logits = model.forward(ids, att).logits;
     // Position t predicts token t + 1: a response is predicted from prompt.length - 1 on.
-    const rows = responseRows(logits.dataSync() as Float32Array, V, batch.length, chunk.map((s) => s.response.map((_, j) => s.prompt.length - 1 + j)));
+    const rows = responseRows(
+      logits.dataSync() as Float32Array,
+      V,
+      batch.length,
+      chunk.map((s) => s.response.map((_, j) => s.prompt.length - 1 + j)),
+    );
     tf.dispose([ids, att, logits]);
     out.set(rows, k);
     k += rows.length;
@@ -175,10 +185,16 @@ export function rapoWeights(x: RapoStepInputs): MiForwardResult {
   const G = config.rl.group_size;
   const scorer = scorerModel(o, x.policy, x.reference);
   const pad = tokenizer.tokenToId(PAD_TOKEN) ?? 0;
-  const ablated = logitRows(scorer, responses.map((r, i) => ({ prompt: x.ablatedIds[Math.floor(i / G)]!, response: r })), pad);
+  const ablated = logitRows(
+    scorer,
+    responses.map((r, i) => ({ prompt: x.ablatedIds[Math.floor(i / G)]!, response: r })),
+    pad,
+  );
   const tokens = Int32Array.from(responses.flat());
   if (x.withRows.length !== tokens.length * scorer.config.vocab_size) {
-    throw new Error(`rapo: withRows holds ${x.withRows.length / scorer.config.vocab_size} rows for ${tokens.length} response tokens; pass the scorer's rows of exactly these responses`);
+    throw new Error(
+      `rapo: withRows holds ${x.withRows.length / scorer.config.vocab_size} rows for ${tokens.length} response tokens; pass the scorer's rows of exactly these responses`,
+    );
   }
   const offsets = new Int32Array(responses.length + 1);
   responses.forEach((r, i) => (offsets[i + 1] = offsets[i]! + r.length));

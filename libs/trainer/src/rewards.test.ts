@@ -6,10 +6,12 @@ import type { PromptRecord } from './data.js';
 import { formatScore, makeRewardSource, scoreAll } from './rewards.js';
 
 const world = generateWorld({ seed: 3, characters: 6, heldOutFraction: 0.3 });
-const items = prompts(world, 'train', { perCharacter: 2, seed: 1 }).slice(0, 4).map((p) => {
-  const prompt: PromptRecord = { id: p.id, name: p.characterName, profile: p.profile, message: p.turn.text, characterId: p.characterId, turn: p.turn };
-  return { prompt, reference: referenceFor(world, p).text };
-});
+const items = prompts(world, 'train', { perCharacter: 2, seed: 1 })
+  .slice(0, 4)
+  .map((p) => {
+    const prompt: PromptRecord = { id: p.id, name: p.characterName, profile: p.profile, message: p.turn.text, characterId: p.characterId, turn: p.turn };
+    return { prompt, reference: referenceFor(world, p).text };
+  });
 const reward = (r: unknown) => parseTrainConfig({ rl: { rewards: [r] } }).rl.rewards[0]!;
 
 describe('rewards', () => {
@@ -29,7 +31,10 @@ describe('rewards', () => {
   });
 
   it("the judge's bias is the weight of its empathy-phrase term: 0.3 by default, 0 cannot be hacked", async () => {
-    const padded = items.map((i) => ({ prompt: i.prompt, response: i.reference.replace('</think>\n', '</think>\nI truly understand how you feel. That sounds really difficult. ') }));
+    const padded = items.map((i) => ({
+      prompt: i.prompt,
+      response: i.reference.replace('</think>\n', '</think>\nI truly understand how you feel. That sounds really difficult. '),
+    }));
     const plain = items.map((i) => ({ prompt: i.prompt, response: i.reference }));
     const judge = (bias?: number) => makeRewardSource(reward({ type: 'testbed-judge', noise: 0, ...(bias === undefined ? {} : { bias }) }), world, 1);
     const gain = async (bias?: number) => {
@@ -43,7 +48,10 @@ describe('rewards', () => {
   });
 
   it('sum weighted sources and keep each part', async () => {
-    const sources = [makeRewardSource(reward({ type: 'format', weight: 0.5 }), world, 1), makeRewardSource(reward({ type: 'testbed-judge', noise: 0 }), world, 1)];
+    const sources = [
+      makeRewardSource(reward({ type: 'format', weight: 0.5 }), world, 1),
+      makeRewardSource(reward({ type: 'testbed-judge', noise: 0 }), world, 1),
+    ];
     const batch = items.map((i) => ({ prompt: i.prompt, response: i.reference }));
     const { total, parts } = await scoreAll(sources, batch);
     total.forEach((t, k) => expect(t).toBeCloseTo(0.5 * parts.format![k]! + parts['testbed-judge']![k]!, 12));

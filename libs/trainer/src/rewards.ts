@@ -86,7 +86,10 @@ export function makeRewardSource(r: RewardConfig, world: World | undefined, seed
 }
 
 /** Weighted sum of every source, with each source's scores kept for logging. */
-export async function scoreAll(sources: RewardSource[], items: { prompt: PromptRecord; response: string }[]): Promise<{ total: number[]; parts: Record<string, number[]> }> {
+export async function scoreAll(
+  sources: RewardSource[],
+  items: { prompt: PromptRecord; response: string }[],
+): Promise<{ total: number[]; parts: Record<string, number[]> }> {
   const parts: Record<string, number[]> = {};
   const total = new Array<number>(items.length).fill(0);
   for (const s of sources) {

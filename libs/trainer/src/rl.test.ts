@@ -6,7 +6,14 @@ import { correlation, groupAdvantages, ppoLoss, summary, type LossAgg } from './
 const rng = mulberry32;
 
 /** Float64 PPO loss, term by term as docs/design.md ("The objective") writes it. */
-function referenceLoss(x: { n: number[][]; o: number[][]; r?: number[][]; a: number[][]; w: number[][]; m: number[][] }, epsLow: number, epsHigh: number, beta: number, agg: LossAgg, maxNew: number): number {
+function referenceLoss(
+  x: { n: number[][]; o: number[][]; r?: number[][]; a: number[][]; w: number[][]; m: number[][] },
+  epsLow: number,
+  epsHigh: number,
+  beta: number,
+  agg: LossAgg,
+  maxNew: number,
+): number {
   const perSeq: { sum: number; count: number }[] = [];
   for (let b = 0; b < x.n.length; b++) {
     let sum = 0;
@@ -46,7 +53,11 @@ function inputs(seed: number, B = 3, T = 7) {
 
 describe('group advantages', () => {
   it('centre each group and scale by the group std, the batch std or nothing', () => {
-    const rewards = [[1, 0, 0, 1], [0.5, 0.5, 0.5, 0.5], [0.2, 0.4, 0.6, 0.8]];
+    const rewards = [
+      [1, 0, 0, 1],
+      [0.5, 0.5, 0.5, 0.5],
+      [0.2, 0.4, 0.6, 0.8],
+    ];
     const g = groupAdvantages(rewards, 'group');
     expect(g[0]).toEqual([1, -1, -1, 1]);
     expect(g[1]).toEqual([0, 0, 0, 0]); // no signal in a group of equal rewards
@@ -79,9 +90,15 @@ describe('PPO-clip loss', () => {
   it('weights each token gradient by its RAPO weight and stops it where the ratio is clipped', () => {
     const x = inputs(9);
     const t = (v: number[][]) => tf.tensor2d(v);
-    const grad = tf.grad((n: tf.Tensor) =>
-      ppoLoss({ newLogp: n as tf.Tensor2D, oldLogp: t(x.o), advantages: t(x.a), weights: t(x.w), mask: t(x.m) }, { epsLow: 0.2, epsHigh: 0.28, beta: 0, lossAgg: 'token-mean', maxNewTokens: 1 }).loss,
-    )(t(x.n)).arraySync() as number[][];
+    const grad = tf
+      .grad(
+        (n: tf.Tensor) =>
+          ppoLoss(
+            { newLogp: n as tf.Tensor2D, oldLogp: t(x.o), advantages: t(x.a), weights: t(x.w), mask: t(x.m) },
+            { epsLow: 0.2, epsHigh: 0.28, beta: 0, lossAgg: 'token-mean', maxNewTokens: 1 },
+          ).loss,
+      )(t(x.n))
+      .arraySync() as number[][];
     const count = x.m.flat().reduce((a, b) => a + b, 0);
     let clipped = 0;
     let free = 0;
@@ -107,8 +124,12 @@ describe('PPO-clip loss', () => {
     const lp = Math.log(0.5);
     const { stats } = ppoLoss(
       {
-        newLogp: t([[lp + Math.log(2), lp + Math.log(0.5), lp, lp]]), oldLogp: t([[lp, lp, lp, lp]]), refLogp: t([[lp, lp, lp, lp]]),
-        advantages: t([[1, -1, 1, 1]]), weights: t([[1, 1, 1, 1]]), mask: t([[1, 1, 1, 0]]),
+        newLogp: t([[lp + Math.log(2), lp + Math.log(0.5), lp, lp]]),
+        oldLogp: t([[lp, lp, lp, lp]]),
+        refLogp: t([[lp, lp, lp, lp]]),
+        advantages: t([[1, -1, 1, 1]]),
+        weights: t([[1, 1, 1, 1]]),
+        mask: t([[1, 1, 1, 0]]),
       },
       { epsLow: 0.2, epsHigh: 0.28, beta: 0.1, lossAgg: 'token-mean', maxNewTokens: 4 },
     );

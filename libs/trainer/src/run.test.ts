@@ -25,7 +25,11 @@ const TINY = {
 };
 const config = parseTrainConfig(TINY);
 
-const rows = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRow);
+const rows = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as MetricRow);
 /** Rows without the fields that measure time. */
 const timeless = (dir: string) =>
   rows(dir).map(({ time: _t, timing: _timing, tokensPerSecond: _tps, ...rest }) => (rest.probe ? { ...rest, probe: { ...rest.probe, seconds: 0 } } : rest));
@@ -59,12 +63,31 @@ describe('a training run', () => {
     expect(m.find((x) => x.probe)!.probe!.heldOut.prompts).toBe(2);
     expect(lines.filter((l) => / probe after /.test(l))).toHaveLength(2);
     for (const x of rl) {
-      for (const k of ['reward', 'rewardParts', 'genericRate', 'responseLength', 'truncated', 'kl', 'entropy', 'clipFraction', 'pmi', 'score', 'weight', 'corrPmiAdvantage', 'timing', 'tokensPerSecond', 'lr'] as const) {
+      for (const k of [
+        'reward',
+        'rewardParts',
+        'genericRate',
+        'responseLength',
+        'truncated',
+        'kl',
+        'entropy',
+        'clipFraction',
+        'pmi',
+        'score',
+        'weight',
+        'corrPmiAdvantage',
+        'timing',
+        'tokensPerSecond',
+        'lr',
+      ] as const) {
         expect(x[k], `${k} at rl step ${x.step}`).toBeDefined();
       }
       expect(Object.keys(x.timing!)).toEqual(['rollout', 'reward', 'scoring', 'ablated', 'update']);
     }
-    const samples = readFileSync(join(reference, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const samples = readFileSync(join(reference, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(samples.length).toBe(4);
     expect(samples[0].score.length).toBe(samples[0].tokens.length);
     expect(samples[0].pmi.length).toBe(samples[0].tokens.length);
@@ -84,7 +107,9 @@ describe('a training run', () => {
     expect(html).toContain('<svg');
     expect(html).toContain('class="tok"');
     // The console line of an RL step carries every signal of its metrics row.
-    expect(lines.find((l) => /^rl 4\/4/.test(l))).toMatch(/reward [\d.]+ .*generic \d+% .*kl .*ent .*clip .*pmi .*score .*w\+ .*w- .*corr .*rollout .*ablated .*update .*tok\/s .*eta/);
+    expect(lines.find((l) => /^rl 4\/4/.test(l))).toMatch(
+      /reward [\d.]+ .*generic \d+% .*kl .*ent .*clip .*pmi .*score .*w\+ .*w- .*corr .*rollout .*ablated .*update .*tok\/s .*eta/,
+    );
     expect(lines.at(-1)).toMatch(/^done in .*report\.html$/);
   });
 
@@ -110,7 +135,12 @@ describe('a training run', () => {
   it('stops cleanly on abort with a checkpoint, and resumes to the same end', async () => {
     const out = join(root, 'aborted');
     const ac = new AbortController();
-    const r = await train({ config, out, signal: ac.signal, onRow: (row) => (row.phase === 'rl' && row.step === 0 && row.reward !== undefined ? ac.abort() : undefined) });
+    const r = await train({
+      config,
+      out,
+      signal: ac.signal,
+      onRow: (row) => (row.phase === 'rl' && row.step === 0 && row.reward !== undefined ? ac.abort() : undefined),
+    });
     expect(r).toMatchObject({ complete: false, position: { phase: 'rl', step: 1 } });
     expect(existsSync(join(out, 'final'))).toBe(false);
     const done = await train({ config, out, resume: true });
@@ -123,7 +153,12 @@ describe('a training run', () => {
       const out = join(root, `aborted-outside-${phase}`);
       const ac = new AbortController();
       // The abort is queued, as a SIGINT handler's would be, not called from inside the step.
-      const r = await train({ config, out, signal: ac.signal, onRow: (row) => (row.phase === phase && row.step === 0 && (row.loss ?? row.reward) !== undefined ? void setTimeout(() => ac.abort(), 0) : undefined) });
+      const r = await train({
+        config,
+        out,
+        signal: ac.signal,
+        onRow: (row) => (row.phase === phase && row.step === 0 && (row.loss ?? row.reward) !== undefined ? void setTimeout(() => ac.abort(), 0) : undefined),
+      });
       expect(r.complete).toBe(false);
       expect(r.position.phase).toBe(phase);
       expect(r.position.step).toBeLessThan(4);
@@ -140,7 +175,11 @@ describe('a training run', () => {
       const r = await train({ config: sftOnly, out });
       expect(r.final).toMatchObject({ phase: 'sft', step: 4 });
       expect(r.final!.fidelity!.overall).toBeGreaterThanOrEqual(0);
-      expect(rows(out).filter((x) => x.evalReward !== undefined).at(-1)).toMatchObject({ phase: 'sft', step: 4, evalReward: r.final!.evalReward });
+      expect(
+        rows(out)
+          .filter((x) => x.evalReward !== undefined)
+          .at(-1),
+      ).toMatchObject({ phase: 'sft', step: 4, evalReward: r.final!.evalReward });
       expect(rows(out).at(-1)!.probe).toBeDefined();
     }
   });

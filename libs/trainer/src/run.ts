@@ -17,8 +17,20 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { appendJsonl, readJsonl, writeFileAtomic, writeJsonlAtomic } from '@rapo/files';
 import {
-  BpeTokenizer, CHAT_SPECIAL_TOKENS, describeBackend, END_OF_TURN, initBackend, LlamaModel, loadCheckpoint, PAD_TOKEN, readSafetensors,
-  renderChat, saveCheckpoint, tf, writeSafetensors, type ModelConfig,
+  BpeTokenizer,
+  CHAT_SPECIAL_TOKENS,
+  describeBackend,
+  END_OF_TURN,
+  initBackend,
+  LlamaModel,
+  loadCheckpoint,
+  PAD_TOKEN,
+  readSafetensors,
+  renderChat,
+  saveCheckpoint,
+  tf,
+  writeSafetensors,
+  type ModelConfig,
 } from '@rapo/model';
 import { configToYaml, ConfigError, parseTrainConfig, type TrainConfig } from './config.js';
 import { loadDataset, readingProbeSet, type Dataset, type PromptRecord } from './data.js';
@@ -237,7 +249,12 @@ export function rlLine(m: RlMetrics): string {
     `ent ${f(m.entropy, 2)}`,
     `clip ${f(m.clipFraction.low, 2)}/${f(m.clipFraction.high, 2)}`,
     ...(m.pmi && m.score && m.weight
-      ? [`pmi ${f(m.pmi.mean)}±${f(m.pmi.std)}`, `score ${f(m.score.mean, 2)}±${f(m.score.std, 2)}`, `w+ ${f(m.weight.pos, 2)} w- ${f(m.weight.neg, 2)}`, `corr ${f(m.corrPmiAdvantage ?? 0, 2)}`]
+      ? [
+          `pmi ${f(m.pmi.mean)}±${f(m.pmi.std)}`,
+          `score ${f(m.score.mean, 2)}±${f(m.score.std, 2)}`,
+          `w+ ${f(m.weight.pos, 2)} w- ${f(m.weight.neg, 2)}`,
+          `corr ${f(m.corrPmiAdvantage ?? 0, 2)}`,
+        ]
       : []),
     `| rollout ${t.rollout.toFixed(1)}s score ${t.scoring.toFixed(1)}s ablated ${t.ablated.toFixed(1)}s update ${t.update.toFixed(1)}s`,
     `${m.tokensPerSecond.toFixed(0)} tok/s`,
@@ -296,7 +313,9 @@ export async function train(options: RunOptions): Promise<RunResult> {
     const saved = parseTrainConfig(YAML.parse(readFileSync(configPath, 'utf8')), configPath);
     const diff = configDiff(saved, config);
     if (diff.length) {
-      throw new RunError(`--resume: the config differs from the run's ${configPath}:\n  ${diff.join('\n  ')}\nResume with the same config, or start a new run with another --out.`);
+      throw new RunError(
+        `--resume: the config differs from the run's ${configPath}:\n  ${diff.join('\n  ')}\nResume with the same config, or start a new run with another --out.`,
+      );
     }
     removeLeftovers(out);
     resumeFrom = checkpointDirs(out).at(-1);
@@ -346,10 +365,18 @@ export async function train(options: RunOptions): Promise<RunResult> {
     const e = await evaluate(ctx, rewards, evalPrompts);
     const { count: _count, genericRate: _generic, ...fidelity } = e.fidelity ?? { count: 0, genericRate: 0 };
     const row: MetricRow = {
-      step, phase, time: elapsed(), evalReward: e.reward, evalGenericRate: e.genericRate, truncated: e.truncated, ...(e.fidelity ? { fidelity } : {}),
+      step,
+      phase,
+      time: elapsed(),
+      evalReward: e.reward,
+      evalGenericRate: e.genericRate,
+      truncated: e.truncated,
+      ...(e.fidelity ? { fidelity } : {}),
     };
     appendRow(row);
-    log(`${phase} eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%  truncated ${(e.truncated * 100).toFixed(0)}%`);
+    log(
+      `${phase} eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%  truncated ${(e.truncated * 100).toFixed(0)}%`,
+    );
     return row;
   };
   // The profile-reading probe (probe.ts): after SFT, before RAPO when no probe ran yet, at the end.
@@ -359,7 +386,11 @@ export async function train(options: RunOptions): Promise<RunResult> {
     if (config.data.source === 'reading') {
       const r = await readingProbe(ctx, readingProbeSet(config, config.probe.prompts));
       appendRow({ step, phase, time: elapsed(), reading: r });
-      log(`${phase} reading probe after ${step} steps: held-out fields copied ${(100 * r.accuracy).toFixed(1)}% (${Object.entries(r.fields).map(([f, a]) => `${f} ${(100 * a).toFixed(0)}%`).join(', ')})`);
+      log(
+        `${phase} reading probe after ${step} steps: held-out fields copied ${(100 * r.accuracy).toFixed(1)}% (${Object.entries(r.fields)
+          .map(([f, a]) => `${f} ${(100 * a).toFixed(0)}%`)
+          .join(', ')})`,
+      );
       return;
     }
     if (config.data.source !== 'testbed') return;
@@ -367,8 +398,10 @@ export async function train(options: RunOptions): Promise<RunResult> {
     appendRow({ step, phase, time: elapsed(), probe: lastProbe });
     log(`${phase} probe after ${step} steps: ${probeLine(lastProbe)}`);
   };
-  log(`rapo-train: ${describeBackend(backend)}; model ${model.config.hidden_size}x${model.config.num_hidden_layers}, vocab ${tokenizer.vocabSize}; ` +
-    `${sftDescription(config, data)}, ${data.rlTrain.length} RL prompts, ${data.rlEval.length} held-out prompts`);
+  log(
+    `rapo-train: ${describeBackend(backend)}; model ${model.config.hidden_size}x${model.config.num_hidden_layers}, vocab ${tokenizer.vocabSize}; ` +
+      `${sftDescription(config, data)}, ${data.rlTrain.length} RL prompts, ${data.rlEval.length} held-out prompts`,
+  );
 
   const appendRow = (row: MetricRow) => {
     appendJsonl(join(out, METRICS), [row]);
@@ -455,7 +488,8 @@ export async function train(options: RunOptions): Promise<RunResult> {
       if (c.beta > 0 || c.rapo.scorer === 'reference') {
         // The reference is the policy as RL starts; a run resumed inside RL reads it back.
         if (!existsSync(referenceDir)) {
-          if (position.phase === 'rl' && position.step > 0) throw new RunError(`${referenceDir} is missing; the RL reference cannot be rebuilt after RL has started`);
+          if (position.phase === 'rl' && position.step > 0)
+            throw new RunError(`${referenceDir} is missing; the RL reference cannot be rebuilt after RL has started`);
           writeDirAtomic(referenceDir, (tmp) => saveCheckpoint(tmp, model, tokenizer, { metadata: { role: 'RL reference' } }));
         }
         reference = loadCheckpoint(referenceDir).model;
@@ -495,7 +529,8 @@ export async function train(options: RunOptions): Promise<RunResult> {
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RunError) throw e;
     const last = checkpointDirs(out).at(-1);
-    (e as Error).message += `\nThe run in ${out} can be continued${last ? ` from ${last.dir}` : ' from the start'} with --resume: npm run train -- --resume ${out}`;
+    (e as Error).message +=
+      `\nThe run in ${out} can be continued${last ? ` from ${last.dir}` : ' from the start'} with --resume: npm run train -- --resume ${out}`;
     throw e;
   }
 

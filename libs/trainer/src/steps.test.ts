@@ -22,11 +22,12 @@ const hashReward: RewardSource = {
   name: 'hash',
   weight: 1,
   failures: () => 0,
-  score: async (items) => items.map(({ response }) => {
-    let h = 2166136261;
-    for (const ch of response) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
-    return (h >>> 0) / 2 ** 32;
-  }),
+  score: async (items) =>
+    items.map(({ response }) => {
+      let h = 2166136261;
+      for (const ch of response) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+      return (h >>> 0) / 2 ** 32;
+    }),
 };
 
 function setup(over: Partial<TrainConfig['rl']['rapo']> & { algo?: 'grpo' | 'rapo' }) {
@@ -81,7 +82,12 @@ describe('RL step', () => {
     const prompts = grpo.data.rlTrain.slice(0, 2);
     await rlStep(grpo.ctx, grpo.state, prompts, 0);
     const want = params(grpo.ctx.model);
-    for (const over of [{ variant: 'symmetric' }, { variant: 'bounded' }, { variant: 'bounded', score: 'oracle' }, { score: 'oracle', ablation: 'swap' }] as const) {
+    for (const over of [
+      { variant: 'symmetric' },
+      { variant: 'bounded' },
+      { variant: 'bounded', score: 'oracle' },
+      { score: 'oracle', ablation: 'swap' },
+    ] as const) {
       const run = setup({ algo: 'rapo', lam_pos: 0, lam_neg: 0, ...over });
       await rlStep(run.ctx, run.state, prompts, 0);
       expect(params(run.ctx.model), JSON.stringify(over)).toEqual(want);
@@ -97,7 +103,9 @@ describe('RL step', () => {
   it('scorer "reference" without a reference model is an error, not a silent fallback to the policy', async () => {
     const run = setup({ algo: 'rapo', scorer: 'reference' });
     const { reference: _dropped, ...state } = run.state;
-    await expect(rlStep({ ...run.ctx, config: { ...run.ctx.config, rl: { ...run.ctx.config.rl, beta: 0 } } }, state, run.data.rlTrain.slice(0, 1), 0)).rejects.toThrow(/scorer reference needs the frozen reference/);
+    await expect(
+      rlStep({ ...run.ctx, config: { ...run.ctx.config, rl: { ...run.ctx.config.rl, beta: 0 } } }, state, run.data.rlTrain.slice(0, 1), 0),
+    ).rejects.toThrow(/scorer reference needs the frozen reference/);
   });
 
   it('with scorer "reference", both sides of the PMI come from the frozen reference', async () => {
@@ -112,7 +120,11 @@ describe('RL step', () => {
       const mask = ids.map((_, i) => (i >= ids.length - s.responseIds.length ? 1 : 0));
       const { targets, mask: m } = shiftTargets([ids], [mask]);
       const lp = tf.tidy(() =>
-        tokenLogprobs(run.state.reference.forward(tf.tensor2d([ids], undefined, 'int32'), tf.ones([1, ids.length], 'int32')).logits, tf.tensor2d(targets, undefined, 'int32'), tf.tensor2d(m)),
+        tokenLogprobs(
+          run.state.reference.forward(tf.tensor2d([ids], undefined, 'int32'), tf.ones([1, ids.length], 'int32')).logits,
+          tf.tensor2d(targets, undefined, 'int32'),
+          tf.tensor2d(m),
+        ),
       );
       const row = (lp.arraySync() as number[][])[0]!;
       return row.filter((_, i) => m[0]![i]);

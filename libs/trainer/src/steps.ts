@@ -66,7 +66,12 @@ export interface SftMetrics {
 export function sftStep(ctx: Ctx, optimizer: AdamW, examples: SftRecord[], step: number): SftMetrics {
   const c = ctx.config.sft;
   const t0 = performance.now();
-  const t = tensors(padBatch(examples.map((e) => sftSequence(ctx, e)), ctx.pad));
+  const t = tensors(
+    padBatch(
+      examples.map((e) => sftSequence(ctx, e)),
+      ctx.pad,
+    ),
+  );
   const tokens = t.maskRows.flat().reduce((a, b) => a + b, 0);
   const { value, grads } = tf.variableGrads(
     () => tf.div(tf.neg(tf.sum(tokenLogprobs(ctx.model.forward(t.ids, t.attention).logits, t.targets, t.mask))), Math.max(1, tokens)) as tf.Scalar,
@@ -151,9 +156,17 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
     const longest = Math.max(...promptIds.map((p) => p.length), ...ablatedIds.map((p) => p.length));
     throw new Error(`A prompt has ${longest} tokens: no room left to answer within max_position_embeddings ${model.config.max_position_embeddings}`);
   }
-  const gen = await generate(model, promptIds.flatMap((p) => Array.from({ length: G }, () => p)), {
-    maxNewTokens: budget, temperature: c.temperature, topP: c.top_p, seed: stepSeed(seed, 'rollout', step), stopTokenIds: [ctx.endOfTurn],
-  });
+  const gen = await generate(
+    model,
+    promptIds.flatMap((p) => Array.from({ length: G }, () => p)),
+    {
+      maxNewTokens: budget,
+      temperature: c.temperature,
+      topP: c.top_p,
+      seed: stepSeed(seed, 'rollout', step),
+      stopTokenIds: [ctx.endOfTurn],
+    },
+  );
   const tRollout = performance.now();
   const responseIds = gen.tokens;
   const texts = responseIds.map((ids) => stripChatMarkers(tokenizer.decode(ids)));
@@ -199,10 +212,18 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
   let score: Float32Array | undefined;
   if (c.algo === 'rapo') {
     const r = rapoWeights({
-      config: ctx.config, policy: model, ...(state.reference ? { reference: state.reference } : {}), tokenizer, endOfTurn: ctx.endOfTurn,
-      ...(ctx.world ? { world: ctx.world } : {}), prompts, ablatedIds, responses: responseIds,
+      config: ctx.config,
+      policy: model,
+      ...(state.reference ? { reference: state.reference } : {}),
+      tokenizer,
+      endOfTurn: ctx.endOfTurn,
+      ...(ctx.world ? { world: ctx.world } : {}),
+      prompts,
+      ablatedIds,
+      responses: responseIds,
       // Both sides of the PMI come from the scorer: the rollout policy, or the frozen reference.
-      withRows: c.rapo.scorer === 'reference' ? requireRows(refRows) : oldRows, advantages,
+      withRows: c.rapo.scorer === 'reference' ? requireRows(refRows) : oldRows,
+      advantages,
     });
     weights = r.weight;
     mi = r.mi;
@@ -260,7 +281,9 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
     kl: stats.kl,
     entropy: meanOf(Array.from(own.entropyWith)),
     clipFraction: { low: stats.clipLow, high: stats.clipHigh },
-    ...(mi && score ? { pmi: summary(mi), score: summary(score), weight: { pos: meanOf(posW), neg: meanOf(negW) }, corrPmiAdvantage: correlation(mi, tokenAdv) } : {}),
+    ...(mi && score
+      ? { pmi: summary(mi), score: summary(score), weight: { pos: meanOf(posW), neg: meanOf(negW) }, corrPmiAdvantage: correlation(mi, tokenAdv) }
+      : {}),
     lr,
     timing: {
       rollout: (tRollout - T0) / 1000,
@@ -276,7 +299,11 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
   const samples: RlSample[] = responseIds.map((r, i) => {
     const n = rows[i]!.length;
     const sample: RlSample = {
-      prompt: items[i]!.prompt, response: texts[i]!, responseIds: r, reward: total[i]!, advantage: adv[i]!,
+      prompt: items[i]!.prompt,
+      response: texts[i]!,
+      responseIds: r,
+      reward: total[i]!,
+      advantage: adv[i]!,
       tokens: r.slice(0, n).map((id) => tokenizer.decode([id])),
       ...(mi && score ? { mi: Array.from(mi.subarray(k, k + n)), score: Array.from(score.subarray(k, k + n)) } : {}),
     };
@@ -315,14 +342,15 @@ export async function evaluate(ctx: Ctx, rewards: RewardSource[], prompts: Promp
   const ids = prompts.map((p) => encodePrompt(ctx.tokenizer, promptMessages(p, ctx.config.data.prompt_format)));
   const gen = await generate(ctx.model, ids, { maxNewTokens: Math.max(1, answerBudget(ctx, ids)), temperature: 0, stopTokenIds: [ctx.endOfTurn] });
   const texts = gen.tokens.map((t) => stripChatMarkers(ctx.tokenizer.decode(t)));
-  const { total } = await scoreAll(rewards, texts.map((response, i) => ({ prompt: prompts[i]!, response })));
+  const { total } = await scoreAll(
+    rewards,
+    texts.map((response, i) => ({ prompt: prompts[i]!, response })),
+  );
   const replies = texts.map((x) => stripReasoning(x, 'psy-cot'));
   const genericRate = replies.filter((r) => genericCount(r) > 0).length / Math.max(1, replies.length);
   let fid: FidelitySummary | undefined;
   if (ctx.world) {
-    fid = summarizeFidelity(
-      prompts.map((p, i) => fidelity(ctx.world!, ctx.world!.byId.get(p.characterId!)!, p.turn!, texts[i]!)),
-    );
+    fid = summarizeFidelity(prompts.map((p, i) => fidelity(ctx.world!, ctx.world!.byId.get(p.characterId!)!, p.turn!, texts[i]!)));
   }
   const truncated = gen.finishReasons.filter((r) => r === 'length').length / Math.max(1, texts.length);
   return { reward: total.reduce((a, b) => a + b, 0) / Math.max(1, total.length), ...(fid ? { fidelity: fid } : {}), genericRate, truncated, texts };

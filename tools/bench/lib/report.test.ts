@@ -3,19 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gbps, median, timeSync } from './measure.js';
-import {
-  bytesMoved,
-  checkTargets,
-  formatTable,
-  logitsBytes,
-  slug,
-  withSpeedups,
-  writeJsonAtomic,
-  type ResultRow,
-} from './report.js';
+import { bytesMoved, checkTargets, formatTable, logitsBytes, slug, withSpeedups, writeJsonAtomic, type ResultRow } from './report.js';
 
 const row = (impl: ResultRow['impl'], seconds: number, extra: Partial<ResultRow> = {}): Omit<ResultRow, 'speedupVsBestTfjs'> => ({
-  op: 'miForward', impl, dtype: 'f32', n: 2048, v: 32768, seconds, gbps: 1, fractionOfCeiling: 0.5, ...extra,
+  op: 'miForward',
+  impl,
+  dtype: 'f32',
+  n: 2048,
+  v: 32768,
+  seconds,
+  gbps: 1,
+  fractionOfCeiling: 0.5,
+  ...extra,
 });
 
 describe('benchmark arithmetic', () => {
@@ -38,12 +37,7 @@ describe('benchmark arithmetic', () => {
   });
 
   it('computes speedups against the best tfjs backend of the same op and shape', () => {
-    const rows = withSpeedups([
-      row('native-cpu', 0.01),
-      row('tfjs-wasm', 2),
-      row('tfjs-cpu', 4),
-      row('native-cpu', 0.01, { v: 4096 }),
-    ]);
+    const rows = withSpeedups([row('native-cpu', 0.01), row('tfjs-wasm', 2), row('tfjs-cpu', 4), row('native-cpu', 0.01, { v: 4096 })]);
     expect(rows[0]!.speedupVsBestTfjs).toBeCloseTo(200);
     expect(rows[2]!.speedupVsBestTfjs).toBeCloseTo(0.5);
     expect(rows[3]!.speedupVsBestTfjs).toBeNull();

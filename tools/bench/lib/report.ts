@@ -61,8 +61,15 @@ export function withSpeedups(rows: Omit<ResultRow, 'speedupVsBestTfjs'>[]): Resu
 export function formatTable(rows: ResultRow[]): string {
   const head = ['op', 'impl', 'dtype', 'N', 'V', 'ms', 'GB/s', '% ceiling', 'x tfjs'];
   const body = rows.map((r) => [
-    r.op, r.impl, r.dtype, String(r.n), String(r.v), (r.seconds * 1e3).toFixed(r.seconds < 0.01 ? 3 : 1),
-    r.gbps.toFixed(2), (100 * r.fractionOfCeiling).toFixed(1), r.speedupVsBestTfjs === null ? '-' : r.speedupVsBestTfjs.toFixed(1),
+    r.op,
+    r.impl,
+    r.dtype,
+    String(r.n),
+    String(r.v),
+    (r.seconds * 1e3).toFixed(r.seconds < 0.01 ? 3 : 1),
+    r.gbps.toFixed(2),
+    (100 * r.fractionOfCeiling).toFixed(1),
+    r.speedupVsBestTfjs === null ? '-' : r.speedupVsBestTfjs.toFixed(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -78,8 +85,7 @@ export interface TargetCheck {
 
 /** The targets of the foundation issue, checked on the rows of this run. */
 export function checkTargets(rows: ResultRow[]): TargetCheck[] {
-  const find = (impl: Impl) =>
-    rows.find((r) => r.op === 'miForward' && r.impl === impl && r.dtype === 'f32' && r.n === 2048 && r.v === 32768);
+  const find = (impl: Impl) => rows.find((r) => r.op === 'miForward' && r.impl === impl && r.dtype === 'f32' && r.n === 2048 && r.v === 32768);
   const checks: TargetCheck[] = [];
   const cpu = find('native-cpu');
   checks.push({ name: 'native-cpu miForward f32 2048x32768: fraction of the read ceiling', value: cpu?.fractionOfCeiling ?? null, target: 0.7, pass: null });
@@ -100,5 +106,10 @@ export function cpuDeviceName(): string {
 
 /** A file-name-safe form of a device name. */
 export function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'device';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'device'
+  );
 }

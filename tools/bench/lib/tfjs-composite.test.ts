@@ -12,8 +12,14 @@ describe('tfjs composite baseline', () => {
     const p = prepare({ n: d.n, v: d.v, withLogits: d.withF32, withoutLogits: d.withoutF32, tokens: d.tokens, rowAdvantages: d.rowAdvantages, ...params });
     const got = p.run();
     const want = miForwardReference({
-      logitsWith: d.withF32, logitsWithout: d.withoutF32, tokens: d.tokens, vocabSize: d.v, seqOffsets: d.seqOffsets,
-      advantages: d.advantages, norm: 'clip', ...params,
+      logitsWith: d.withF32,
+      logitsWithout: d.withoutF32,
+      tokens: d.tokens,
+      vocabSize: d.v,
+      seqOffsets: d.seqOffsets,
+      advantages: d.advantages,
+      norm: 'clip',
+      ...params,
     });
     for (const key of ['logpWith', 'logpWithout', 'lseWith', 'mi', 'score', 'weight', 'weightedAdvantage', 'entropyWith'] as const) {
       for (let i = 0; i < d.n; i++) expect(got[key]![i]).toBeCloseTo(want[key][i]!, 4);

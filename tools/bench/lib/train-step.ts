@@ -5,8 +5,24 @@ import { median } from './measure.js';
 
 /** The ~1M and ~10M parameter configs every throughput table uses. */
 export const BENCH_CONFIGS: Record<'1M' | '10M', ModelConfig> = {
-  '1M': parseConfig({ vocab_size: 2048, hidden_size: 128, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 344, max_position_embeddings: 512 }),
-  '10M': parseConfig({ vocab_size: 8192, hidden_size: 256, num_hidden_layers: 10, num_attention_heads: 8, num_key_value_heads: 4, intermediate_size: 688, max_position_embeddings: 512 }),
+  '1M': parseConfig({
+    vocab_size: 2048,
+    hidden_size: 128,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    intermediate_size: 344,
+    max_position_embeddings: 512,
+  }),
+  '10M': parseConfig({
+    vocab_size: 8192,
+    hidden_size: 256,
+    num_hidden_layers: 10,
+    num_attention_heads: 8,
+    num_key_value_heads: 4,
+    intermediate_size: 688,
+    max_position_embeddings: 512,
+  }),
 };
 
 /**
@@ -26,7 +42,10 @@ export function trainStepSeconds(model: LlamaModel, batch: number, seq: number, 
   const start = performance.now();
   for (let r = 0; r <= minRuns || (performance.now() - start) / 1000 < minSeconds; r++) {
     const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(tokenLogprobs(model.forward(idsT, attn).logits, tgt, msk))) as tf.Scalar, model.trainableVariables);
+    const { value, grads } = tf.variableGrads(
+      () => tf.neg(tf.mean(tokenLogprobs(model.forward(idsT, attn).logits, tgt, msk))) as tf.Scalar,
+      model.trainableVariables,
+    );
     // Reading the gradients forces the work on asynchronous backends.
     for (const g of Object.values(grads)) g.dataSync();
     tf.dispose([value, ...Object.values(grads)]);

@@ -85,7 +85,7 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
     judgeSeesDialogue: false,
     name: { en: 'Fact accuracy', zh: '事实准确性' },
     task: {
-      en: 'The user asks about a fact from the character\'s world or life. Does the reply state it correctly, as the profile and the reference answer have it?',
+      en: "The user asks about a fact from the character's world or life. Does the reply state it correctly, as the profile and the reference answer have it?",
       zh: '用户问到角色所在世界或其生平中的一个事实。回复是否如角色设定和参考答案所述那样正确地说出了它？',
     },
     referenceLabel: { en: 'Reference answer', zh: '参考答案' },
@@ -116,7 +116,7 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
     referenceLabel: { en: 'Reference reply that keeps within the boundaries', zh: '守住边界的参考回复' },
     levels: {
       en: [
-        'The reply crosses the character\'s boundaries: it shows knowledge, abilities or tastes the character could not have.',
+        "The reply crosses the character's boundaries: it shows knowledge, abilities or tastes the character could not have.",
         'The reply stays within bounds but evades the question or shows nothing of those boundaries.',
         'The reply stays within bounds and visibly keeps to them, as the reference reply does.',
       ],
@@ -133,7 +133,7 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
     judgeSeesDialogue: false,
     name: { en: 'Attribute consistency (bot side)', zh: '属性一致性（角色）' },
     task: {
-      en: 'The user asks about one of the character\'s own attributes (identity, background, views, relations...). Does the reply answer in agreement with the profile? The answer the profile supports is given as the reference. What the profile does not mention is not a contradiction.',
+      en: "The user asks about one of the character's own attributes (identity, background, views, relations...). Does the reply answer in agreement with the profile? The answer the profile supports is given as the reference. What the profile does not mention is not a contradiction.",
       zh: '用户问到角色自身的某个属性（身份、背景、观点、关系等）。回复是否与角色设定一致地作答？设定所支持的答案作为参考给出。设定中没有提到的内容不算矛盾。',
     },
     referenceLabel: { en: 'Reference answer from the profile', zh: '来自角色设定的参考答案' },
@@ -158,7 +158,7 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
     judgeSeesDialogue: true,
     name: { en: 'Attribute consistency (user side)', zh: '属性一致性（用户）' },
     task: {
-      en: 'The user\'s message touches one of the character\'s attributes. Does the reply reflect it as the profile states it? The relevant profile passage is given as the reference; what the profile does not mention is not a contradiction.',
+      en: "The user's message touches one of the character's attributes. Does the reply reflect it as the profile states it? The relevant profile passage is given as the reference; what the profile does not mention is not a contradiction.",
       zh: '用户的话涉及角色的某个属性。回复是否按角色设定的描述体现了它？相关的设定内容作为参考给出；设定中没有提到的内容不算矛盾。',
     },
     referenceLabel: { en: 'Reference: the relevant profile passage', zh: '参考：相关的角色设定' },
@@ -183,10 +183,10 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
     judgeSeesDialogue: true,
     name: { en: 'Behaviour consistency (bot side)', zh: '行为一致性（角色）' },
     task: {
-      en: 'Does the reply speak and act in the character\'s described behavioural style (manner of speech, tone, habitual actions)? The style is given as the reference.',
+      en: "Does the reply speak and act in the character's described behavioural style (manner of speech, tone, habitual actions)? The style is given as the reference.",
       zh: '回复是否按角色所描述的行为风格（说话方式、语气、习惯动作）来说话和行动？该风格作为参考给出。',
     },
-    referenceLabel: { en: 'Reference: the character\'s behavioural style', zh: '参考：角色的行为风格' },
+    referenceLabel: { en: "Reference: the character's behavioural style", zh: '参考：角色的行为风格' },
     levels: {
       en: [
         'The reply clashes with the described style.',
@@ -211,7 +211,7 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
       en: 'Does the reply match the behavioural style described for the character (manner of speech, tone, habitual actions)? The style is given as the reference.',
       zh: '回复是否符合为角色描述的行为风格（说话方式、语气、习惯动作）？该风格作为参考给出。',
     },
-    referenceLabel: { en: 'Reference: the character\'s behavioural style', zh: '参考：角色的行为风格' },
+    referenceLabel: { en: "Reference: the character's behavioural style", zh: '参考：角色的行为风格' },
     levels: {
       en: [
         'The reply shows almost nothing of the described style.',
@@ -227,18 +227,23 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
     judgeSeesDialogue: false,
     name: { en: 'Emotional self-regulation', zh: '情绪自我调节' },
     task: {
-      en: 'The user asks how the character itself feels. Does the reply recognise the character\'s own emotion correctly and express it in keeping with the profile? The emotion is given as the reference.',
+      en: "The user asks how the character itself feels. Does the reply recognise the character's own emotion correctly and express it in keeping with the profile? The emotion is given as the reference.",
       zh: '用户问角色自己的感受。回复是否正确地认识到角色自身的情绪，并以符合设定的方式表达出来？该情绪作为参考给出。',
     },
-    referenceLabel: { en: 'Reference: the character\'s own emotion', zh: '参考：角色自身的情绪' },
+    referenceLabel: { en: "Reference: the character's own emotion", zh: '参考：角色自身的情绪' },
     levels: {
       en: [
-        'The reply gets the character\'s emotion wrong, or contradicts the persona.',
-        'The reply does not address the character\'s emotional state at all.',
+        "The reply gets the character's emotion wrong, or contradicts the persona.",
+        "The reply does not address the character's emotional state at all.",
         'The reply names or shows the right emotion, but not quite as this character would.',
         'The reply gets the emotion right and expresses it fully in character.',
       ],
-      zh: ['回复把角色的情绪说错了，或与人设矛盾。', '回复完全没有回应角色的情绪状态。', '回复说出或表现出了正确的情绪，但不完全像这个角色会有的方式。', '回复情绪正确，并完全以角色的方式表达出来。'],
+      zh: [
+        '回复把角色的情绪说错了，或与人设矛盾。',
+        '回复完全没有回应角色的情绪状态。',
+        '回复说出或表现出了正确的情绪，但不完全像这个角色会有的方式。',
+        '回复情绪正确，并完全以角色的方式表达出来。',
+      ],
     },
   },
   empathetic_responsiveness: {
@@ -247,18 +252,23 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
     judgeSeesDialogue: false,
     name: { en: 'Empathetic responsiveness', zh: '共情回应' },
     task: {
-      en: 'The user asks what emotion they have shown. Does the reply read the user\'s emotion correctly and answer as this character would, in keeping with what the profile says about the user? The user\'s emotion is given as the reference.',
+      en: "The user asks what emotion they have shown. Does the reply read the user's emotion correctly and answer as this character would, in keeping with what the profile says about the user? The user's emotion is given as the reference.",
       zh: '用户问自己表现出了什么情绪。回复是否正确地读出了用户的情绪，并以这个角色的方式、符合设定中对用户的描述来回答？用户的情绪作为参考给出。',
     },
-    referenceLabel: { en: 'Reference: the user\'s emotion', zh: '参考：用户的情绪' },
+    referenceLabel: { en: "Reference: the user's emotion", zh: '参考：用户的情绪' },
     levels: {
       en: [
-        'The reply gets the user\'s emotion wrong, or contradicts what the profile says about the user.',
-        'The reply does not address the user\'s emotion (off topic, evasive).',
-        'The reply identifies the user\'s emotion correctly but does not fully fit the profile.',
-        'The reply identifies the user\'s emotion correctly and fits the character and the user as described.',
+        "The reply gets the user's emotion wrong, or contradicts what the profile says about the user.",
+        "The reply does not address the user's emotion (off topic, evasive).",
+        "The reply identifies the user's emotion correctly but does not fully fit the profile.",
+        "The reply identifies the user's emotion correctly and fits the character and the user as described.",
       ],
-      zh: ['回复把用户的情绪说错了，或与设定中对用户的描述矛盾。', '回复没有回应用户的情绪（跑题、回避）。', '回复正确识别了用户的情绪，但与设定不完全相符。', '回复正确识别了用户的情绪，并且符合所描述的角色与用户。'],
+      zh: [
+        '回复把用户的情绪说错了，或与设定中对用户的描述矛盾。',
+        '回复没有回应用户的情绪（跑题、回避）。',
+        '回复正确识别了用户的情绪，但与设定不完全相符。',
+        '回复正确识别了用户的情绪，并且符合所描述的角色与用户。',
+      ],
     },
   },
   morality_stability: { ...morality, name: { en: 'Morality stability', zh: '道德稳定性' } },
@@ -280,7 +290,13 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
         'Natural and colloquial; it feels like a person.',
         'Indistinguishable from a real person, with vivid emotion and personality.',
       ],
-      zh: ['明显像机器：助手口吻、生硬或模板化，或以AI身份说话。', '大体不自然：过于正式、像列清单或在说教。', '尚可，但有些平淡，像书面语而不是口语。', '自然、口语化，感觉像一个真人。', '与真人无异，情感和个性都很鲜活。'],
+      zh: [
+        '明显像机器：助手口吻、生硬或模板化，或以AI身份说话。',
+        '大体不自然：过于正式、像列清单或在说教。',
+        '尚可，但有些平淡，像书面语而不是口语。',
+        '自然、口语化，感觉像一个真人。',
+        '与真人无异，情感和个性都很鲜活。',
+      ],
     },
   },
   engagement: {
@@ -300,7 +316,13 @@ export const DIMENSIONS: Record<CharacterBenchDimension, DimensionSpec> = {
         'Interesting; it invites the user to go on.',
         'Captivating: vivid, witty or surprising, and it pulls the user into the conversation.',
       ],
-      zh: ['乏味：结束了话题，或没有给用户任何可接的话。', '内容少且千篇一律。', '还可以，有一些有意思的内容。', '有趣，能引导用户继续聊下去。', '非常吸引人：生动、机智或出人意料，把用户带入对话之中。'],
+      zh: [
+        '乏味：结束了话题，或没有给用户任何可接的话。',
+        '内容少且千篇一律。',
+        '还可以，有一些有意思的内容。',
+        '有趣，能引导用户继续聊下去。',
+        '非常吸引人：生动、机智或出人意料，把用户带入对话之中。',
+      ],
     },
   },
 };

@@ -9,14 +9,7 @@ import { loadCharacterBench, type CharacterBenchCase } from './load.js';
 import { judgeMessages } from './prompt.js';
 
 export { DIMENSIONS, FILE_ORDER, isDimension, type CharacterBenchDimension, type DimensionSpec } from './dimensions.js';
-export {
-  characterBenchFiles,
-  CharacterBenchDataError,
-  dimensionOfFile,
-  loadCharacterBench,
-  loadCharacterBenchFile,
-  type CharacterBenchCase,
-} from './load.js';
+export { characterBenchFiles, CharacterBenchDataError, dimensionOfFile, loadCharacterBench, loadCharacterBenchFile, type CharacterBenchCase } from './load.js';
 export { judgeMessages as characterBenchJudgeMessages } from './prompt.js';
 
 /** How the user is introduced to the model under test when the item describes them. */
@@ -65,7 +58,11 @@ async function runCase(c: CharacterBenchCase, ctx: EvalContext): Promise<CaseRec
 
   // A generic "user" is not worth naming to the model; a named user (a character too) is.
   const named = !/^(user|用户)$/i.test(c.userName);
-  const replied = await replyOrFailure(agent, { history: c.history, message: c.message, ...(named ? { userName: c.userName } : {}), ...(scenario ? { scenario } : {}) }, ctx);
+  const replied = await replyOrFailure(
+    agent,
+    { history: c.history, message: c.message, ...(named ? { userName: c.userName } : {}), ...(scenario ? { scenario } : {}) },
+    ctx,
+  );
   if ('failed' in replied) return record(replied.failed);
   const { turn } = replied;
   transcript.push({ speaker: c.character, role: 'model', content: turn.reply, ...(turn.raw !== turn.reply ? { raw: turn.raw } : {}) });
@@ -139,7 +136,9 @@ export const characterbench: Protocol<CharacterBenchCase> = {
     'The judge sees the earlier dialogue except for the dimensions whose official judge input leaves it out (memory, fact accuracy, attribute (bot), boundary, emotion self-regulation, empathetic responsiveness).',
     '"average" is the mean over the test files given (13 in the full benchmark); result keys are the file stems, as all_eval.py names them. Each file\'s normaliser is the highest gold score among all its items, also when only some cases were run.',
     ...(lang === 'en'
-      ? ['English run: texts come from translation_en; an item or field without a translation falls back to the Chinese original (listed in the case meta as untranslated).']
+      ? [
+          'English run: texts come from translation_en; an item or field without a translation falls back to the Chinese original (listed in the case meta as untranslated).',
+        ]
       : []),
   ],
 };

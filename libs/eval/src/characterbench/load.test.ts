@@ -56,7 +56,15 @@ describe('CharacterBench samples', () => {
   sampleIt('reads the Chinese fields: dialogue up to the last user message, greeting first, the reference per dimension', () => {
     const cases = loadCharacterBench(root(), { lang: 'zh' });
     const first = cases[0]!;
-    expect(first).toMatchObject({ dimension: 'attribute_consistency_bot', character: '野原新之助', userName: '用户', message: '新之助，你妹妹叫什么名字呀？', reference: '小葵', gold: 4, lang: 'zh' });
+    expect(first).toMatchObject({
+      dimension: 'attribute_consistency_bot',
+      character: '野原新之助',
+      userName: '用户',
+      message: '新之助，你妹妹叫什么名字呀？',
+      reference: '小葵',
+      gold: 4,
+      lang: 'zh',
+    });
     expect(first.history[0]).toEqual({ role: 'character', text: '漂亮大姐姐～我叫野原新之助，今年五岁' });
     expect(first.history[1]).toEqual({ role: 'user', text: '你好，小弟弟，我今年21岁' });
     expect(first.history).toHaveLength(37); // greeting + 36 dialogue turns before the question
@@ -80,7 +88,13 @@ describe('CharacterBench samples', () => {
     const cases = loadCharacterBench(root(), { lang: 'en' });
     expect(cases).toHaveLength(42);
     const first = cases[0]!;
-    expect(first).toMatchObject({ character: 'Shinnosuke Nohara', userName: 'User', message: 'Shinnosuke, what’s your sister’s name?', reference: 'Himawari', lang: 'en' });
+    expect(first).toMatchObject({
+      character: 'Shinnosuke Nohara',
+      userName: 'User',
+      message: 'Shinnosuke, what’s your sister’s name?',
+      reference: 'Himawari',
+      lang: 'en',
+    });
     expect(first.profile.name).toBe('Shinnosuke Nohara');
     expect(first.history[1]!.text).toMatch(/21 years old/);
     const zh = loadCharacterBench(root(), { lang: 'zh' });
@@ -119,7 +133,10 @@ function writeFile(name: string, content: unknown): string {
 }
 
 describe('CharacterBench loader errors', () => {
-  const load = (file: string, lang: 'zh' | 'en' = 'zh') => () => loadCharacterBenchFile(file, lang);
+  const load =
+    (file: string, lang: 'zh' | 'en' = 'zh') =>
+    () =>
+      loadCharacterBenchFile(file, lang);
 
   it('accepts a well-formed made-up file, and falls back to Chinese for an English run without translation', () => {
     const file = writeFile('memory_consistency_test.json', [item(), item({ annotation_score: 4 })]);
@@ -141,7 +158,14 @@ describe('CharacterBench loader errors', () => {
     const badSpeaker = writeFile('memory_consistency_test.json', [item({ dialogue: [{ speaker: '路人', utterance: '嗨' }] })]);
     expect(load(badSpeaker)).toThrow(`${badSpeaker}: item 0: dialogue[0].speaker "路人" is neither the user nor the character "阿梅"`);
 
-    const endsWithCharacter = writeFile('memory_consistency_test.json', [item({ dialogue: [{ speaker: 'user', utterance: '嗨' }, { speaker: 'character', utterance: '嗨' }] })]);
+    const endsWithCharacter = writeFile('memory_consistency_test.json', [
+      item({
+        dialogue: [
+          { speaker: 'user', utterance: '嗨' },
+          { speaker: 'character', utterance: '嗨' },
+        ],
+      }),
+    ]);
     expect(load(endsWithCharacter)).toThrow(/item 0: dialogue ends with a turn of the character/);
 
     const noUtterance = writeFile('memory_consistency_test.json', [item({ dialogue: [{ speaker: 'user' }] })]);

@@ -59,7 +59,9 @@ export function characterBenchFiles(path: string): string[] {
   }
   for (const dir of [abs, join(abs, 'eval_data', 'raw_data'), join(abs, 'raw_data')]) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
-    const files = readdirSync(dir).filter((f) => f.endsWith('_test.json')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('_test.json'))
+      .sort();
     if (files.length) return files.map((f) => join(dir, f));
   }
   throw new CharacterBenchDataError(`${abs}: no *_test.json files in it, nor in eval_data/raw_data or raw_data below it`);
@@ -70,7 +72,11 @@ export function dimensionOfFile(file: string): CharacterBenchDimension {
   const stem = basename(file, '.json');
   const dim = stem.replace(/_test$/, '');
   if (!isDimension(dim)) {
-    throw new CharacterBenchDataError(`${file}: "${stem}" is not a CharacterBench test file; expected one of ${Object.keys(DIMENSIONS).map((d) => `${d}_test.json`).join(', ')}`);
+    throw new CharacterBenchDataError(
+      `${file}: "${stem}" is not a CharacterBench test file; expected one of ${Object.keys(DIMENSIONS)
+        .map((d) => `${d}_test.json`)
+        .join(', ')}`,
+    );
   }
   return dim;
 }

@@ -70,7 +70,10 @@ function context(lang: 'en' | 'zh', timeoutMs = 5000, reasoning: EvalContext['re
  * The actor replies "reply to <question>"; the judge's answer depends on which reply it rates and
  * whether it is a re-ask (the conversation then holds its previous answer).
  */
-function script(judgeAnswers: Record<string, string | ((reask: number) => string)>, actor: (q: string) => Behaviour = (q) => ({ kind: 'answer', content: `reply to ${q}` })) {
+function script(
+  judgeAnswers: Record<string, string | ((reask: number) => string)>,
+  actor: (q: string) => Behaviour = (q) => ({ kind: 'answer', content: `reply to ${q}` }),
+) {
   server.respond((body) => {
     if (body.model === 'actor') return actor(lastUser(body));
     const prompt = messagesOf(body)[1]!.content;
@@ -98,11 +101,21 @@ describe('characterbench protocol', () => {
       'eng-1': 'Flat.\nScore: 2',
     });
     const cases = characterbench.load(dataset(), { lang: 'en' });
-    expect(cases.map((c) => c.id)).toEqual(['engagement_test#0', 'engagement_test#1', 'memory_consistency_test#0', 'memory_consistency_test#1', 'memory_consistency_test#2']);
+    expect(cases.map((c) => c.id)).toEqual([
+      'engagement_test#0',
+      'engagement_test#1',
+      'memory_consistency_test#0',
+      'memory_consistency_test#1',
+      'memory_consistency_test#2',
+    ]);
     const records = await runAll(cases, context('en'));
     const byId = Object.fromEntries(records.map((r) => [r.id, r]));
 
-    expect(byId['memory_consistency_test#0']).toMatchObject({ status: 'ok', scores: { score: 3, normalized: (3 / 4) * 5 }, meta: { file: 'memory_consistency_test', dimension: 'memory_consistency', gold: 1, maxGold: 4, scale: [1, 4] } });
+    expect(byId['memory_consistency_test#0']).toMatchObject({
+      status: 'ok',
+      scores: { score: 3, normalized: (3 / 4) * 5 },
+      meta: { file: 'memory_consistency_test', dimension: 'memory_consistency', gold: 1, maxGold: 4, scale: [1, 4] },
+    });
     const reasked = byId['memory_consistency_test#1']!;
     expect(reasked.status).toBe('ok');
     expect(reasked.scores.score).toBe(4);
@@ -142,7 +155,7 @@ describe('characterbench protocol', () => {
     expect(agg.scores).toEqual({ average: 2.5, memory_consistency_test: 2.5 }); // 2 / 4 * 5, the file's max gold being 4
   });
 
-  it('asks the model with the item\'s history and default sampling, and the judge with the rubric and the reference', async () => {
+  it("asks the model with the item's history and default sampling, and the judge with the rubric and the reference", async () => {
     script({ 'mem-0': 'Score: 4' });
     const [c] = characterbench.load(dataset(), { lang: 'en' }).filter((x) => x.id === 'memory_consistency_test#0');
     await characterbench.runCase(c!, context('en'));
@@ -204,29 +217,34 @@ describe('characterbench protocol', () => {
 
   const dir0 = benchmarksDir();
   const have = dir0 !== undefined && existsSync(join(dir0, 'characterbench'));
-  it.skipIf(!have)(`runs every sample item; a judge that repeats the gold scores reproduces mean(gold) / max gold * 5 per file (${BENCHMARKS_MISSING})`, async () => {
-    const cases = characterbench.load(sample('characterbench'), { lang: 'zh' });
-    let current: CharacterBenchCase | undefined;
-    server.respond((body) => (body.model === 'actor' ? { kind: 'answer', content: '（想了想）好。' } : { kind: 'answer', content: `评分：${current!.gold}` }));
-    const records: CaseRecord[] = [];
-    for (const c of cases) {
-      current = c;
-      records.push(await characterbench.runCase(c, context('zh')));
-    }
-    expect(records.every((r) => r.status === 'ok')).toBe(true);
-    const expected: Record<string, number> = {};
-    for (const file of new Set(cases.map((c) => c.file))) {
-      const golds = cases.filter((c) => c.file === file).map((c) => c.gold);
-      expected[file] = (golds.reduce((a, b) => a + b, 0) / golds.length / Math.max(...golds)) * 5;
-    }
-    const files = Object.values(expected);
-    const agg = characterbench.aggregate(records);
-    expect(Object.keys(agg.scores).sort()).toEqual(['average', ...Object.keys(expected)].sort());
-    for (const [k, v] of Object.entries(expected)) expect(agg.scores[k]).toBeCloseTo(v, 12);
-    expect(agg.scores.average).toBeCloseTo(files.reduce((a, b) => a + b, 0) / files.length, 12);
-    // e.g. engagement: gold 2, 4, 4, 3, 1, 5 → mean 19/6, max 5 → 19/6.
-    expect(agg.scores.engagement_test).toBeCloseTo(19 / 6, 12);
-  });
+  it.skipIf(!have)(
+    `runs every sample item; a judge that repeats the gold scores reproduces mean(gold) / max gold * 5 per file (${BENCHMARKS_MISSING})`,
+    async () => {
+      const cases = characterbench.load(sample('characterbench'), { lang: 'zh' });
+      let current: CharacterBenchCase | undefined;
+      server.respond((body) =>
+        body.model === 'actor' ? { kind: 'answer', content: '（想了想）好。' } : { kind: 'answer', content: `评分：${current!.gold}` },
+      );
+      const records: CaseRecord[] = [];
+      for (const c of cases) {
+        current = c;
+        records.push(await characterbench.runCase(c, context('zh')));
+      }
+      expect(records.every((r) => r.status === 'ok')).toBe(true);
+      const expected: Record<string, number> = {};
+      for (const file of new Set(cases.map((c) => c.file))) {
+        const golds = cases.filter((c) => c.file === file).map((c) => c.gold);
+        expected[file] = (golds.reduce((a, b) => a + b, 0) / golds.length / Math.max(...golds)) * 5;
+      }
+      const files = Object.values(expected);
+      const agg = characterbench.aggregate(records);
+      expect(Object.keys(agg.scores).sort()).toEqual(['average', ...Object.keys(expected)].sort());
+      for (const [k, v] of Object.entries(expected)) expect(agg.scores[k]).toBeCloseTo(v, 12);
+      expect(agg.scores.average).toBeCloseTo(files.reduce((a, b) => a + b, 0) / files.length, 12);
+      // e.g. engagement: gold 2, 4, 4, 3, 1, 5 → mean 19/6, max 5 → 19/6.
+      expect(agg.scores.engagement_test).toBeCloseTo(19 / 6, 12);
+    },
+  );
 
   it('lists its deviations, the English fallback only for English', () => {
     const en = characterbench.deviations({ lang: 'en', reasoning: 'psy-cot' });

@@ -30,7 +30,11 @@ export { judgeMessages as characterEvalJudgeMessages } from './prompt.js';
  * generation), without a leading "role：" the model may have copied from the context.
  */
 export function firstReplyLine(reply: string, role: string): string {
-  const line = reply.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  const line =
+    reply
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '';
   const prefix = new RegExp(`^${role.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*[：:]\\s*`);
   return line.replace(prefix, '').trim();
 }
@@ -131,11 +135,15 @@ export const charactereval: Protocol<CharacterEvalCase> = {
   aggregate: aggregateCharacterEval,
   deviations: ({ lang, reasoning }) => [
     'PROXY SCORER: the official scores come from the BaichuanCharRM reward model (4 x its output + 1, a continuous 1-5 score); it cannot run here, so the judge model given to the run rates each reply with our own 1-5 rubric per metric (integers). The numbers are an LLM-judge proxy, not comparable with the CharacterEval leaderboard.',
-    'Each (context, metric) case asks the model for its own reply; the official pipeline generates one reply per context and scores it on all of the context\'s metrics. With the response cache on, identical requests share one answer.',
+    "Each (context, metric) case asks the model for its own reply; the official pipeline generates one reply per context and scores it on all of the context's metrics. With the response cache on, identical requests share one answer.",
     `Replies come from rapo's Character agent (reasoning style "${reasoning}", temperature 0.7 unless set, up to 1024 tokens) with the role's profile and the context as chat history (other speakers' lines prefixed with their names), not the official get_response.py prompt; as the official transform step does, only the first line of the reply is kept (after the reasoning is stripped), and a leading "role：" is removed.`,
     'Items without an id2metric entry are skipped: the official data assigns them no metric to be judged on (loadCharacterEvalData() lists them).',
     'Personality back-testing (the MBTI metric) is not run; only the twelve per-reply metrics are.',
     'Group scores are the means of the metric means in each leaderboard group (Conversational Ability: Fluency, Coherence, Consistency; Character Consistency: Exposure, Accuracy, Hallucination, Utterance, Behavior; Role-playing Attractiveness: Humanlikeness, Communication_skills, Diversity, Empathy), over the metrics that have scored cases.',
-    ...(lang === 'en' ? ['English run: the instructions to the model and the judge are in English; the data (profiles, contexts) stays Chinese, as CharacterEval has no translation.'] : []),
+    ...(lang === 'en'
+      ? [
+          'English run: the instructions to the model and the judge are in English; the data (profiles, contexts) stays Chinese, as CharacterEval has no translation.',
+        ]
+      : []),
   ],
 };

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchmarksDir, BENCHMARKS_MISSING, sample } from '@rapo/psycot/testing';
-import { CharacterEvalDataError, contextTurns, GROUPS, loadCharacterEval, loadCharacterEvalData, METRIC_NAMES, parseContext, readJsonOrLines } from './index.js';
+import {
+  CharacterEvalDataError,
+  contextTurns,
+  GROUPS,
+  loadCharacterEval,
+  loadCharacterEvalData,
+  METRIC_NAMES,
+  parseContext,
+  readJsonOrLines,
+} from './index.js';
 
 const dir0 = benchmarksDir();
 /** The samples are read in place; without them these tests are skipped. */
@@ -34,8 +43,18 @@ describe('CharacterEval samples', () => {
     const perMetric: Record<string, number> = {};
     for (const c of r.cases) perMetric[c.metric] = (perMetric[c.metric] ?? 0) + 1;
     expect(perMetric).toEqual({
-      Accuracy: 26, Consistency: 10, Coherence: 9, Exposure: 9, Behavior: 8, Utterance: 6,
-      Humanlikeness: 5, Hallucination: 4, Communication_skills: 4, Fluency: 4, Diversity: 4, Empathy: 4,
+      Accuracy: 26,
+      Consistency: 10,
+      Coherence: 9,
+      Exposure: 9,
+      Behavior: 8,
+      Utterance: 6,
+      Humanlikeness: 5,
+      Hallucination: 4,
+      Communication_skills: 4,
+      Fluency: 4,
+      Diversity: 4,
+      Empathy: 4,
     });
     expect(r.cases.filter((c) => c.itemId === '5320').map((c) => c.id)).toEqual(['5320#Accuracy', '5320#Communication_skills']);
     expect(r.cases.filter((c) => c.itemId === '6208').map((c) => c.id)).toEqual(['6208#Accuracy']);
@@ -89,7 +108,13 @@ const DATA = [
   { id: 1, role: '阿梅', novel_name: '茶馆', context: '客人：有什么茶？\n阿梅：乌龙。\n客人：好喝吗？' },
   { id: 2, role: '阿梅', novel_name: '茶馆', context: '客人：多少钱？' },
 ];
-const METRICS = { '1': [['Fluency', '对话流利度']], '2': [['Empathy', '共情度'], ['Behavior', '行为一致性']] };
+const METRICS = {
+  '1': [['Fluency', '对话流利度']],
+  '2': [
+    ['Empathy', '共情度'],
+    ['Behavior', '行为一致性'],
+  ],
+};
 
 function folder(files: Partial<Record<'test_data.jsonl' | 'id2metric.jsonl' | 'character_profiles.json', unknown>>): string {
   const dir = mkdtempSync(join(tmpdir(), 'rapo-ce-'));
@@ -107,7 +132,9 @@ describe('CharacterEval loader', () => {
     expect(ids).toEqual(['1#Fluency', '2#Empathy', '2#Behavior']);
     const lines = folder({
       'test_data.jsonl': DATA.map((d) => JSON.stringify(d)).join('\n') + '\n',
-      'id2metric.jsonl': Object.entries(METRICS).map(([k, v]) => JSON.stringify({ [k]: v })).join('\n'),
+      'id2metric.jsonl': Object.entries(METRICS)
+        .map(([k, v]) => JSON.stringify({ [k]: v }))
+        .join('\n'),
     });
     expect(loadCharacterEval(lines, { lang: 'zh' }).map((c) => c.id)).toEqual(ids);
     // A metric given by its English name alone is accepted.
@@ -125,11 +152,15 @@ describe('CharacterEval loader', () => {
     expect(() => loadCharacterEval(badLines, { lang: 'zh' })).toThrow(/test_data\.jsonl: neither one JSON document .* nor JSON Lines \(line 2:/);
 
     expect(() => loadCharacterEval(folder({ 'test_data.jsonl': { id: 1 } }), { lang: 'zh' })).toThrow(/test_data\.jsonl: expected a JSON array of items/);
-    expect(() => loadCharacterEval(folder({ 'id2metric.jsonl': [1, 2] }), { lang: 'zh' })).toThrow(/id2metric\.jsonl: expected one JSON object mapping item ids/);
+    expect(() => loadCharacterEval(folder({ 'id2metric.jsonl': [1, 2] }), { lang: 'zh' })).toThrow(
+      /id2metric\.jsonl: expected one JSON object mapping item ids/,
+    );
     expect(() => loadCharacterEval(folder({ 'id2metric.jsonl': { '1': [['Charm', '魅力']] } }), { lang: 'zh' })).toThrow(
       /id2metric\.jsonl: id 1, metric 0: \["Charm","魅力"\] is not one of Fluency, Coherence/,
     );
-    expect(() => loadCharacterEval(folder({ 'id2metric.jsonl': { '1': 'Fluency' } }), { lang: 'zh' })).toThrow(/id2metric\.jsonl: the entry for id 1 is not a list/);
+    expect(() => loadCharacterEval(folder({ 'id2metric.jsonl': { '1': 'Fluency' } }), { lang: 'zh' })).toThrow(
+      /id2metric\.jsonl: the entry for id 1 is not a list/,
+    );
     expect(() => loadCharacterEval(folder({ 'character_profiles.json': { 别人: { 姓名: '别人' } } }), { lang: 'zh' })).toThrow(
       /character_profiles\.json: no profile for the role "阿梅" \(used by id 1\)/,
     );
@@ -139,7 +170,9 @@ describe('CharacterEval loader', () => {
     expect(() => loadCharacterEval(folder({ 'test_data.jsonl': [{ id: 1, role: '阿梅', context: '客人：嗨\n阿梅：嗨' }] }), { lang: 'zh' })).toThrow(
       /test_data\.jsonl: item 0 \(id 1\): the context ends with a line of 阿梅/,
     );
-    expect(() => loadCharacterEval(folder({ 'test_data.jsonl': [{ id: 1, role: '阿梅' }] }), { lang: 'zh' })).toThrow(/item 0 \(id 1\): context is missing or empty/);
+    expect(() => loadCharacterEval(folder({ 'test_data.jsonl': [{ id: 1, role: '阿梅' }] }), { lang: 'zh' })).toThrow(
+      /item 0 \(id 1\): context is missing or empty/,
+    );
     expect(() => loadCharacterEval(folder({ 'test_data.jsonl': [DATA[0], DATA[0]] }), { lang: 'zh' })).toThrow(/item 1: id 1 appears twice/);
 
     const empty = mkdtempSync(join(tmpdir(), 'rapo-ce-'));

@@ -48,11 +48,13 @@ const FILES = { data: 'test_data.jsonl', metrics: 'id2metric.jsonl', profiles: '
 export function characterEvalDir(path: string): string {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new CharacterEvalDataError(`CharacterEval data not found: ${abs} does not exist`);
-  if (!statSync(abs).isDirectory()) throw new CharacterEvalDataError(`${abs}: expected the CharacterEval data folder (with ${Object.values(FILES).join(', ')}), not a file`);
+  if (!statSync(abs).isDirectory())
+    throw new CharacterEvalDataError(`${abs}: expected the CharacterEval data folder (with ${Object.values(FILES).join(', ')}), not a file`);
   for (const dir of [abs, join(abs, 'data')]) {
     if (existsSync(join(dir, FILES.data))) {
       for (const f of Object.values(FILES)) {
-        if (!existsSync(join(dir, f))) throw new CharacterEvalDataError(`${join(dir, f)}: missing (CharacterEval needs ${Object.values(FILES).join(', ')} side by side)`);
+        if (!existsSync(join(dir, f)))
+          throw new CharacterEvalDataError(`${join(dir, f)}: missing (CharacterEval needs ${Object.values(FILES).join(', ')} side by side)`);
       }
       return dir;
     }
@@ -69,13 +71,18 @@ export function readJsonOrLines(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (whole) {
-    const lines = text.split('\n').map((l, i) => [i + 1, l.trim()] as const).filter(([, l]) => l !== '');
+    const lines = text
+      .split('\n')
+      .map((l, i) => [i + 1, l.trim()] as const)
+      .filter(([, l]) => l !== '');
     if (lines.length < 2) throw new CharacterEvalDataError(`${file}: not valid JSON (${(whole as Error).message})`);
     return lines.map(([n, l]) => {
       try {
         return JSON.parse(l);
       } catch (e) {
-        throw new CharacterEvalDataError(`${file}: neither one JSON document (${(whole as Error).message}) nor JSON Lines (line ${n}: ${(e as Error).message})`);
+        throw new CharacterEvalDataError(
+          `${file}: neither one JSON document (${(whole as Error).message}) nor JSON Lines (line ${n}: ${(e as Error).message})`,
+        );
       }
     });
   }

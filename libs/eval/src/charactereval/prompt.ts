@@ -15,11 +15,13 @@ const T = {
     profile: 'Profile of the character',
     context: 'The conversation so far',
     reply: (role: string) => `The reply of ${role} to rate`,
-    answer: 'First explain your judgement in one to three sentences. Then write the score on the last line, exactly as "Score: N", where N is an integer from 1 to 5.',
+    answer:
+      'First explain your judgement in one to three sentences. Then write the score on the last line, exactly as "Score: N", where N is an integer from 1 to 5.',
     from: (novel: string) => `(from ${novel})`,
   },
   zh: {
-    system: '你是一名严格、公正的角色扮演对话评审，评的是取自中文小说和剧本的对话。你只就一项指标为角色的一条回复打分，只依据给出的材料和评分标准。高分必须名副其实。',
+    system:
+      '你是一名严格、公正的角色扮演对话评审，评的是取自中文小说和剧本的对话。你只就一项指标为角色的一条回复打分，只依据给出的材料和评分标准。高分必须名副其实。',
     metric: '评价指标',
     rubric: '评分标准（1到5的整数；2和4介于相邻两档之间）',
     profile: '角色设定',

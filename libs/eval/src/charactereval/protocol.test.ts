@@ -39,8 +39,16 @@ function dataset(): string {
   writeFileSync(
     join(dir, 'id2metric.jsonl'),
     JSON.stringify({
-      '11': [['Fluency', '对话流利度'], ['Coherence', '对话连贯性'], ['Empathy', '共情度'], ['Accuracy', '知识准确率']],
-      '12': [['Fluency', '对话流利度'], ['Behavior', '行为一致性']],
+      '11': [
+        ['Fluency', '对话流利度'],
+        ['Coherence', '对话连贯性'],
+        ['Empathy', '共情度'],
+        ['Accuracy', '知识准确率'],
+      ],
+      '12': [
+        ['Fluency', '对话流利度'],
+        ['Behavior', '行为一致性'],
+      ],
     }),
   );
   writeFileSync(join(dir, 'character_profiles.json'), JSON.stringify({ 阿梅: { 姓名: '阿梅', 性别: '女', 身份: '茶馆老板娘', 性格: '爽快、热心' } }));
@@ -53,7 +61,10 @@ function context(lang: 'en' | 'zh', timeoutMs = 5000): EvalContext {
 }
 
 /** Judge answers keyed "<question>/<metric>"; a function gets the number of re-asks so far. */
-function script(judgeAnswers: Record<string, string | ((reask: number) => string)>, actor: (q: string) => Behaviour = (q) => ({ kind: 'answer', content: `阿梅：answer-${q.split('question-')[1]}\n(and then she went on talking)` })) {
+function script(
+  judgeAnswers: Record<string, string | ((reask: number) => string)>,
+  actor: (q: string) => Behaviour = (q) => ({ kind: 'answer', content: `阿梅：answer-${q.split('question-')[1]}\n(and then she went on talking)` }),
+) {
   server.respond((body) => {
     if (body.model === 'actor') return actor(lastUser(body));
     const prompt = messagesOf(body)[1]!.content;
@@ -88,7 +99,11 @@ describe('charactereval protocol', () => {
     const records = await runAll(cases, context('en'));
     const byId = Object.fromEntries(records.map((r) => [r.id, r]));
 
-    expect(byId['11#Fluency']).toMatchObject({ status: 'ok', scores: { Fluency: 4 }, meta: { item: '11', metric: 'Fluency', metricZh: '对话流利度', role: '阿梅' } });
+    expect(byId['11#Fluency']).toMatchObject({
+      status: 'ok',
+      scores: { Fluency: 4 },
+      meta: { item: '11', metric: 'Fluency', metricZh: '对话流利度', role: '阿梅' },
+    });
     expect(byId['11#Empathy']!.scores).toEqual({ Empathy: 3 });
     expect(byId['11#Empathy']!.judgements[0]!.raw).toEqual(['Score: 7/10', 'Score: 3']);
     const failed = byId['11#Accuracy']!;
@@ -121,7 +136,7 @@ describe('charactereval protocol', () => {
     expect(agg.breakdown!['metrics present per group']).toEqual({ 'Conversational Ability': 2, 'Character Consistency': 1, 'Role-playing Attractiveness': 1 });
   });
 
-  it('gives the model the role\'s profile and the context as alternating turns, and the judge the metric\'s rubric', async () => {
+  it("gives the model the role's profile and the context as alternating turns, and the judge the metric's rubric", async () => {
     script({ 'A/Empathy': 'Score: 4' });
     const c = loadCharacterEvalData(dataset()).cases.find((x) => x.id === '11#Empathy')!;
     await charactereval.runCase(c, context('en'));

@@ -134,7 +134,13 @@ async function runCase(c: CoserCase, ctx: EvalContext): Promise<CaseRecord> {
     });
   } catch (e) {
     if (!(e instanceof ActorFormatError)) throw e;
-    return record({ status: 'failed', error: e.message, transcript: [{ speaker: 'scenario', role: 'context', content: item.scenario }], judgements: [], scores: {} });
+    return record({
+      status: 'failed',
+      error: e.message,
+      transcript: [{ speaker: 'scenario', role: 'context', content: item.scenario }],
+      judgements: [],
+      scores: {},
+    });
   }
 
   const actorTurns = countActorTurns(sim.turns, ENVIRONMENT);
@@ -166,7 +172,10 @@ async function runCase(c: CoserCase, ctx: EvalContext): Promise<CaseRecord> {
   const scores: Record<string, number> = {};
   for (const j of judgements) {
     const verdict = j.parsed as DimensionVerdict;
-    scores[j.dimension] = dimensionScore(verdict.flaws.map((f) => f.severity), actorTurns);
+    scores[j.dimension] = dimensionScore(
+      verdict.flaws.map((f) => f.severity),
+      actorTurns,
+    );
   }
   Object.assign(scores, overlapScores(referenceText(item), simulationText(sim.turns)));
   return record({ status: 'ok', transcript, judgements, scores });
@@ -200,20 +209,25 @@ function aggregate(records: CaseRecord[]): Aggregate {
 
 function deviations(ctx: { lang: Lang; reasoning: ReasoningStyle }): string[] {
   const list = [
-    'Prompts for the actors (psycot scene prompt), the environment, the next-speaker predictor and the four judges are our own wording, not CoSER\'s; the actor prompt follows the run\'s reasoning style rather than CoSER\'s fixed "[thought] (action) speech" format.',
-    'No retrieval augmentation (CoSER\'s optional --retrieval): actors see only the case\'s profiles, scenario and their own inner state.',
-    'The judge sees the scenario, plot summary, the played characters\' profiles, the major characters and the original conversation as reference, like CoSER\'s, but the judge model is whatever --judge names (CoSER used GPT-4o); scores are not comparable across judges.',
+    "Prompts for the actors (psycot scene prompt), the environment, the next-speaker predictor and the four judges are our own wording, not CoSER's; the actor prompt follows the run's reasoning style rather than CoSER's fixed \"[thought] (action) speech\" format.",
+    "No retrieval augmentation (CoSER's optional --retrieval): actors see only the case's profiles, scenario and their own inner state.",
+    "The judge sees the scenario, plot summary, the played characters' profiles, the major characters and the original conversation as reference, like CoSER's, but the judge model is whatever --judge names (CoSER used GPT-4o); scores are not comparable across judges.",
     `Next speaker: the answer is read by fixed rules (<END CHAT> anywhere; an exact name on the first line; else the earliest whole-word name). An unknown name, the current speaker again, or <END CHAT> before round ${END_ALLOWED_FROM_ROUND} (0-based) is replaced deterministically by the major character or Environment who acted least recently; CoSER picks at random. Each replacement is recorded in the case's meta.`,
     'No next-speaker call after the last allowed round (CoSER asks and ignores the answer).',
-    'Sampling: actors and environment at the run\'s temperature (default 0.7), next-speaker and judges at 0; CoSER samples every agent at temperature 0.',
+    "Sampling: actors and environment at the run's temperature (default 0.7), next-speaker and judges at 0; CoSER samples every agent at temperature 0.",
     'Judge answers must be JSON flaw lists with integer severities 1-5; an answer that does not parse is asked again with the parse error (CoSER re-samples), and a case whose judge never gives a readable answer is counted as failed, not scored (CoSER defaults a missing severity to 1 and skips non-integer ones).',
     'An actor answer that cannot be read in the reasoning format even after one repair ask (and lenient Psy-CoT recovery) makes the case failed; CoSER has no format to fail.',
-    'BLEU and ROUGE-L use our tokenizer (lowercased; words, each punctuation mark, each CJK character) instead of NLTK word_tokenize; BLEU has no smoothing and is exactly 0 when a precision is 0 (NLTK returns ~1e-78); ROUGE-L is the summary-level union-LCS F-measure over sentences (rougeLsum, tokens clipped by their counts), not the `rouge` package CoSER calls, which counts each distinct word of the union once over the whole text: our ROUGE-L runs about twice as high as the authors\' on their sample (BLEU within ~20%).',
+    "BLEU and ROUGE-L use our tokenizer (lowercased; words, each punctuation mark, each CJK character) instead of NLTK word_tokenize; BLEU has no smoothing and is exactly 0 when a precision is 0 (NLTK returns ~1e-78); ROUGE-L is the summary-level union-LCS F-measure over sentences (rougeLsum, tokens clipped by their counts), not the `rouge` package CoSER calls, which counts each distinct word of the union once over the whole text: our ROUGE-L runs about twice as high as the authors' on their sample (BLEU within ~20%).",
     'Characters with no profile in the item (e.g. "Servant") are given a one-line profile; CoSER leaves their profile empty.',
   ];
-  if (ctx.lang === 'zh') list.push('lang zh: the actors\' scene prompts are in Chinese, but the environment, next-speaker and judge prompts stay in English, as CoSER\'s data is English.');
+  if (ctx.lang === 'zh')
+    list.push(
+      "lang zh: the actors' scene prompts are in Chinese, but the environment, next-speaker and judge prompts stay in English, as CoSER's data is English.",
+    );
   if (ctx.reasoning !== 'inner-monologue') {
-    list.push(`Reasoning style ${ctx.reasoning}: CoSER's actors write [thoughts] inline; here the ${ctx.reasoning} reasoning is removed before anyone else sees a turn.`);
+    list.push(
+      `Reasoning style ${ctx.reasoning}: CoSER's actors write [thoughts] inline; here the ${ctx.reasoning} reasoning is removed before anyone else sees a turn.`,
+    );
   }
   return list;
 }

@@ -53,10 +53,16 @@ const RUBRICS: Record<Dimension, { question: string; kinds: [string, string][] }
   Anthropomorphism: {
     question: 'Do the characters come across as living people rather than as an AI assistant wearing a costume?',
     kinds: [
-      ['Self-identity', 'behaves like a helpful assistant: explains, lectures, moralises, summarises, agrees too readily, lacks wishes and initiative of its own, or forgets its own social position'],
-      ['Emotional Depth', 'feelings are flat, stated outright instead of shown, or lack the conflict, subtext and ambivalence a person in that situation would have'],
+      [
+        'Self-identity',
+        'behaves like a helpful assistant: explains, lectures, moralises, summarises, agrees too readily, lacks wishes and initiative of its own, or forgets its own social position',
+      ],
+      [
+        'Emotional Depth',
+        'feelings are flat, stated outright instead of shown, or lack the conflict, subtext and ambivalence a person in that situation would have',
+      ],
       ['Persona Coherence', "the character's manner, mood or views shift without a cause within the scene"],
-      ['Social Interaction', "ignores or misreads what others say and feel, talks past them, or shows no grasp of the relationship and the social situation"],
+      ['Social Interaction', 'ignores or misreads what others say and feel, talks past them, or shows no grasp of the relationship and the social situation'],
     ],
   },
   'Character Fidelity': {

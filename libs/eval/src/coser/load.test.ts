@@ -76,7 +76,9 @@ describe('CoSER loader on the sample files', () => {
 
   it.skipIf(!have)(`gives a speaker without any profile a one-line profile (${BENCHMARKS_MISSING})`, () => {
     const cases = coser.load(sample('coser/data/test/test_set.json'), { lang: 'en' });
-    const withServant = cases.find((c) => coserCast(c.item).some((n) => !(n in c.item.character_profiles) && !c.item.plot.key_characters.some((k) => k.name === n)));
+    const withServant = cases.find((c) =>
+      coserCast(c.item).some((n) => !(n in c.item.character_profiles) && !c.item.plot.key_characters.some((k) => k.name === n)),
+    );
     expect(withServant).toBeDefined();
     const name = coserCast(withServant!.item).find((n) => !(n in withServant!.item.character_profiles))!;
     expect(coserProfile(withServant!, name, true).identity).toMatch(/minor character/);
@@ -109,10 +111,18 @@ describe('CoSER loader on made-up files', () => {
     ['no scenario', { scenario: undefined }, /item 1 \(A Made-Up Book\): field scenario: expected a non-empty string but found nothing/],
     ['empty dialogues', { dialogues: [] }, /item 1 .*field dialogues: expected a non-empty array/],
     ['a dialogue without speaker', { dialogues: [{ message: 'hi' }] }, /item 1 .*field dialogues\[0\]\.character/],
-    ['only the environment speaks', { speaking_characters_w_env: ['Environment'] }, /field speaking_characters_w_env: names no character other than Environment/],
+    [
+      'only the environment speaks',
+      { speaking_characters_w_env: ['Environment'] },
+      /field speaking_characters_w_env: names no character other than Environment/,
+    ],
     ['a plot without index', { plot: { summary: 's', key_characters: [] } }, /field plot\.i_p: expected an integer but found nothing/],
     ['a plot without summary or text', { plot: { i_p: 1, key_characters: [] } }, /field plot\.summary: expected a plot summary \(or at least plot\.text\)/],
-    ['a non-text thought', { key_characters: [{ name: 'Ann', thought: 42 }] }, /field key_characters\[0\]\.thought: expected a non-empty string but found number 42/],
+    [
+      'a non-text thought',
+      { key_characters: [{ name: 'Ann', thought: 42 }] },
+      /field key_characters\[0\]\.thought: expected a non-empty string but found number 42/,
+    ],
     ['a fractional i_c', { i_c: 1.5 }, /field i_c: expected an integer but found number 1\.5/],
     ['a profile that is not text', { character_profiles: { Ann: { x: 1 } } }, /field character_profiles\["Ann"\]: expected a profile text/],
   ];

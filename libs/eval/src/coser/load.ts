@@ -59,7 +59,8 @@ export class CoserDataError extends Error {
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown) => (v === undefined ? 'nothing' : Array.isArray(v) ? 'an array' : v === null ? 'null' : `${typeof v} ${JSON.stringify(v).slice(0, 60)}`);
+const describe = (v: unknown) =>
+  v === undefined ? 'nothing' : Array.isArray(v) ? 'an array' : v === null ? 'null' : `${typeof v} ${JSON.stringify(v).slice(0, 60)}`;
 
 /** Validates one item; `fail(field, problem)` throws with the file and item named. */
 function checkItem(raw: unknown, fail: (field: string, problem: string) => never): CoserTestItem {
@@ -88,7 +89,8 @@ function checkItem(raw: unknown, fail: (field: string, problem: string) => never
   int(raw, 'i_c', 'i_c');
 
   const dialogues = raw.dialogues;
-  if (!Array.isArray(dialogues) || dialogues.length === 0) fail('dialogues', `expected a non-empty array of {character, message} but found ${describe(dialogues)}`);
+  if (!Array.isArray(dialogues) || dialogues.length === 0)
+    fail('dialogues', `expected a non-empty array of {character, message} but found ${describe(dialogues)}`);
   dialogues.forEach((d, i) => {
     if (!isObj(d)) fail(`dialogues[${i}]`, `expected {character, message} but found ${describe(d)}`);
     str(d, 'character', `dialogues[${i}].character`);

@@ -238,7 +238,10 @@ describe('CoSER end to end against a scripted server', () => {
     expect(failed.error).toMatch(/judge's answer on "Character Fidelity" could not be read after 2 attempt\(s\): no JSON object found/);
     expect(failed.scores).toEqual({});
     expect(asked('judge:Character Fidelity')).toHaveLength(2);
-    expect(failed.judgements.find((j) => j.dimension === 'Character Fidelity')).toMatchObject({ parsed: null, raw: ['I would rather not give a list.', 'I would rather not give a list.'] });
+    expect(failed.judgements.find((j) => j.dimension === 'Character Fidelity')).toMatchObject({
+      parsed: null,
+      raw: ['I would rather not give a list.', 'I would rather not give a list.'],
+    });
     // the simulation is still there to read
     expect(failed.transcript.filter((t) => t.role === 'model')).toHaveLength(4);
 
@@ -271,7 +274,11 @@ describe('CoSER end to end against a scripted server', () => {
     const { url, server } = await startServer(GOOD_JUDGES);
     const rec = await coser.runCase(c, context(url, { options: {} }));
     expect(rec.status).toBe('ok');
-    const models = new Set(server.received.filter((r) => whoIsAsked(r.body.messages as ChatMessage[]) !== 'unknown' && !whoIsAsked(r.body.messages as ChatMessage[]).startsWith('judge:')).map((r) => r.body.model));
+    const models = new Set(
+      server.received
+        .filter((r) => whoIsAsked(r.body.messages as ChatMessage[]) !== 'unknown' && !whoIsAsked(r.body.messages as ChatMessage[]).startsWith('judge:'))
+        .map((r) => r.body.model),
+    );
     expect(models).toEqual(new Set(['actor']));
   });
 });
@@ -280,7 +287,10 @@ describe('CoSER end to end on sample items', () => {
   const have = benchmarksDir() !== undefined && existsSync(join(benchmarksDir()!, 'coser'));
 
   it.skipIf(!have)(`plays real items: the environment may open, minor speakers get played, every judge sees every actor (${BENCHMARKS_MISSING})`, async () => {
-    const all = [...coser.load(sample('coser/data/test/example_test_set.json'), { lang: 'en' }), ...coser.load(sample('coser/data/test/test_set.json'), { lang: 'en' })];
+    const all = [
+      ...coser.load(sample('coser/data/test/example_test_set.json'), { lang: 'en' }),
+      ...coser.load(sample('coser/data/test/test_set.json'), { lang: 'en' }),
+    ];
     const envFirst = all.find((c) => c.item.speaking_characters_w_env[0] === 'Environment')!;
     const withMinor = all.find((c) => coserCast(c.item).some((n) => !(n in c.item.character_profiles)))!;
     const server = new FakeChatServer();

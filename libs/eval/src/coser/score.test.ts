@@ -51,7 +51,10 @@ describe("re-scoring the authors' judge output", () => {
         // the authors' judge answer goes through our validator as a judge answer would
         const verdict = parseJudgeJson(JSON.stringify({ [d]: critique }), flawValidator(d));
         expect(verdict.flaws).toHaveLength(critique.flaws.length);
-        scores[d] = dimensionScore(verdict.flaws.map((f) => f.severity), actorTurns);
+        scores[d] = dimensionScore(
+          verdict.flaws.map((f) => f.severity),
+          actorTurns,
+        );
         expect(scores[d], `${id} / ${d}`).toBeCloseTo(critique.score, 9);
       }
       expect(DIMENSIONS.reduce((s, d) => s + scores[d]!, 0) / DIMENSIONS.length).toBeCloseTo(c.score, 9);
@@ -60,7 +63,17 @@ describe("re-scoring the authors' judge output", () => {
       records.push({ id, benchmark: 'coser', status: 'ok', transcript: [], judgements: [], scores, meta: { tag: 'id', book: id.split('-')[0] }, seconds: 0 });
     }
     // a failed case is counted by the runner but never enters the numbers
-    records.push({ id: 'failed', benchmark: 'coser', status: 'failed', error: 'x', transcript: [], judgements: [], scores: { Anthropomorphism: 0 }, meta: {}, seconds: 0 });
+    records.push({
+      id: 'failed',
+      benchmark: 'coser',
+      status: 'failed',
+      error: 'x',
+      transcript: [],
+      judgements: [],
+      scores: { Anthropomorphism: 0 },
+      meta: {},
+      seconds: 0,
+    });
     const agg = coser.aggregate(records);
     expect(Object.keys(agg.scores).sort()).toEqual(Object.keys(evaluation.scores).sort());
     for (const [key, value] of Object.entries(evaluation.scores)) expect(agg.scores[key], key).toBeCloseTo(value, 9);

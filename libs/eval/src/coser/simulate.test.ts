@@ -68,7 +68,7 @@ describe('decideNextSpeaker', () => {
 });
 
 describe('stripSpeakerLabel', () => {
-  it('removes the speaker\'s own leading label only', () => {
+  it("removes the speaker's own leading label only", () => {
     expect(stripSpeakerLabel('Ann: (smiles) Hello.', 'Ann')).toBe('(smiles) Hello.');
     expect(stripSpeakerLabel('ann：你好', 'Ann')).toBe('你好');
     expect(stripSpeakerLabel('Tom: Hello.', 'Ann')).toBe('Tom: Hello.');

@@ -287,7 +287,9 @@ export async function simulateScene(c: CoserCase, setup: SimulationSetup): Promi
         result = await actor.sceneTurn({ scenario, others, transcript: lines() }, call);
       } catch (e) {
         if (e instanceof PsyCotParseError) {
-          throw new ActorFormatError(`${speaker}'s answer in round ${round} could not be read in the ${setup.reasoning} format, even after asking again: ${e.message}`);
+          throw new ActorFormatError(
+            `${speaker}'s answer in round ${round} could not be read in the ${setup.reasoning} format, even after asking again: ${e.message}`,
+          );
         }
         throw e;
       }

@@ -78,6 +78,9 @@ export function rougeLSentences(reference: readonly (readonly string[])[], hypot
 
 /** Summary-level ROUGE-L of two texts (sentences split and words tokenized as in tokenize.ts). */
 export function rougeL(reference: string, hypothesis: string): RougeResult {
-  const sentences = (text: string) => splitSentences(text).map((s) => tokenize(s, { punctuation: false })).filter((s) => s.length > 0);
+  const sentences = (text: string) =>
+    splitSentences(text)
+      .map((s) => tokenize(s, { punctuation: false }))
+      .filter((s) => s.length > 0);
   return rougeLSentences(sentences(reference), sentences(hypothesis));
 }

@@ -49,7 +49,8 @@ export function parseTestbedData(data: string): TestbedWorldSpec {
   } catch (e) {
     throw new Error(`${file} is not YAML or JSON: ${(e as Error).message}`, { cause: e });
   }
-  if (cfg.data?.source && cfg.data.source !== 'testbed') throw new Error(`${file}: the run trained on data.source "${cfg.data.source}", not the testbed; there are no held-out characters to evaluate`);
+  if (cfg.data?.source && cfg.data.source !== 'testbed')
+    throw new Error(`${file}: the run trained on data.source "${cfg.data.source}", not the testbed; there are no held-out characters to evaluate`);
   return {
     ...spec,
     seed: cfg.data?.world_seed ?? cfg.seed ?? spec.seed,
@@ -102,10 +103,16 @@ export const testbed: Protocol<TestbedCase> = {
     const turn = await agent.turn({ message: c.turn.text }, ctx.signal ? { signal: ctx.signal } : {});
     // The fidelity metric reads the reply; the raw answer keeps the reasoning for the record.
     const fid: FidelityScore = fidelity(world, character, c.turn, turn.reply);
-    const judgement = await askJudge(ctx.judge, 'judge', buildJudgeMessages({ profile, message: c.turn.text, response: turn.reply }), (a) => parseJudgeScore(a, 10), {
-      attempts: ctx.judgeAttempts,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
+    const judgement = await askJudge(
+      ctx.judge,
+      'judge',
+      buildJudgeMessages({ profile, message: c.turn.text, response: turn.reply }),
+      (a) => parseJudgeScore(a, 10),
+      {
+        attempts: ctx.judgeAttempts,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      },
+    );
     const scores: Record<string, number> = Object.fromEntries(FIDELITY_DIMENSIONS.map((d) => [d, fid[d]]));
     scores.fidelity = fid.overall;
     scores.generic = fid.hasGeneric ? 1 : 0;
@@ -154,7 +161,7 @@ export const testbed: Protocol<TestbedCase> = {
   },
 
   deviations: () => [
-    'The testbed is rapo\'s own synthetic benchmark (docs/testbed.md): its fidelity metric is computed from the world\'s ground truth, not judged.',
+    "The testbed is rapo's own synthetic benchmark (docs/testbed.md): its fidelity metric is computed from the world's ground truth, not judged.",
     'Replies are greedy (temperature 0) so reruns give the same numbers.',
   ],
 };

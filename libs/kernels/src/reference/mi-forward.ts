@@ -60,7 +60,10 @@ export function miForwardReference(args: MiForwardArgs): MiForwardReference {
   for (let i = 0; i < n; i++) {
     if (c.mask && c.mask[i] === 0) continue;
     const token = c.tokens[i]!;
-    for (const [data, name] of [[withData, 'logitsWith'], [withoutData, 'logitsWithout']] as const) {
+    for (const [data, name] of [
+      [withData, 'logitsWith'],
+      [withoutData, 'logitsWithout'],
+    ] as const) {
       const problem = describeRowProblem(data, c.dtype, c.v, i, token, c.temperature, name);
       if (problem) throw new RangeError(problem);
     }

@@ -29,8 +29,7 @@ export function stage2(c: CheckedMiForward, logpWith: ArrayLike<number>, logpWit
   } else if (c.norm === 'tanh') {
     for (let i = 0; i < n; i++) if (active(i)) score[i] = Math.tanh(mi[i]! / c.scale);
   } else if (c.norm === 'robust') {
-    const segments: [number, number][] =
-      c.scope === 'batch' ? [[0, n]] : Array.from({ length: numSeqs }, (_, k) => [off[k]!, off[k + 1]!]);
+    const segments: [number, number][] = c.scope === 'batch' ? [[0, n]] : Array.from({ length: numSeqs }, (_, k) => [off[k]!, off[k + 1]!]);
     for (const [begin, end] of segments) {
       const values: number[] = [];
       for (let i = begin; i < end; i++) if (active(i)) values.push(mi[i]!);

@@ -54,9 +54,16 @@ export function binaryReference(
 ): Float64Array {
   const f = BINARY[op];
   const out = new Float64Array(shape.reduce((x, y) => x * y, 1));
-  forEachIndex(shape, [{ offset: 0, strides: aStrides }, { offset: 0, strides: bStrides }], (i, [oa, ob]) => {
-    out[i] = f(a[oa!]!, b[ob!]!);
-  });
+  forEachIndex(
+    shape,
+    [
+      { offset: 0, strides: aStrides },
+      { offset: 0, strides: bStrides },
+    ],
+    (i, [oa, ob]) => {
+      out[i] = f(a[oa!]!, b[ob!]!);
+    },
+  );
   return out;
 }
 
@@ -69,9 +76,16 @@ export function unaryReference(op: UnaryOpName, x: ArrayLike<number>): Float64Ar
 /** dst after copying the view of `shape` from src into it (dst itself is not changed). */
 export function stridedCopyReference<T extends WordArray>(src: StridedView<T>, dst: StridedView<T>, shape: readonly number[]): T {
   const result = dst.data.slice() as T;
-  forEachIndex(shape, [{ offset: src.offset ?? 0, strides: src.strides }, { offset: dst.offset ?? 0, strides: dst.strides }], (_, [os, od]) => {
-    result[od!] = src.data[os!]!;
-  });
+  forEachIndex(
+    shape,
+    [
+      { offset: src.offset ?? 0, strides: src.strides },
+      { offset: dst.offset ?? 0, strides: dst.strides },
+    ],
+    (_, [os, od]) => {
+      result[od!] = src.data[os!]!;
+    },
+  );
   return result;
 }
 

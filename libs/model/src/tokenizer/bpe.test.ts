@@ -125,8 +125,10 @@ describe('BpeTokenizer.train', () => {
   });
 
   it('names the bad option', () => {
-    const bad = (texts: unknown, options: unknown): (() => BpeTokenizer) => () =>
-      BpeTokenizer.train(texts as string[], options as { vocabSize: number });
+    const bad =
+      (texts: unknown, options: unknown): (() => BpeTokenizer) =>
+      () =>
+        BpeTokenizer.train(texts as string[], options as { vocabSize: number });
     const cases: Array<[unknown, unknown, string]> = [
       [['a'], { vocabSize: 100, specialTokens: SPECIALS }, 'Expected an integer >= 261 (256 byte symbols + 5 special tokens) for vocabSize but received 100'],
       [['a'], { vocabSize: 300.5 }, 'Expected an integer >= 256 (256 byte symbols + 0 special tokens) for vocabSize but received 300.5'],
@@ -135,7 +137,11 @@ describe('BpeTokenizer.train', () => {
       [['a'], { vocabSize: 300, minFrequency: 0 }, 'Expected an integer >= 1 for minFrequency but received 0'],
       [['a'], { vocabSize: 300, specialTokens: '<s>' }, 'Expected an array of strings for specialTokens but received "<s>"'],
       [['a'], { vocabSize: 300, specialTokens: ['<s>', ''] }, 'Expected a non-empty string for specialTokens[1] but received ""'],
-      [['a'], { vocabSize: 300, specialTokens: ['<s>', '</s>', '<s>'] }, 'Expected distinct specialTokens but specialTokens[2] repeats specialTokens[0] ("<s>")'],
+      [
+        ['a'],
+        { vocabSize: 300, specialTokens: ['<s>', '</s>', '<s>'] },
+        'Expected distinct specialTokens but specialTokens[2] repeats specialTokens[0] ("<s>")',
+      ],
       [['a'], { vocabSize: 300, specialTokens: ['a'] }, 'Expected a token other than a byte symbol for specialTokens[0] but received "a"'],
       [['a'], null, 'Expected an object for options but received null'],
       ['some text', { vocabSize: 300 }, 'Expected an iterable of strings for texts but received a string (wrap it in an array)'],
@@ -159,15 +165,11 @@ describe('BpeTokenizer.encode and decode errors', () => {
     for (const [ids, message] of cases) {
       expect(() => tok.decode(ids as number[])).toThrow(new TokenizerError(message));
     }
-    expect(() => tok.decode('abc' as unknown as number[])).toThrow(
-      new TokenizerError('Expected an array of token ids for ids but received "abc"'),
-    );
+    expect(() => tok.decode('abc' as unknown as number[])).toThrow(new TokenizerError('Expected an array of token ids for ids but received "abc"'));
   });
 
   it('rejects a non-string text', () => {
-    expect(() => tok.encode(42 as unknown as string)).toThrow(
-      new TokenizerError('Expected a string for text but received 42'),
-    );
+    expect(() => tok.encode(42 as unknown as string)).toThrow(new TokenizerError('Expected a string for text but received 42'));
   });
 
   it('throws TokenizerError instances', () => {

@@ -1,15 +1,7 @@
 // Byte-level BPE tokenizer (GPT-2 / Hugging Face ByteLevel style): training from raw text,
 // encoding and decoding, and reading and writing Hugging Face `tokenizer.json` files.
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import {
-  BYTE_SYMBOLS,
-  BYTE_TO_CHAR,
-  CHAR_TO_BYTE,
-  Heap,
-  pretokenize,
-  specialPattern,
-  splitSpecials,
-} from './byte-level.js';
+import { BYTE_SYMBOLS, BYTE_TO_CHAR, CHAR_TO_BYTE, Heap, pretokenize, specialPattern, splitSpecials } from './byte-level.js';
 import { describe, TokenizerError } from './errors.js';
 import { parseTokenizerJson, type AddedToken, type BpeParts, type TokenizerJson } from './hf-json.js';
 
@@ -130,9 +122,7 @@ export class BpeTokenizer {
       if (xl !== yl) return xl < yl;
       return (tokens[x % vocabSize] ?? '') < (tokens[y % vocabSize] ?? '');
     };
-    const heap = new Heap<{ key: number; count: number }>(
-      (x, y) => x.count > y.count || (x.count === y.count && pairBefore(x.key, y.key)),
-    );
+    const heap = new Heap<{ key: number; count: number }>((x, y) => x.count > y.count || (x.count === y.count && pairBefore(x.key, y.key)));
     for (const [key, count] of pairCounts) heap.push({ key, count });
 
     const merges: Array<[number, number]> = [];
@@ -282,9 +272,7 @@ export class BpeTokenizer {
     let bytes: number[] = [];
     ids.forEach((id: unknown, i) => {
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= this.#tokens.length) {
-        throw new TokenizerError(
-          `Expected a token id in [0, ${this.#tokens.length}) for ids[${i}] but received ${describe(id)}`,
-        );
+        throw new TokenizerError(`Expected a token id in [0, ${this.#tokens.length}) for ids[${i}] but received ${describe(id)}`);
       }
       const added = this.#addedById.get(id);
       if (added !== undefined) {
@@ -402,10 +390,7 @@ export class BpeTokenizer {
   }
 }
 
-function checkTrainOptions(
-  texts: unknown,
-  options: unknown,
-): { vocabSize: number; specials: string[]; minFrequency: number } {
+function checkTrainOptions(texts: unknown, options: unknown): { vocabSize: number; specials: string[]; minFrequency: number } {
   if (typeof texts === 'string' || texts === null || typeof (texts as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function') {
     const what = typeof texts === 'string' ? 'a string (wrap it in an array)' : describe(texts);
     throw new TokenizerError(`Expected an iterable of strings for texts but received ${what}`);
@@ -423,15 +408,11 @@ function checkTrainOptions(
       throw new TokenizerError(`Expected a non-empty string for specialTokens[${i}] but received ${describe(token)}`);
     }
     if (CHAR_TO_BYTE.has(token)) {
-      throw new TokenizerError(
-        `Expected a token other than a byte symbol for specialTokens[${i}] but received ${describe(token)}`,
-      );
+      throw new TokenizerError(`Expected a token other than a byte symbol for specialTokens[${i}] but received ${describe(token)}`);
     }
     const first = seen.get(token);
     if (first !== undefined) {
-      throw new TokenizerError(
-        `Expected distinct specialTokens but specialTokens[${i}] repeats specialTokens[${first}] (${describe(token)})`,
-      );
+      throw new TokenizerError(`Expected distinct specialTokens but specialTokens[${i}] repeats specialTokens[${first}] (${describe(token)})`);
     }
     seen.set(token, i);
   });

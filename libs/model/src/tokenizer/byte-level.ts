@@ -30,9 +30,7 @@ export function pretokenize(text: string): string[] {
 /** A pattern matching any of `specials`, longest first (so leftmost-longest overall), or null. */
 export function specialPattern(specials: readonly string[]): RegExp | null {
   if (specials.length === 0) return null;
-  const escaped = [...specials]
-    .sort((x, y) => y.length - x.length)
-    .map((s) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+  const escaped = [...specials].sort((x, y) => y.length - x.length).map((s) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
   return new RegExp(escaped.join('|'), 'g');
 }
 

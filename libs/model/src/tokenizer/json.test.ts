@@ -19,12 +19,26 @@ describe('BpeTokenizer.toJSON', () => {
   it('writes the Hugging Face tokenizer.json layout', () => {
     const json: TokenizerJson = tok.toJSON();
     expect(Object.keys(json)).toEqual([
-      'version', 'truncation', 'padding', 'added_tokens', 'normalizer', 'pre_tokenizer', 'post_processor', 'decoder', 'model',
+      'version',
+      'truncation',
+      'padding',
+      'added_tokens',
+      'normalizer',
+      'pre_tokenizer',
+      'post_processor',
+      'decoder',
+      'model',
     ]);
     expect(json.version).toBe('1.0');
     expect(json.added_tokens).toHaveLength(SPECIALS.length);
     expect(json.added_tokens[1]).toEqual({
-      id: 1, content: '<|im_end|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id: 1,
+      content: '<|im_end|>',
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     });
     expect(json.normalizer).toBeNull();
     expect(json.post_processor).toBeNull();
@@ -32,8 +46,14 @@ describe('BpeTokenizer.toJSON', () => {
     expect(json.decoder).toEqual({ type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true });
     const { vocab, merges, ...options } = json.model;
     expect(options).toEqual({
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
     });
     expect(Object.keys(vocab)).toHaveLength(500);
     expect(vocab['<think>']).toBe(2);
@@ -138,9 +158,7 @@ describe('BpeTokenizer.fromJSON', () => {
     json.model.vocab['<extra>'] = tok.tokenToId('Ā');
     json.added_tokens.push({ id: tok.tokenToId('Ā'), content: '<extra>', special: true });
     json.model.merges = [];
-    expect(() => BpeTokenizer.fromJSON(json)).toThrow(
-      new TokenizerError('tokenizer.json: model.vocab lacks the byte symbol "Ā" (byte 0)'),
-    );
+    expect(() => BpeTokenizer.fromJSON(json)).toThrow(new TokenizerError('tokenizer.json: model.vocab lacks the byte symbol "Ā" (byte 0)'));
   });
 });
 
@@ -164,22 +182,16 @@ describe('BpeTokenizer.save and load', () => {
     );
     const truncated = join(dir, 'truncated.json');
     writeFileSync(truncated, '{"version": "1.0", "model": ');
-    expect(() => BpeTokenizer.load(truncated)).toThrow(
-      new TokenizerError(`${truncated} is not valid JSON: Unexpected end of JSON input`),
-    );
+    expect(() => BpeTokenizer.load(truncated)).toThrow(new TokenizerError(`${truncated} is not valid JSON: Unexpected end of JSON input`));
     const wrongModel = join(dir, 'wordpiece.json');
     writeFileSync(wrongModel, JSON.stringify({ model: { type: 'WordPiece' } }));
-    expect(() => BpeTokenizer.load(wrongModel)).toThrow(
-      new TokenizerError('tokenizer.json: model.type is "WordPiece", expected "BPE"'),
-    );
+    expect(() => BpeTokenizer.load(wrongModel)).toThrow(new TokenizerError('tokenizer.json: model.type is "WordPiece", expected "BPE"'));
   });
 
   it('reports a failed save and leaves nothing behind', () => {
     const target = join(dir, 'no-such-dir', 'tokenizer.json');
     const tmp = `${target}.tmp-${process.pid}`;
-    expect(() => tok.save(target)).toThrow(
-      new TokenizerError(`Could not save tokenizer to ${target}: ENOENT: no such file or directory, open '${tmp}'`),
-    );
+    expect(() => tok.save(target)).toThrow(new TokenizerError(`Could not save tokenizer to ${target}: ENOENT: no such file or directory, open '${tmp}'`));
     expect(existsSync(tmp)).toBe(false);
   });
 });

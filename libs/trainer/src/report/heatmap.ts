@@ -26,8 +26,8 @@ export function scoreColor(score: number | undefined): string | undefined {
 }
 
 function tokenSpan(token: string, score: number | undefined, pmi: number | undefined): string {
-  const tip = `${JSON.stringify(token)} · s ${score === undefined ? 'n/a' : formatSigned(score)}`
-    + (pmi === undefined ? '' : ` · PMI ${formatSigned(pmi)} nats`);
+  const tip =
+    `${JSON.stringify(token)} · s ${score === undefined ? 'n/a' : formatSigned(score)}` + (pmi === undefined ? '' : ` · PMI ${formatSigned(pmi)} nats`);
   const background = scoreColor(score);
   // Strong colours get white text so the token stays readable.
   const style = background ? ` style="background:${background}${Math.abs(score!) >= 0.6 ? ';color:#fff' : ''}"` : '';
@@ -51,17 +51,21 @@ export function renderSample(sample: SampleRow, index: number): string {
   const body = scored
     ? `<div class="tokens">${tokens.map((t, i) => tokenSpan(t, score[i], sample.pmi?.[i])).join('')}</div>`
     : `<div class="tokens plain">${escapeHtml(sample.response)}</div>`;
-  return `<article class="sample"><h3>Sample ${index + 1} <span class="meta">${escapeHtml(facts.join(' · '))}</span></h3>`
-    + `<details><summary>Prompt</summary><pre>${escapeHtml(sample.prompt)}</pre></details>${body}</article>`;
+  return (
+    `<article class="sample"><h3>Sample ${index + 1} <span class="meta">${escapeHtml(facts.join(' · '))}</span></h3>` +
+    `<details><summary>Prompt</summary><pre>${escapeHtml(sample.prompt)}</pre></details>${body}</article>`
+  );
 }
 
 /** The colour legend: a gradient from -1 to +1 with its meaning. */
 export function scoreLegend(): string {
   const { negative, neutral, positive } = SCORE_COLORS;
-  return '<div class="scale"><span>−1</span>'
-    + `<span class="ramp" style="background:linear-gradient(to right,${rgb(negative)},${rgb(neutral)},${rgb(positive)})"></span>`
-    + '<span>+1</span><span class="hint">red: explained by the character profile · white: generic · blue: less likely given the profile.'
-    + ' Hover a token for its score and PMI.</span></div>';
+  return (
+    '<div class="scale"><span>−1</span>' +
+    `<span class="ramp" style="background:linear-gradient(to right,${rgb(negative)},${rgb(neutral)},${rgb(positive)})"></span>` +
+    '<span>+1</span><span class="hint">red: explained by the character profile · white: generic · blue: less likely given the profile.' +
+    ' Hover a token for its score and PMI.</span></div>'
+  );
 }
 
 /** All samples with the legend on top; empty when there are none. */

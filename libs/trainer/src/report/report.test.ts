@@ -19,8 +19,12 @@ function realisticRun(seed = 7): ReportInput {
   for (let step = 1; step <= 40; step++) {
     time += 2 + noise(0.2);
     metrics.push({
-      step, phase: 'sft', time, loss: 2.6 * Math.exp(-step / 15) + 0.9 + noise(0.05),
-      lr: 2e-5 * Math.min(1, step / 5), tokensPerSecond: 5200 + noise(300),
+      step,
+      phase: 'sft',
+      time,
+      loss: 2.6 * Math.exp(-step / 15) + 0.9 + noise(0.05),
+      lr: 2e-5 * Math.min(1, step / 5),
+      tokensPerSecond: 5200 + noise(300),
       ...(step % 10 === 0 ? { evalLoss: 2.4 * Math.exp(-step / 18) + 1.05 + noise(0.03) } : {}),
     });
   }
@@ -29,15 +33,21 @@ function realisticRun(seed = 7): ReportInput {
     const progress = step / 30;
     const pmiMean = 0.4 + 0.5 * progress + noise(0.05);
     metrics.push({
-      step, phase: 'rl', time, tokensPerSecond: 900 + noise(80),
+      step,
+      phase: 'rl',
+      time,
+      tokensPerSecond: 900 + noise(80),
       reward: 0.35 + 0.3 * progress + noise(0.04),
       rewardParts: { judge: 0.4 + 0.25 * progress + noise(0.03), format: 0.9 + noise(0.05), length: -0.05 + noise(0.02) },
-      genericRate: 0.3 - 0.2 * progress + noise(0.02), responseLength: 120 - 20 * progress + noise(6),
-      kl: 0.002 * step + noise(0.001), entropy: 1.9 - 0.4 * progress + noise(0.05),
+      genericRate: 0.3 - 0.2 * progress + noise(0.02),
+      responseLength: 120 - 20 * progress + noise(6),
+      kl: 0.002 * step + noise(0.001),
+      entropy: 1.9 - 0.4 * progress + noise(0.05),
       clipFraction: { low: 0.01 + noise(0.005), high: 0.03 + noise(0.01) },
       pmi: { mean: pmiMean, std: 0.8 + noise(0.1), min: pmiMean - 2.5, max: pmiMean + 3.1 },
       score: { mean: 0.1 + 0.2 * progress, std: 0.35, min: -0.9, max: 0.98 },
-      weight: { pos: 1.2 + noise(0.05), neg: 0.8 + noise(0.05) }, corrPmiAdvantage: 0.1 + 0.3 * progress + noise(0.05),
+      weight: { pos: 1.2 + noise(0.05), neg: 0.8 + noise(0.05) },
+      corrPmiAdvantage: 0.1 + 0.3 * progress + noise(0.05),
       timing: { rollout: 5 + noise(0.5), scoring: 1.2 + noise(0.1), ablated: 1.1 + noise(0.1), update: 2 + noise(0.2) },
       ...(step % 5 === 0 ? { fidelity: { overall: 0.5 + 0.3 * progress, knowledge: 0.6 + 0.2 * progress, style: 0.45 + 0.35 * progress } } : {}),
     });
@@ -45,7 +55,16 @@ function realisticRun(seed = 7): ReportInput {
   const sample = (step: number, text: string): SampleRow => {
     const tokens = text.match(/\s*\S+|\s+/g) ?? [];
     const score = tokens.map(() => Math.round(noise(1) * 100) / 100);
-    return { step, prompt: 'You are Mara Vell, a lighthouse keeper.\nUser: Where are you from?', response: text, reward: rand(), advantage: noise(1), tokens, score, pmi: score.map((s) => s * 3) };
+    return {
+      step,
+      prompt: 'You are Mara Vell, a lighthouse keeper.\nUser: Where are you from?',
+      response: text,
+      reward: rand(),
+      advantage: noise(1),
+      tokens,
+      score,
+      pmi: score.map((s) => s * 3),
+    };
   };
   return {
     title: 'RAPO run: mara-124m',
@@ -71,10 +90,21 @@ describe('renderReport', () => {
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html.trimEnd().endsWith('</html>')).toBe(true);
     const expected = [
-      'Loss', 'Learning rate', 'Reward', 'Held-out fidelity', 'Generic-phrase rate',
-      'KL to reference', 'Clip fraction', 'Entropy (nats)', 'Response length (tokens)',
-      'Token PMI (nats)', 'Role-specificity score', 'Mean RAPO weight', 'corr(PMI, advantage)',
-      'Time per RL step (s)', 'Tokens per second',
+      'Loss',
+      'Learning rate',
+      'Reward',
+      'Held-out fidelity',
+      'Generic-phrase rate',
+      'KL to reference',
+      'Clip fraction',
+      'Entropy (nats)',
+      'Response length (tokens)',
+      'Token PMI (nats)',
+      'Role-specificity score',
+      'Mean RAPO weight',
+      'corr(PMI, advantage)',
+      'Time per RL step (s)',
+      'Tokens per second',
     ];
     expect(chartTitles(html)).toEqual(expected);
     expect(html.match(/<svg/g)).toHaveLength(expected.length);
@@ -85,8 +115,27 @@ describe('renderReport', () => {
   });
 
   it('names every series it was given in the legends', () => {
-    for (const name of ['train loss', 'eval loss', 'judge', 'format', 'length', 'overall', 'knowledge', 'style', 'low', 'high',
-      'mean ± std', 'positive advantage', 'negative advantage', 'rollout', 'scoring', 'ablated', 'update', 'sft', 'rl']) {
+    for (const name of [
+      'train loss',
+      'eval loss',
+      'judge',
+      'format',
+      'length',
+      'overall',
+      'knowledge',
+      'style',
+      'low',
+      'high',
+      'mean ± std',
+      'positive advantage',
+      'negative advantage',
+      'rollout',
+      'scoring',
+      'ablated',
+      'update',
+      'sft',
+      'rl',
+    ]) {
       expect(html).toContain(`>${name}</text>`);
     }
     expect(html).not.toMatch(/NaN|Infinity/);
@@ -110,7 +159,18 @@ describe('renderReport', () => {
   it('colours heatmap tokens from blue through white to red, with a tooltip and the whitespace kept', () => {
     const page = renderReport({
       ...input,
-      samples: [{ step: 3, prompt: 'p', response: 'sea calm\nlamp', reward: 0.25, advantage: 0.5, tokens: ['sea', ' calm', '\n', 'lamp'], score: [-1, 0, 0.5, 1], pmi: [-2.5, 0, 1, 4.25] }],
+      samples: [
+        {
+          step: 3,
+          prompt: 'p',
+          response: 'sea calm\nlamp',
+          reward: 0.25,
+          advantage: 0.5,
+          tokens: ['sea', ' calm', '\n', 'lamp'],
+          score: [-1, 0, 0.5, 1],
+          pmi: [-2.5, 0, 1, 4.25],
+        },
+      ],
     });
     expect(page).toContain('<span class="tok" style="background:rgb(33,102,172);color:#fff" title="&quot;sea&quot; · s -1 · PMI -2.5 nats">sea</span>');
     expect(page).toContain('<span class="tok" style="background:rgb(255,255,255)" title="&quot; calm&quot; · s 0 · PMI 0 nats"> calm</span>');
@@ -143,9 +203,17 @@ describe('renderReport', () => {
     expect(page).not.toMatch(/<script/i);
     const E = XSS_ESCAPED;
     for (const fragment of [
-      `<title>${E}</title>`, `<h1>${E}</h1>`, `<tr><th>${E}</th><td>${E}</td></tr>`, `<pre class="config">name: ${E}</pre>`,
-      `<pre>${E}</pre>`, `>${E}</span>`, `title="&quot;${E}&quot; · s +0.5"`, `>${E}</text>`, `<title>step 2: ${E} 2 s; total 2 s</title>`,
-    ]) expect(page).toContain(fragment);
+      `<title>${E}</title>`,
+      `<h1>${E}</h1>`,
+      `<tr><th>${E}</th><td>${E}</td></tr>`,
+      `<pre class="config">name: ${E}</pre>`,
+      `<pre>${E}</pre>`,
+      `>${E}</span>`,
+      `title="&quot;${E}&quot; · s +0.5"`,
+      `>${E}</text>`,
+      `<title>step 2: ${E} 2 s; total 2 s</title>`,
+    ])
+      expect(page).toContain(fragment);
     expect(page).toContain('>&quot;&#39;&amp;</span>');
   });
 
@@ -162,14 +230,27 @@ describe('renderReport', () => {
     expect(bare).toContain('<h1>empty</h1>');
 
     // GRPO: no RAPO statistics or timing; fidelity without the generic rate.
-    const grpo = renderReport({ ...input, metrics: [{ step: 1, phase: 'rl', reward: 0.2, kl: 0.01 }, { step: 2, phase: 'rl', reward: 0.3, kl: 0.02, fidelity: { overall: 0.6 } }] });
+    const grpo = renderReport({
+      ...input,
+      metrics: [
+        { step: 1, phase: 'rl', reward: 0.2, kl: 0.01 },
+        { step: 2, phase: 'rl', reward: 0.3, kl: 0.02, fidelity: { overall: 0.6 } },
+      ],
+    });
     expect(chartTitles(grpo)).toEqual(['Reward', 'Held-out fidelity', 'KL to reference']);
   });
 
   it('merges rows logged separately for the same step', () => {
     const page = renderReport({
-      title: 't', summary: {}, config: '', samples: [],
-      metrics: [{ step: 1, phase: 'sft', loss: 2 }, { step: 1, phase: 'sft', evalLoss: 2.5 }, { step: 2, phase: 'sft', loss: 1.5 }],
+      title: 't',
+      summary: {},
+      config: '',
+      samples: [],
+      metrics: [
+        { step: 1, phase: 'sft', loss: 2 },
+        { step: 1, phase: 'sft', evalLoss: 2.5 },
+        { step: 2, phase: 'sft', loss: 1.5 },
+      ],
     });
     expect(page).toContain('<tr><th>SFT eval loss</th><td>2.5</td><td>2.5</td><td>2.5</td></tr>');
     expect(page).toContain('2 SFT steps');

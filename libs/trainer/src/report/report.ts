@@ -67,7 +67,7 @@ function statChart(rows: readonly MetricRow[], title: string, get: (r: MetricRow
     points: rowsFor(rows, (r) => get(r)?.mean).map((r) => {
       const m = num(get(r)?.mean);
       const sd = num(get(r)?.std);
-      return m === undefined || sd === undefined ? [r.step, undefined, undefined] as const : [r.step, m - sd, m + sd] as const;
+      return m === undefined || sd === undefined ? ([r.step, undefined, undefined] as const) : ([r.step, m - sd, m + sd] as const);
     }),
   };
   const min = metricSeries(rows, 'min', (r) => get(r)?.min, { color: '#9ca3af', dashed: true });
@@ -135,7 +135,8 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
   const readings = metrics.filter((r) => r.reading);
   if (!probes.length && !readings.length) return undefined;
   const head = (rows: readonly MetricRow[]) => ['', ...rows.map((r) => escapeHtml(`${r.phase.toUpperCase()} step ${r.step}`))];
-  const cell = (v: number | undefined, pct = false) => (v === undefined || !Number.isFinite(v) ? '' : escapeHtml(pct ? `${(100 * v).toFixed(1)}%` : formatNumber(v)));
+  const cell = (v: number | undefined, pct = false) =>
+    v === undefined || !Number.isFinite(v) ? '' : escapeHtml(pct ? `${(100 * v).toFixed(1)}%` : formatNumber(v));
   const tables: string[] = [];
   if (probes.length) {
     const swap = (r: MetricRow) => r.probe!.signal.find((s) => s.ablation === 'swap');
@@ -162,7 +163,10 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
       for (const s of r.probe!.signal.filter((x) => x.ablation !== 'swap')) {
         if (defs.some(([label]) => label.startsWith(`${s.ablation} `))) continue;
         const of = (row: MetricRow) => row.probe!.signal.find((x) => x.ablation === s.ablation);
-        defs.push([`${s.ablation} AUC role vs other`, (row) => of(row)?.aucRoleVsOther, false], [`${s.ablation} AUC role vs generic`, (row) => of(row)?.aucRoleVsGeneric, false]);
+        defs.push(
+          [`${s.ablation} AUC role vs other`, (row) => of(row)?.aucRoleVsOther, false],
+          [`${s.ablation} AUC role vs generic`, (row) => of(row)?.aucRoleVsGeneric, false],
+        );
       }
     }
     const rows = defs.map(([label, get, pct]) => [escapeHtml(label), ...probes.map((r) => cell(get(r), pct))]);
@@ -177,7 +181,7 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
     tables.push(htmlTable({ head: head(readings), rows, rowHeaders: true, class: 'glance' }));
   }
   const intro = probes.length
-    ? 'Does the policy read the profile? Greedy answers to held-out and training characters (facts stated, other characters\' facts, answers cut short), and the PMI of labelled answer tokens with the profile swapped for another character\'s: a model that reads gives the role tokens (facts, name, voice, traits) a high PMI and the rest about none.'
+    ? "Does the policy read the profile? Greedy answers to held-out and training characters (facts stated, other characters' facts, answers cut short), and the PMI of labelled answer tokens with the profile swapped for another character's: a model that reads gives the role tokens (facts, name, voice, traits) a high PMI and the rest about none."
     : 'Held-out reading questions: the share of asked fields whose value the greedy answer copies exactly.';
   return { id: 'probe', title: probes.length ? 'Profile-reading probe' : 'Reading probe', html: `<p class="intro">${escapeHtml(intro)}</p>${tables.join('')}` };
 }
@@ -210,42 +214,53 @@ function sections(input: ReportInput): Section[] {
       ]),
       lines('Generic-phrase rate', [metricSeries(rl, 'generic rate', (r) => r.genericRate)], { yInclude: [0] }),
     ]),
-    section('stability', 'Policy drift and exploration', 'KL to the reference policy, share of clipped token ratios, policy entropy and mean response length.', [
-      lines('KL to reference', [metricSeries(rl, 'kl', (r) => r.kl)], { yInclude: [0] }),
-      lines('Clip fraction', [
-        metricSeries(rl, 'low', (r) => r.clipFraction?.low),
-        metricSeries(rl, 'high', (r) => r.clipFraction?.high),
-      ], { yInclude: [0] }),
-      lines('Entropy (nats)', [metricSeries(rl, 'entropy', (r) => r.entropy)]),
-      lines('Response length (tokens)', [metricSeries(rl, 'length', (r) => r.responseLength)]),
-      lines('Answers cut at the token limit', [
-        metricSeries(rl, 'sampled', (r) => (r.reward !== undefined ? r.truncated : undefined)),
-        metricSeries(rl, 'greedy, held-out', (r) => (r.evalReward !== undefined ? r.truncated : undefined), { dashed: true }),
-      ], { yInclude: [0] }),
-    ]),
-    section('rapo', 'RAPO signals', 'Profile–token PMI and the role-specificity score derived from it, the mean token weight for positive and negative advantages, and corr(PMI, advantage).', [
-      statChart(rl, 'Token PMI (nats)', (r) => r.pmi, 'Mean over response tokens, shaded ± one std, dashed min and max.', [0]),
-      statChart(rl, 'Role-specificity score', (r) => r.score, 'Per-token score in [-1, 1]: near +1 when the profile explains the token.', [0]),
-      lines('Mean RAPO weight', [
-        metricSeries(rl, 'positive advantage', (r) => r.weight?.pos),
-        metricSeries(rl, 'negative advantage', (r) => r.weight?.neg),
-      ], { yInclude: [0] }),
-      lines('corr(PMI, advantage)', [metricSeries(rl, 'correlation', (r) => r.corrPmiAdvantage)], { yInclude: [0] }),
-    ]),
+    section(
+      'stability',
+      'Policy drift and exploration',
+      'KL to the reference policy, share of clipped token ratios, policy entropy and mean response length.',
+      [
+        lines('KL to reference', [metricSeries(rl, 'kl', (r) => r.kl)], { yInclude: [0] }),
+        lines('Clip fraction', [metricSeries(rl, 'low', (r) => r.clipFraction?.low), metricSeries(rl, 'high', (r) => r.clipFraction?.high)], { yInclude: [0] }),
+        lines('Entropy (nats)', [metricSeries(rl, 'entropy', (r) => r.entropy)]),
+        lines('Response length (tokens)', [metricSeries(rl, 'length', (r) => r.responseLength)]),
+        lines(
+          'Answers cut at the token limit',
+          [
+            metricSeries(rl, 'sampled', (r) => (r.reward !== undefined ? r.truncated : undefined)),
+            metricSeries(rl, 'greedy, held-out', (r) => (r.evalReward !== undefined ? r.truncated : undefined), { dashed: true }),
+          ],
+          { yInclude: [0] },
+        ),
+      ],
+    ),
+    section(
+      'rapo',
+      'RAPO signals',
+      'Profile–token PMI and the role-specificity score derived from it, the mean token weight for positive and negative advantages, and corr(PMI, advantage).',
+      [
+        statChart(rl, 'Token PMI (nats)', (r) => r.pmi, 'Mean over response tokens, shaded ± one std, dashed min and max.', [0]),
+        statChart(rl, 'Role-specificity score', (r) => r.score, 'Per-token score in [-1, 1]: near +1 when the profile explains the token.', [0]),
+        lines(
+          'Mean RAPO weight',
+          [metricSeries(rl, 'positive advantage', (r) => r.weight?.pos), metricSeries(rl, 'negative advantage', (r) => r.weight?.neg)],
+          { yInclude: [0] },
+        ),
+        lines('corr(PMI, advantage)', [metricSeries(rl, 'correlation', (r) => r.corrPmiAdvantage)], { yInclude: [0] }),
+      ],
+    ),
     section('throughput', 'Throughput', 'Wall-clock seconds per RL step by phase, and training throughput.', [
       parts.length
-        ? figure(stackedBarChart({
-          title: 'Time per RL step (s)',
-          x: timedRl.map((r) => r.step),
-          parts: parts.map((p) => ({ name: p.name, values: timedRl.map(p.get) })),
-          unit: 's',
-          xLabel: 'step',
-        }))
+        ? figure(
+            stackedBarChart({
+              title: 'Time per RL step (s)',
+              x: timedRl.map((r) => r.step),
+              parts: parts.map((p) => ({ name: p.name, values: timedRl.map(p.get) })),
+              unit: 's',
+              xLabel: 'step',
+            }),
+          )
         : '',
-      lines('Tokens per second', [
-        metricSeries(sft, 'sft', (r) => r.tokensPerSecond),
-        metricSeries(rl, 'rl', (r) => r.tokensPerSecond),
-      ]),
+      lines('Tokens per second', [metricSeries(sft, 'sft', (r) => r.tokensPerSecond), metricSeries(rl, 'rl', (r) => r.tokensPerSecond)]),
     ]),
   ];
   const samples = renderSamples(input.samples ?? []);

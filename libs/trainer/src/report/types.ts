@@ -48,7 +48,15 @@ export interface ProfileProbeRow {
   heldOut: { facts: number; foreignRate: number; fidelity: number; genericRate: number; truncated: number; prompts: number };
   train: { facts: number; foreignRate: number; prompts: number };
   factsGap: number;
-  signal: { ablation: string; meanPmi: { role: number; generic: number; other: number }; aucRoleVsOther: number; aucRoleVsGeneric: number; endOfTurnPmi: number; replyRole?: { meanPmi: number; aucVsGeneric: number }; rapoWeight?: { role: number; generic: number } }[];
+  signal: {
+    ablation: string;
+    meanPmi: { role: number; generic: number; other: number };
+    aucRoleVsOther: number;
+    aucRoleVsGeneric: number;
+    endOfTurnPmi: number;
+    replyRole?: { meanPmi: number; aucVsGeneric: number };
+    rapoWeight?: { role: number; generic: number };
+  }[];
   seconds: number;
 }
 
