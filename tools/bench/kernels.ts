@@ -7,7 +7,6 @@
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   backendInfo,
   DeviceTensor,
@@ -38,6 +37,7 @@ import {
   type ResultRow,
 } from './lib/report.js';
 import { loadTfjsBackends, prepare, useBackend, type TfjsBackend } from './lib/tfjs-composite.js';
+import { benchOptions } from './lib/options.js';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -51,21 +51,12 @@ const HELP = `Usage: npm run bench -- [options]
   --min-time S          seconds each measurement repeats for (default 1; 0.3 with --quick)
   --help`;
 
-const { values: opt } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    shapes: { type: 'string' },
-    impl: { type: 'string' },
-    'max-slow-mb': { type: 'string' },
-    out: { type: 'string', default: 'bench/results' },
-    'min-time': { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
+const opt = benchOptions(HELP, {
+  shapes: { type: 'string' },
+  impl: { type: 'string' },
+  'max-slow-mb': { type: 'string' },
+  'min-time': { type: 'string' },
 });
-if (opt.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 function parseShapes(text: string): [number, number][] {
   return text.split(',').map((s) => {
     const m = /^(\d+)x(\d+)$/.exec(s.trim());

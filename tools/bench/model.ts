@@ -3,23 +3,12 @@
 // every tfjs backend that loads here. `npm run bench:model` (-- --quick for the 1M config only,
 // fewer tokens). Results: bench/results/model-<device>.json and a table; docs/perf.md.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generate, initBackend, LlamaModel, parameterCount, resetBackendChoice, type TfBackendName } from '@rapo/model';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
+import { benchOptions } from './lib/options.js';
 
-const { values: opt } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    backends: { type: 'string' },
-    out: { type: 'string', default: 'bench/results' },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (opt.help) {
-  console.log(`Usage: npm run bench:model -- [--quick] [--backends rapo-native,wasm,cpu] [--out DIR]`);
-  process.exit(0);
-}
+const opt = benchOptions('Usage: npm run bench:model -- [--quick] [--backends rapo-native,wasm,cpu] [--out DIR]', { backends: { type: 'string' } });
 
 const CONFIGS = BENCH_CONFIGS;
 

@@ -6,27 +6,17 @@
 // machine's streaming-read ceiling measured in the same run. `npm run bench:rl` (-- --quick).
 // Results: bench/results/rl-<device>.json; docs/perf.md.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { streamRead } from '@rapo/kernels';
 import { describeBackend, END_OF_TURN, initBackend, PAD_TOKEN } from '@rapo/model';
 import { AdamW, initialModel, loadDataset, makeRewardSource, parseTrainConfig, rlStep, type Ctx, type RlMetrics } from '@rapo/trainer';
 import { gbps, median, timeSync } from './lib/measure.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
+import { benchOptions } from './lib/options.js';
 
-const { values: opt } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    reps: { type: 'string' },
-    out: { type: 'string', default: 'bench/results' },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (opt.help) {
-  console.log(
-    'Usage: npm run bench:rl -- [--quick] [--reps N] [--out DIR]\nRL settings are the trainer defaults (rapo-train --help); RAPO_TF_BACKEND picks the tfjs backend.',
-  );
-  process.exit(0);
-}
+const opt = benchOptions(
+  'Usage: npm run bench:rl -- [--quick] [--reps N] [--out DIR]\nRL settings are the trainer defaults (rapo-train --help); RAPO_TF_BACKEND picks the tfjs backend.',
+  { reps: { type: 'string' } },
+);
 const reps = Number(opt.reps ?? (opt.quick ? 2 : 5));
 if (!(Number.isInteger(reps) && reps >= 1)) throw new TypeError(`Expected a whole number >= 1 for --reps but received "${opt.reps}"`);
 

@@ -5,24 +5,14 @@
 // configs on rapo-native, wasm and cpu. `npm run bench:training` (-- --quick: the 1M config and
 // fewer runs). Results: bench/results/<device>-training.json and a table; docs/perf.md.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { blasInfo, matmul, setMatmulImpl, timeSgemmDirect } from '@rapo/kernels';
 import { initBackend, LlamaModel, parameterCount, resetBackendChoice, tf, type TfBackendName } from '@rapo/model';
 import { timeSync } from './lib/measure.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
+import { benchOptions } from './lib/options.js';
 
-const { values: opt } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench/results' },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (opt.help) {
-  console.log('Usage: npm run bench:training -- [--quick] [--out DIR]');
-  process.exit(0);
-}
+const opt = benchOptions('Usage: npm run bench:training -- [--quick] [--out DIR]', {});
 
 const cpuName = cpuDeviceName();
 const blas = blasInfo();

@@ -28,3 +28,42 @@ export const HACK_STEPS = 30;
  * every seed tips within the 30 steps; at 0.4, 2 of 3 did.
  */
 export const HACK_BIAS = 0.5;
+
+/** b over a, nested objects merged key by key (arrays and values replaced). */
+export function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/**
+ * The trainer options of every run of the study or the hack check, under the caller's `o.base`:
+ * the budget above, `evaluations` held-out evaluations over the RL steps, `rl` options first (the
+ * hack check's `algo`). The trainer's profile-reading probe is off: both measure the PMI signal
+ * themselves, and the probe does not change training.
+ */
+export function budgetConfig(o: RunBudget, evaluations: number, rl: Record<string, unknown> = {}): Record<string, unknown> {
+  return merge(
+    {
+      data: { world_seed: 1 },
+      sft: { steps: o.sftSteps },
+      rl: {
+        ...rl,
+        steps: o.rlSteps,
+        lr: HACK_LR,
+        eval_every: Math.max(1, Math.floor(o.rlSteps / evaluations)),
+        eval_prompts: o.evalPrompts,
+        rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }],
+      },
+      probe: { prompts: 0 },
+      checkpoint: { every: 1000, keep: 1 },
+    },
+    o.base ?? {},
+  );
+}

@@ -10,9 +10,9 @@ import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
 import { escapeHtml as esc, htmlPage, htmlTable, lineChart, PALETTE } from '@rapo/report';
 import { parseTrainConfig, readMetricRows, train, type MetricRow, type TrainConfig } from '@rapo/trainer';
 import { interval, mean, type Interval } from './stats.js';
-import { merge } from './study.js';
+import { budgetConfig, merge } from './budget.js';
 
-import { HACK_BIAS, HACK_LR, type RunBudget } from './budget.js';
+import type { RunBudget } from './budget.js';
 
 export { HACK_BIAS, HACK_LR, HACK_STEPS } from './budget.js';
 
@@ -97,23 +97,7 @@ export async function runHackCheck(o: HackOptions): Promise<HackResults> {
   const started = performance.now();
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
-  const base = merge(
-    {
-      data: { world_seed: 1 },
-      sft: { steps: o.sftSteps },
-      rl: {
-        algo: 'grpo',
-        steps: o.rlSteps,
-        lr: HACK_LR,
-        eval_every: Math.max(1, Math.floor(o.rlSteps / 4)),
-        eval_prompts: o.evalPrompts,
-        rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }],
-      },
-      probe: { prompts: 0 },
-      checkpoint: { every: 1000, keep: 1 },
-    },
-    o.base ?? {},
-  );
+  const base = budgetConfig(o, 4, { algo: 'grpo' });
   let init = o.init;
   if (!init) {
     const dir = join(out, 'sft');

@@ -3,7 +3,6 @@
 export {
   runStudy,
   summarize,
-  merge,
   beatsGrpo,
   randomRewardControl,
   selectMethods,
@@ -42,4 +41,4 @@ export {
 } from './hack.js';
 export { renderStudyReport } from './report.js';
 export { interval, bootstrap, pairedDifference, signFlipP, holm, correctFamily, verdict, mean, sd, BOOTSTRAP_RESAMPLES, type Interval } from './stats.js';
-export type { RunBudget } from './budget.js';
+export { merge, budgetConfig, type RunBudget } from './budget.js';

@@ -9,7 +9,7 @@ import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
 import { loadDataset, measureCheckpointPmiSignal, parseTrainConfig, readMetricRows, train, type TrainConfig } from '@rapo/trainer';
 import type { Ablation, PmiSignal } from '@rapo/trainer';
 import { renderStudyReport } from './report.js';
-import { HACK_BIAS, HACK_LR, type RunBudget } from './budget.js';
+import { budgetConfig, HACK_LR, merge, type RunBudget } from './budget.js';
 import { correctFamily, interval, mean, pairedDifference, verdict, type Interval } from './stats.js';
 
 // The four the study is about, two parts of fidelity that a bland but well-formed reply does not
@@ -211,19 +211,6 @@ export interface StudyResults {
   seconds: number;
 }
 
-/** b over a, nested objects merged key by key (arrays and values replaced). */
-export function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
-        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
 /** The numbers of a finished run folder. */
 export function summarize(dir: string, seed: number): RunSummary {
   const rows = readMetricRows(dir);
@@ -325,25 +312,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
   const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
   // The world (characters, held-out split, prompt sets) is fixed; seeds vary weights of the
   // SFT runs, the data order and the sampling.
-  const base = merge(
-    {
-      data: { world_seed: 1 },
-      sft: { steps: o.sftSteps },
-      // The budget on which GRPO falls into the judge's hack (docs/testbed.md): RAPO is there to prevent it.
-      rl: {
-        steps: o.rlSteps,
-        lr: HACK_LR,
-        eval_every: Math.max(1, Math.floor(o.rlSteps / 3)),
-        eval_prompts: o.evalPrompts,
-        rewards: [{ type: 'testbed-judge', bias: HACK_BIAS }],
-      },
-      // The study measures the PMI signal of the SFT checkpoint and of every final policy itself
-      // (pmiSignal); the trainer's probe in every run would repeat it (it does not change training).
-      probe: { prompts: 0 },
-      checkpoint: { every: 1000, keep: 1 },
-    },
-    o.base ?? {},
-  );
+  // The budget on which GRPO falls into the judge's hack (docs/testbed.md): RAPO is there to prevent it.
+  const base = budgetConfig(o, 3);
   const controls = o.control !== false ? methods.map(randomRewardControl) : [];
   const variants = [...methods, ...o.ablations.flatMap((a) => ABLATIONS[a]!), ...controls];
   const controlSeeds = seeds.slice(0, o.controlSeeds ?? 3);

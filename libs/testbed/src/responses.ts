@@ -54,23 +54,19 @@ export function relevantFacts(turn: UserTurn): FactAttribute[] {
   }
 }
 
-/** "I lost my job" (the user's words) as said about the user. */
-function aboutUser(event: string): string {
-  return event
-    .replace(/\bI am\b/g, 'they are')
-    .replace(/\bI\b/g, 'they')
-    .replace(/\bmy\b/g, 'their')
-    .replace(/\bme\b/g, 'them');
+/** The user's first-person words in another person: [I am, I, my, me] become these. */
+type Person = readonly [string, string, string, string];
+const FIRST_PERSON = [/\bI am\b/g, /\bI\b/g, /\bmy\b/g, /\bme\b/g] as const;
+
+function inPerson(event: string, person: Person): string {
+  return FIRST_PERSON.reduce((text, pattern, i) => text.replace(pattern, person[i]!), event);
 }
 
+/** "I lost my job" (the user's words) as said about the user. */
+const aboutUser = (event: string) => inPerson(event, ['they are', 'they', 'their', 'them']);
+
 /** "I lost my job" (the user's words) as said to the user. */
-function toUser(event: string): string {
-  return event
-    .replace(/\bI am\b/g, 'you are')
-    .replace(/\bI\b/g, 'you')
-    .replace(/\bmy\b/g, 'your')
-    .replace(/\bme\b/g, 'you');
-}
+const toUser = (event: string) => inPerson(event, ['you are', 'you', 'your', 'you']);
 
 function perception(turn: UserTurn): string {
   switch (turn.kind) {
