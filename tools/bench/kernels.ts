@@ -202,38 +202,40 @@ function timeCudaKernels(time: (iterations: number) => number): number {
   return time(Math.max(5, Math.min(2000, Math.ceil(0.3 / probe))));
 }
 
+/** timeCudaKernels on tensors already on the device, which are freed after. */
+function kernelSeconds(onDevice: DeviceTensor[], time: (iterations: number) => number): number {
+  try {
+    return timeCudaKernels(time);
+  } finally {
+    for (const t of onDevice) t.free();
+  }
+}
+
 // --- miForward: every implementation on one shape --------------------------------------------
 
 function benchMiForward(x: ShapeInputs, dtype: BenchDType): void {
   const { n, v } = x;
   const [w, wo] = x.arrays[dtype];
   const fwd = forwardArgs(x.d, dtype, w, wo);
+  const put = (impl: Impl, seconds: number, rows?: number) => record('miForward', impl, dtype, n, v, seconds, rows);
   if (wants('native-cpu')) {
-    record('miForward', 'native-cpu', dtype, n, v, timeSync(() => miForward(fwd, { backend: 'cpu' }), x.timing).seconds);
+    put('native-cpu', timeSync(() => miForward(fwd, { backend: 'cpu' }), x.timing).seconds);
   }
   if (cuda.available && wants('native-cuda')) {
-    const a = DeviceTensor.upload(w);
-    const b = DeviceTensor.upload(wo);
-    const onDevice = { ...fwd, logitsWith: a, logitsWithout: b };
-    record(
-      'miForward',
+    const [a, b] = [DeviceTensor.upload(w), DeviceTensor.upload(wo)];
+    put(
       'native-cuda',
-      dtype,
-      n,
-      v,
-      timeCudaKernels((iterations) => timeMiForwardCuda(onDevice, iterations)),
+      kernelSeconds([a, b], (iterations) => timeMiForwardCuda({ ...fwd, logitsWith: a, logitsWithout: b }, iterations)),
     );
-    a.free();
-    b.free();
   }
   if (cuda.available && wants('native-cuda-e2e')) {
-    record('miForward', 'native-cuda-e2e', dtype, n, v, timeSync(() => miForward(fwd, { backend: 'cuda' }), x.timing).seconds);
+    put('native-cuda-e2e', timeSync(() => miForward(fwd, { backend: 'cuda' }), x.timing).seconds);
   }
   if (wants('ts-fused')) {
     const sw = dtype === 'f32' ? x.slow.withF32 : toBf16(x.slow.withF32);
     const swo = dtype === 'f32' ? x.slow.withoutF32 : toBf16(x.slow.withoutF32);
     const sf = forwardArgs(x.slow, dtype, sw, swo);
-    record('miForward', 'ts-fused', dtype, n, v, x.scaleUp * timeSync(() => miForward(sf, { backend: 'js' }), x.slowTiming).seconds, x.slowRows);
+    put('ts-fused', x.scaleUp * timeSync(() => miForward(sf, { backend: 'js' }), x.slowTiming).seconds, x.slowRows);
   }
 }
 
@@ -254,32 +256,25 @@ function benchLogprobBackward(x: ShapeInputs, dtype: BenchDType): void {
   const { n, v } = x;
   const [w] = x.arrays[dtype];
   const bwd: LogprobBackwardArgs = { dtype, logits: w, tokens: x.d.tokens, vocabSize: v, lse: x.lseOf[dtype], coef: x.coef, outDtype: dtype };
+  const put = (impl: Impl, seconds: number, rows?: number) => record('logprobBackward', impl, dtype, n, v, seconds, rows);
   if (wants('native-cpu')) {
     const out = dtype === 'f32' ? new Float32Array(n * v) : new Uint16Array(n * v);
-    record('logprobBackward', 'native-cpu', dtype, n, v, timeSync(() => logprobBackward({ ...bwd, out }, { backend: 'cpu' }), x.timing).seconds);
+    put('native-cpu', timeSync(() => logprobBackward({ ...bwd, out }, { backend: 'cpu' }), x.timing).seconds);
   }
   if (cuda.available && wants('native-cuda')) {
-    const a = DeviceTensor.upload(w);
-    const g = DeviceTensor.empty(dtype, n * v);
-    const onDevice = { ...bwd, logits: a, out: g };
-    record(
-      'logprobBackward',
+    const [a, g] = [DeviceTensor.upload(w), DeviceTensor.empty(dtype, n * v)];
+    put(
       'native-cuda',
-      dtype,
-      n,
-      v,
-      timeCudaKernels((iterations) => timeLogprobBackwardCuda(onDevice, iterations)),
+      kernelSeconds([a, g], (iterations) => timeLogprobBackwardCuda({ ...bwd, logits: a, out: g }, iterations)),
     );
-    a.free();
-    g.free();
   }
   if (cuda.available && wants('native-cuda-e2e')) {
-    record('logprobBackward', 'native-cuda-e2e', dtype, n, v, timeSync(() => logprobBackward(bwd, { backend: 'cuda' }), x.timing).seconds);
+    put('native-cuda-e2e', timeSync(() => logprobBackward(bwd, { backend: 'cuda' }), x.timing).seconds);
   }
   if (wants('ts-fused')) {
     const sw = dtype === 'f32' ? x.slow.withF32 : toBf16(x.slow.withF32);
     const sb = { ...bwd, logits: sw, tokens: x.slow.tokens, lse: x.lseOf[dtype].subarray(0, x.slowRows), coef: x.coef.subarray(0, x.slowRows) };
-    record('logprobBackward', 'ts-fused', dtype, n, v, x.scaleUp * timeSync(() => logprobBackward(sb, { backend: 'js' }), x.slowTiming).seconds, x.slowRows);
+    put('ts-fused', x.scaleUp * timeSync(() => logprobBackward(sb, { backend: 'js' }), x.slowTiming).seconds, x.slowRows);
   }
 }
 

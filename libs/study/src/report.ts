@@ -2,7 +2,7 @@
 // the differences, learning curves per method, step times, and the SFT format comparison.
 import { escapeHtml as esc, htmlPage, lineChart, PALETTE } from '@rapo/report';
 import type { Interval } from './stats.js';
-import { DRIFT_GENERIC, DRIFT_KL, DRIFT_LENGTH, METRICS, type RunSummary, type StudyResults } from './study.js';
+import { DRIFT, METRICS, type RunSummary, type StudyResults } from './study.js';
 
 const LABEL: Record<string, string> = {
   heldOutFidelity: 'held-out fidelity',
@@ -52,7 +52,7 @@ export function renderStudyReport(r: StudyResults): string {
     .join('');
   const control = r.control
     ? `<h2>Random-reward control (drift)</h2>
-<p>Every method again on a reward that is pure noise, on seeds 1 to ${Object.values(r.control)[0]?.kl.values?.length ?? '?'}. A reward without information should not make a method act differently from GRPO. A method drifts when, as the mean of the differences paired by seed, its KL to the SFT policy differs from GRPO's by more than ${DRIFT_KL}, its answer length by more than ${100 * DRIFT_LENGTH}%, or its held-out generic-phrase rate by more than ${100 * DRIFT_GENERIC} points.</p>
+<p>Every method again on a reward that is pure noise, on seeds 1 to ${Object.values(r.control)[0]?.kl.values?.length ?? '?'}. A reward without information should not make a method act differently from GRPO. A method drifts when, as the mean of the differences paired by seed, its KL to the SFT policy differs from GRPO's by more than ${DRIFT.kl}, its answer length by more than ${100 * DRIFT.length}%, or its held-out generic-phrase rate by more than ${100 * DRIFT.generic} points.</p>
 <table><tr><th>method - grpo, random reward</th><th>KL difference</th><th>answer tokens difference</th><th>generic-phrase rate difference</th><th>verdict</th></tr>${Object.entries(
         r.control,
       )

@@ -65,9 +65,7 @@ export function selectMethods(names: readonly string[]): Variant[] {
  * method does differently from GRPO; the generic-phrase margin catches a push that KL and length
  * miss (a weighting that clears boilerplate whatever the reward says).
  */
-export const DRIFT_KL = 0.1;
-export const DRIFT_LENGTH = 0.1;
-export const DRIFT_GENERIC = 0.1;
+export const DRIFT = { kl: 0.1, length: 0.1, generic: 0.1 } as const;
 
 /** One method against GRPO on the random reward: the paired differences and the drift verdict. */
 export interface DriftControl {
@@ -85,9 +83,9 @@ const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(d
 /** The drift rule on mean differences paired by seed (method - GRPO, both on the random reward). */
 export function driftVerdict(kl: Interval, answerTokens: Interval, genericRate: Interval, grpoAnswerTokens: number): DriftControl {
   const driftsBy = [
-    ...(Math.abs(kl.mean) > DRIFT_KL ? ['KL'] : []),
-    ...(Math.abs(answerTokens.mean) > DRIFT_LENGTH * grpoAnswerTokens ? ['length'] : []),
-    ...(Math.abs(genericRate.mean) > DRIFT_GENERIC ? ['generic-phrase rate'] : []),
+    ...(Math.abs(kl.mean) > DRIFT.kl ? ['KL'] : []),
+    ...(Math.abs(answerTokens.mean) > DRIFT.length * grpoAnswerTokens ? ['length'] : []),
+    ...(Math.abs(genericRate.mean) > DRIFT.generic ? ['generic-phrase rate'] : []),
   ];
   return { kl, answerTokens, genericRate, grpoAnswerTokens, driftsBy, drifts: driftsBy.length > 0 };
 }
@@ -396,7 +394,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResults> {
     ]),
     ...Object.entries(control ?? {}).map(
       ([k, c]) =>
-        `random-reward control, ${k} - grpo: KL ${signed(c.kl.mean, 4)}, answer tokens ${signed(c.answerTokens.mean, 1)} (GRPO ${c.grpoAnswerTokens.toFixed(1)}), generic-phrase rate ${signed(100 * c.genericRate.mean, 1)} points: ${c.drifts ? `drifts by ${c.driftsBy.join(' and ')} (margins: KL ${DRIFT_KL}, length ${100 * DRIFT_LENGTH}%, generic ${100 * DRIFT_GENERIC} points)` : 'no drift'}`,
+        `random-reward control, ${k} - grpo: KL ${signed(c.kl.mean, 4)}, answer tokens ${signed(c.answerTokens.mean, 1)} (GRPO ${c.grpoAnswerTokens.toFixed(1)}), generic-phrase rate ${signed(100 * c.genericRate.mean, 1)} points: ${c.drifts ? `drifts by ${c.driftsBy.join(' and ')} (margins: KL ${DRIFT.kl}, length ${100 * DRIFT.length}%, generic ${100 * DRIFT.generic} points)` : 'no drift'}`,
     ),
     beatsGrpo(difference, ablationDifferences, control),
   ];
