@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backendInfo, miForward, resetBackendCache } from './index.js';
-import { loadFrom, loadNative, nativePath, nativeSourceDir, nativeSourceHash, NativeAddonError, resetNativeCache } from './loader.js';
+import { addonCandidates, loadFrom, loadNative, nativePath, nativeSourceDir, nativeSourceHash, NativeAddonError, resetNativeCache } from './loader.js';
 import { makeProblem, miArgs } from './test-helpers.js';
 
 const saved = { ...process.env };
@@ -38,6 +38,30 @@ describe.skipIf(!src)('native addon loading', () => {
       expect(nativeSourceHash(copy)).not.toBe(nativeSourceHash(src!));
     } finally {
       rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('a bundled app loads the binary beside its entry point before the build folder, which must match the sources', () => {
+    const dist = mkdtempSync(join(tmpdir(), 'rapo-bundle-'));
+    try {
+      const entry = join(dist, 'rapo-app.mjs');
+      expect(addonCandidates(entry)).toEqual([join(dist, 'rapo.node'), join(src!, 'build', 'Release', 'rapo.node'), join(src!, 'build', 'Debug', 'rapo.node')]);
+      // The copy beside the entry point is the one the bundle was built with: it is not compared
+      // with the checkout's sources, so an edit under native/ does not turn it away.
+      cpSync(nativePath()!, join(dist, 'rapo.node'));
+      const argv1 = process.argv[1];
+      process.argv[1] = entry;
+      try {
+        resetNativeCache();
+        expect(loadNative().buildInfo().sourceHash).toBe(nativeSourceHash(src!));
+        expect(nativePath()).toBe(join(dist, 'rapo.node'));
+      } finally {
+        process.argv[1] = argv1!;
+      }
+      process.env.RAPO_NATIVE_PATH = '/somewhere/rapo.node';
+      expect(addonCandidates(entry)).toEqual(['/somewhere/rapo.node']);
+    } finally {
+      rmSync(dist, { recursive: true, force: true });
     }
   });
 

@@ -23,14 +23,18 @@ export function nativeSourceDir(): string | undefined {
   return existsSync(join(dir, 'CMakeLists.txt')) ? dir : undefined;
 }
 
-/** Where the addon is looked for: RAPO_NATIVE_PATH alone when set, else the build folder. */
-function candidates(): string[] {
+/**
+ * Where the addon is looked for, in order: RAPO_NATIVE_PATH alone when set; else the binary a
+ * bundled app ships next to its entry point (apps/<app>/dist/rapo.node: the one the bundle was
+ * built with, so editing native/ while a bundled run goes on does not change what its child
+ * processes load); else the checkout's build folder.
+ */
+export function addonCandidates(entryPoint: string | undefined = process.argv[1]): string[] {
   if (process.env.RAPO_NATIVE_PATH) return [resolve(process.env.RAPO_NATIVE_PATH)];
   const list: string[] = [];
+  if (entryPoint) list.push(join(dirname(resolve(entryPoint)), 'rapo.node'));
   const src = nativeSourceDir();
   if (src) list.push(join(src, 'build', 'Release', 'rapo.node'), join(src, 'build', 'Debug', 'rapo.node'));
-  // Bundled apps ship the binary next to their entry point.
-  if (process.argv[1]) list.push(join(dirname(resolve(process.argv[1])), 'rapo.node'));
   return list;
 }
 
@@ -83,7 +87,7 @@ export function nativePath(): string | undefined {
 }
 
 function tryLoad(): LoadResult {
-  const list = candidates();
+  const list = addonCandidates();
   const path = list.find((p) => existsSync(p));
   if (!path) {
     return {

@@ -200,6 +200,15 @@ Start parseStart(const Napi::CallbackInfo& info, Keepalive* keep) {
   return st;
 }
 
+// Every op's input starts with the same four fields, read once by parseStart.
+template <typename Input>
+void fillStart(Input& in, const Start& st) {
+  in.dtype = st.dtype;
+  in.tokens = st.tokens;
+  in.n = st.n;
+  in.v = st.v;
+}
+
 Napi::Float32Array newOutput(Napi::Env env, Napi::Object& result, const char* name, int64_t n, float** ptr) {
   Napi::Float32Array a = Napi::Float32Array::New(env, static_cast<std::size_t>(n));
   result.Set(name, a);
@@ -225,10 +234,7 @@ MiCall parseMiForward(const Napi::CallbackInfo& info, bool device, Keepalive* ke
   const int64_t n = st.n, v = st.v;
   MiCall call;
   MiForwardInput& in = call.in;
-  in.dtype = st.dtype;
-  in.tokens = st.tokens;
-  in.n = n;
-  in.v = v;
+  fillStart(in, st);
   bool onDeviceA = false, onDeviceB = false;
   in.logitsWith = logitsArray(o, "logitsWith", in.dtype, n, v, device, &onDeviceA, keep);
   in.logitsWithout = logitsArray(o, "logitsWithout", in.dtype, n, v, device, &onDeviceB, keep);
@@ -296,10 +302,7 @@ BackwardCall parseLogprobBackward(const Napi::CallbackInfo& info, bool device, K
   const int64_t n = st.n, v = st.v;
   BackwardCall call;
   LogprobBackwardInput& in = call.in;
-  in.dtype = st.dtype;
-  in.tokens = st.tokens;
-  in.n = n;
-  in.v = v;
+  fillStart(in, st);
   in.logits = logitsArray(o, "logits", in.dtype, n, v, device, &call.place.logitsOnDevice, keep);
   const std::string nDesc = "N (" + std::to_string(n) + ")";
   in.lse = typedArray<const float>(o, "lse", napi_float32_array, n, nDesc, keep);

@@ -61,43 +61,41 @@ DeviceBuffer::~DeviceBuffer() {
 }
 
 namespace {
-Napi::TypedArray hostArray(const Napi::CallbackInfo& info, const char* method) {
+// The host array of DeviceBuffer.<method>: a typed array, a buffer that is still allocated, and
+// no more bytes than the buffer holds.
+Napi::TypedArray transferArray(const Napi::CallbackInfo& info, const char* method, const void* ptr, std::size_t bytes) {
+  Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray()) {
-    throw Napi::TypeError::New(info.Env(), std::string("Expected a typed array for DeviceBuffer.") + method +
-                                               " but received another type");
+    throw Napi::TypeError::New(env, std::string("Expected a typed array for DeviceBuffer.") + method + " but received another type");
   }
-  return info[0].As<Napi::TypedArray>();
+  Napi::TypedArray a = info[0].As<Napi::TypedArray>();
+  if (!ptr) throw Napi::Error::New(env, std::string("Expected a live DeviceBuffer for ") + method + " but received a freed DeviceBuffer");
+  if (a.ByteLength() > bytes) {
+    throw Napi::RangeError::New(env, "Expected at most " + std::to_string(bytes) + " bytes for DeviceBuffer." + method + " but received " +
+                                         std::to_string(a.ByteLength()));
+  }
+  return a;
 }
+
+uint8_t* hostBytes(const Napi::TypedArray& a) { return static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(); }
 }  // namespace
 
 Napi::Value DeviceBuffer::upload(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::TypedArray a = hostArray(info, "upload");
-  if (!ptr_) throw Napi::Error::New(env, "Expected a live DeviceBuffer for upload but received a freed DeviceBuffer");
-  if (a.ByteLength() > bytes_) {
-    throw Napi::RangeError::New(env, "Expected at most " + std::to_string(bytes_) +
-                                         " bytes for DeviceBuffer.upload but received " + std::to_string(a.ByteLength()));
-  }
+  Napi::TypedArray a = transferArray(info, "upload", ptr_, bytes_);
   try {
-    cudaUpload(ptr_, static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(), a.ByteLength());
+    cudaUpload(ptr_, hostBytes(a), a.ByteLength());
   } catch (const Error& e) {
-    throw toJsError(env, e.kind(), e.what());
+    throw toJsError(info.Env(), e.kind(), e.what());
   }
   return info.This();
 }
 
 Napi::Value DeviceBuffer::download(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::TypedArray a = hostArray(info, "download");
-  if (!ptr_) throw Napi::Error::New(env, "Expected a live DeviceBuffer for download but received a freed DeviceBuffer");
-  if (a.ByteLength() > bytes_) {
-    throw Napi::RangeError::New(env, "Expected at most " + std::to_string(bytes_) +
-                                         " bytes for DeviceBuffer.download but received " + std::to_string(a.ByteLength()));
-  }
+  Napi::TypedArray a = transferArray(info, "download", ptr_, bytes_);
   try {
-    cudaDownload(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(), ptr_, a.ByteLength());
+    cudaDownload(hostBytes(a), ptr_, a.ByteLength());
   } catch (const Error& e) {
-    throw toJsError(env, e.kind(), e.what());
+    throw toJsError(info.Env(), e.kind(), e.what());
   }
   return a;
 }
