@@ -1,6 +1,7 @@
 // The lint rules that keep the architecture (eslint.config.mjs, docs/design.md) catch what they
 // are there for: each case lints a one-line file placed in a project and checks which rule fires.
 // This is also the documented way to see the rules work: `cd tools && npx vitest run lint`.
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ESLint } from 'eslint';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +17,11 @@ async function rulesFor(path: string, code: string): Promise<string[]> {
 
 beforeAll(() => {
   process.env.NX_DAEMON = 'false';
+  // The boundary rule reads Nx's cached project graph and skips itself without one (a fresh
+  // clone): compute it first, as `npm run lint` does.
+  execFileSync(process.execPath, [resolve(root, 'node_modules/nx/dist/bin/nx.js'), 'show', 'projects'], { cwd: root, stdio: 'ignore' });
   eslint = new ESLint({ cwd: root });
-});
+}, 120_000);
 
 describe('the module-boundary lint rules', () => {
   it('stop any project but @rapo/kernels from reaching the raw addon', async () => {
