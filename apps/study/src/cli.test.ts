@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTrainConfig, train } from '@rapo/trainer';
+import { TINY_MODEL, TINY_MODEL_SETS } from '@rapo/trainer/testing';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 const root = mkdtempSync(join(tmpdir(), 'rapo-study-cli-'));
@@ -22,14 +23,7 @@ describe('rapo-study', () => {
     const out = join(root, 'jobs');
     const tiny = [
       'data.characters=6',
-      'model.init=scratch',
-      'model.vocab_size=300',
-      'model.hidden_size=16',
-      'model.num_hidden_layers=1',
-      'model.num_attention_heads=2',
-      'model.num_key_value_heads=1',
-      'model.intermediate_size=32',
-      'model.max_position_embeddings=1024',
+      ...TINY_MODEL_SETS,
       'sft.batch_size=2',
       'sft.eval_every=2',
       'rl.prompts_per_step=2',
@@ -81,21 +75,7 @@ describe('rapo-study', () => {
 
   it('passes a SIGTERM on to its training processes, which stop with a checkpoint before it exits', async () => {
     const out = join(root, 'stop');
-    const tiny = [
-      'data.characters=6',
-      'model.init=scratch',
-      'model.vocab_size=300',
-      'model.hidden_size=16',
-      'model.num_hidden_layers=1',
-      'model.num_attention_heads=2',
-      'model.num_key_value_heads=1',
-      'model.intermediate_size=32',
-      'model.max_position_embeddings=1024',
-      'sft.batch_size=2',
-      'sft.eval_every=1000',
-      'probe.prompts=0',
-      'checkpoint.every=1000',
-    ];
+    const tiny = ['data.characters=6', ...TINY_MODEL_SETS, 'sft.batch_size=2', 'sft.eval_every=1000', 'probe.prompts=0', 'checkpoint.every=1000'];
     const args = [
       BUNDLE,
       '--seeds',
@@ -148,16 +128,7 @@ describe('rapo-study', () => {
     const config = parseTrainConfig({
       phases: ['sft'],
       data: { characters: 6 },
-      model: {
-        init: 'scratch',
-        vocab_size: 300,
-        hidden_size: 16,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        num_key_value_heads: 1,
-        intermediate_size: 32,
-        max_position_embeddings: 1024,
-      },
+      model: TINY_MODEL,
       sft: { steps: 2, batch_size: 2, eval_every: 2, eval_batches: 1 },
       probe: { prompts: 2 },
     });

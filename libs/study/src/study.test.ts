@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { train } from '@rapo/trainer';
+import { TINY_MODEL } from '@rapo/trainer/testing';
 import { driftVerdict, runStudy, selectMethods, type StudyResults, type TrainJob } from './study.js';
 import { interval } from './stats.js';
 
@@ -13,16 +14,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const TINY = {
   data: { characters: 6 },
-  model: {
-    init: 'scratch',
-    vocab_size: 300,
-    hidden_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    intermediate_size: 32,
-    max_position_embeddings: 1024,
-  },
+  model: TINY_MODEL,
   sft: { batch_size: 2, eval_every: 2, eval_batches: 1, lr: 1e-2, warmup_steps: 1 },
   rl: { prompts_per_step: 2, group_size: 2, max_new_tokens: 6, rewards: [{ type: 'testbed-judge', noise: 0.3 }] },
   log: { samples_every: 1, samples: 1 },

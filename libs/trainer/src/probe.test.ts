@@ -10,6 +10,7 @@ import { MIN_SIGNAL_AUC, probeLine, profileProbe, scoreReadingAnswers, weakSigna
 import { makeRewardSource } from './rewards.js';
 import { scratchModel } from './run.js';
 import type { Ctx } from './steps.js';
+import { TINY_MODEL } from './testing.js';
 
 beforeAll(async () => {
   process.env.RAPO_TF_BACKEND ??= 'cpu';
@@ -81,16 +82,7 @@ describe('profile probe', () => {
   it('measures a model end to end: greedy facts on both sides, the swap signal, counts', async () => {
     const config = parseTrainConfig({
       data: { characters: 8 },
-      model: {
-        init: 'scratch',
-        vocab_size: 300,
-        hidden_size: 16,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        num_key_value_heads: 1,
-        intermediate_size: 32,
-        max_position_embeddings: 1536,
-      },
+      model: { ...TINY_MODEL, max_position_embeddings: 1536 },
       rl: { max_new_tokens: 8, rapo: { ablation: 'drop' } },
     });
     const data = loadDataset(config);
