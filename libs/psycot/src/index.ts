@@ -45,4 +45,14 @@ export {
   type GenericCot,
 } from './parser.js';
 export { Character, type CharacterOptions, type TurnResult } from './agent.js';
-export { buildJudgeMessages, readJudgeRequest, parseJudgeScore, JudgeScoreError, JUDGE_RUBRIC, type JudgeInput } from './judge-prompt.js';
+export {
+  buildJudgeMessages,
+  readJudgeRequest,
+  parseJudgeScore,
+  judgeMaterial,
+  judgeAddressKinds,
+  JudgeScoreError,
+  JUDGE_RUBRIC,
+  JUDGE_RESPONSE_BUDGET,
+  type JudgeInput,
+} from './judge-prompt.js';
