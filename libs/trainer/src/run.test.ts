@@ -67,6 +67,7 @@ describe('a training run', () => {
         'reward',
         'rewardParts',
         'genericRate',
+        'judgeAddressRate',
         'responseLength',
         'truncated',
         'kl',

@@ -7,6 +7,11 @@
 // <out>/reference/             the frozen RL reference (the policy when RL started)
 // <out>/final/                 the trained model, servable with `rapo-serve local:<out>/final`
 // <out>/report.html            curves, timing and samples
+// <out>/judge-cache/           readable answers of llm-judge rewards (with cache: true, the default)
+//
+// Every input (config, data files, model init, reward setup) is checked before the folder is
+// made, so a start that fails leaves nothing behind; a folder without a checkpoint or a metrics
+// row (one an older version left when its start failed) is replaced by the next start.
 //
 // Every directory is written under a temporary name and renamed, so a crash leaves either the
 // previous checkpoint or the new one. Resuming loads the newest complete checkpoint and cuts
@@ -38,7 +43,7 @@ import { sftExample } from '@rapo/testbed';
 import { probeLine, profileProbe, readingProbe, weakSignalWarning, type ProfileProbe } from './probe.js';
 import { promptMessages } from './format.js';
 import { AdamW } from './optim.js';
-import { makeRewardSource } from './rewards.js';
+import { JudgeError, makeRewardSource } from './rewards.js';
 import { resolveInit } from './base.js';
 import { checkRapoSetup } from './rapo.js';
 import { batchAt, stepSeed } from './batches.js';
@@ -236,14 +241,18 @@ function fmtSeconds(s: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** The console summary of an RL step: every signal metrics.jsonl has, compactly. */
-export function rlLine(m: RlMetrics): string {
+/**
+ * The console summary of an RL step: every signal metrics.jsonl has, compactly. `judgeFailuresTotal`
+ * is the run's count so far, shown beside the step's when the step had failures.
+ */
+export function rlLine(m: RlMetrics, judgeFailuresTotal?: number): string {
   const f = (x: number, d = 3) => x.toFixed(d);
   const parts = Object.entries(m.rewardParts);
   const t = m.timing;
   return [
     `reward ${f(m.reward)}${parts.length > 1 ? ` (${parts.map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`,
     `generic ${(m.genericRate * 100).toFixed(0)}%`,
+    ...(m.judgeAddressRate > 0 ? [`judge-talk ${(m.judgeAddressRate * 100).toFixed(0)}%`] : []),
     `len ${m.responseLength.toFixed(0)}`,
     `kl ${f(m.kl, 4)}`,
     `ent ${f(m.entropy, 2)}`,
@@ -258,7 +267,9 @@ export function rlLine(m: RlMetrics): string {
       : []),
     `| rollout ${t.rollout.toFixed(1)}s score ${t.scoring.toFixed(1)}s ablated ${t.ablated.toFixed(1)}s update ${t.update.toFixed(1)}s`,
     `${m.tokensPerSecond.toFixed(0)} tok/s`,
-    ...(m.judgeFailures ? [`judge failures ${m.judgeFailures}`] : []),
+    ...(m.judgeFailures
+      ? [`judge failures ${m.judgeFailures}${judgeFailuresTotal !== undefined ? ` (${judgeFailuresTotal} in the run)` : ''} (advantage 0)`]
+      : []),
   ].join('  ');
 }
 
@@ -304,12 +315,14 @@ export async function train(options: RunOptions): Promise<RunResult> {
   const configPath = join(out, CONFIG_FILE);
   const yaml = configToYaml(config);
 
-  // --- the run directory ------------------------------------------------------------------------
-  let resumeFrom: { dir: string; state: CheckpointState } | undefined;
-  if (existsSync(configPath)) {
-    if (!options.resume) {
-      throw new RunError(`${out} already holds a run. Pass --resume to continue it, or choose another --out.`);
-    }
+  // --- the run directory: what is there already ----------------------------------------------------
+  const hasConfig = existsSync(configPath);
+  // No checkpoint and no metrics row: the run never got past its start (or its first step).
+  const progress = hasConfig && (checkpointDirs(out).length > 0 || readMetricRows(out).length > 0);
+  if (hasConfig && progress && !options.resume) {
+    throw new RunError(`${out} already holds a run. Pass --resume to continue it, or choose another --out.`);
+  }
+  if (hasConfig && options.resume) {
     const saved = parseTrainConfig(YAML.parse(readFileSync(configPath, 'utf8')), configPath);
     const diff = configDiff(saved, config);
     if (diff.length) {
@@ -317,12 +330,57 @@ export async function train(options: RunOptions): Promise<RunResult> {
         `--resume: the config differs from the run's ${configPath}:\n  ${diff.join('\n  ')}\nResume with the same config, or start a new run with another --out.`,
       );
     }
-    removeLeftovers(out);
-    resumeFrom = checkpointDirs(out).at(-1);
-  } else {
-    if (options.resume && existsSync(out) && readdirSync(out).length) {
-      throw new RunError(`--resume: ${out} has no ${CONFIG_FILE}, so it is not a training run`);
+  }
+  if (!hasConfig && options.resume && existsSync(out) && readdirSync(out).length) {
+    throw new RunError(`--resume: ${out} has no ${CONFIG_FILE}, so it is not a training run`);
+  }
+  const resumeFrom = hasConfig && options.resume ? checkpointDirs(out).at(-1) : undefined;
+
+  // --- every input, checked before anything is written -----------------------------------------------
+  const backend = await initBackend();
+  let data: Dataset;
+  let model: LlamaModel;
+  let tokenizer: BpeTokenizer;
+  let rewards: ReturnType<typeof makeRewardSource>[];
+  try {
+    data = loadDataset(config);
+    const runs = (phase: Phase) => config.phases.includes(phase) && (phase === 'sft' ? config.sft.steps : config.rl.steps) > 0;
+    if (runs('sft') && !data.sftSample.length) throw new ConfigError('sft: no SFT examples to train on');
+    if (runs('rl')) {
+      if (!data.rlTrain.length) throw new ConfigError('rl: no prompts to train on');
+      checkRapoSetup(config, data);
     }
+    // Held-out evaluation (greedy answers to rl.eval_prompts held-out prompts, the RL rewards,
+    // the testbed's fidelity): every rl.eval_every RL steps, and once at the end of the run.
+    // (A run without RL and without a world to judge, such as pretraining on reading tasks, needs none.)
+    const needRewards = runs('rl') || data.world !== undefined;
+    const world = data.world;
+    rewards = needRewards ? config.rl.rewards.map((r, index) => makeRewardSource(r, world, config.seed, { runDir: out, index })) : [];
+    ({ model, tokenizer } = resumeFrom ? loadCheckpoint(resumeFrom.dir) : initialModel(config, data));
+  } catch (e) {
+    if (hasConfig && options.resume && !progress && e instanceof ConfigError) {
+      throw new ConfigError(
+        `--resume: the run in ${out} has no checkpoint and no metrics: its start failed, and its saved config still fails: ${e.message}\n` +
+          `Start it again without --resume and with a corrected config (the folder is reused): npm run train -- --config <file.yaml> --out ${out}`,
+      );
+    }
+    throw e;
+  }
+  const pad = tokenizer.tokenToId(PAD_TOKEN);
+  const endOfTurn = tokenizer.tokenToId(END_OF_TURN);
+  if (pad === undefined || endOfTurn === undefined) {
+    model.dispose();
+    throw new ConfigError(`model.init: the tokenizer has no ${PAD_TOKEN} or ${END_OF_TURN} token; rapo trains ChatML models`);
+  }
+
+  // --- the run folder --------------------------------------------------------------------------------
+  if (resumeFrom || (hasConfig && options.resume)) {
+    removeLeftovers(out);
+  } else {
+    // A new run, or one that never got past its start: its reference (the policy RL started
+    // from) belongs to the old attempt. The judge cache stays: its answers are keyed by request.
+    for (const name of ['reference', 'report.html']) rmSync(join(out, name), { recursive: true, force: true });
+    removeLeftovers(out);
     mkdirSync(out, { recursive: true });
     writeFileAtomic(configPath, yaml);
   }
@@ -336,33 +394,19 @@ export async function train(options: RunOptions): Promise<RunResult> {
   writeJsonlAtomic(join(out, SAMPLES), samples);
   const elapsedBefore = resumeFrom?.state.elapsed ?? 0;
   const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
-
-  // --- data, model, backend -----------------------------------------------------------------------
-  const backend = await initBackend();
-  const data = loadDataset(config);
-  let model: LlamaModel;
-  let tokenizer: BpeTokenizer;
-  if (resumeFrom) {
-    ({ model, tokenizer } = loadCheckpoint(resumeFrom.dir));
-    log(`resuming from ${resumeFrom.dir} (${position.phase} step ${position.step})`);
-  } else {
-    ({ model, tokenizer } = initialModel(config, data));
-  }
-  const pad = tokenizer.tokenToId(PAD_TOKEN);
-  const endOfTurn = tokenizer.tokenToId(END_OF_TURN);
-  if (pad === undefined || endOfTurn === undefined) {
-    throw new ConfigError(`model.init: the tokenizer has no ${PAD_TOKEN} or ${END_OF_TURN} token; rapo trains ChatML models`);
-  }
+  if (resumeFrom) log(`resuming from ${resumeFrom.dir} (${position.phase} step ${position.step})`);
+  // Judge answers that were unreadable or failed calls, over the whole run: the count of the
+  // last kept row, so it survives a resume.
+  let judgeFailuresTotal = [...metrics].reverse().find((r) => r.judgeFailuresTotal !== undefined)?.judgeFailuresTotal ?? 0;
+  // What the run is doing, for the message of an error.
+  let doing = 'the start';
   const ctx: Ctx = { config, model, tokenizer, pad, endOfTurn, ...(data.world ? { world: data.world } : {}) };
-  // Held-out evaluation (greedy answers to rl.eval_prompts held-out prompts, the RL rewards,
-  // the testbed's fidelity): every rl.eval_every RL steps, and once at the end of the run.
-  // (A run without RL and without a world to judge, such as pretraining on reading tasks, needs none.)
-  const needRewards = (config.phases.includes('rl') && config.rl.steps > 0) || data.world !== undefined;
-  const rewards = needRewards ? config.rl.rewards.map((r) => makeRewardSource(r, data.world, config.seed)) : [];
   const evalPrompts = batchAt(data.rlEval, Math.min(config.rl.eval_prompts, data.rlEval.length), 0, config.seed, 'rl-eval');
   const heldOutRow = async (phase: Phase, step: number): Promise<MetricRow | undefined> => {
     if (!evalPrompts.length) return undefined;
+    doing = `the held-out evaluation after ${phase} step ${step}`;
     const e = await evaluate(ctx, rewards, evalPrompts);
+    judgeFailuresTotal += e.judgeFailures;
     const { count: _count, genericRate: _generic, ...fidelity } = e.fidelity ?? { count: 0, genericRate: 0 };
     const row: MetricRow = {
       step,
@@ -372,10 +416,12 @@ export async function train(options: RunOptions): Promise<RunResult> {
       evalGenericRate: e.genericRate,
       truncated: e.truncated,
       ...(e.fidelity ? { fidelity } : {}),
+      ...(e.judgeFailures ? { judgeFailures: e.judgeFailures, judgeFailuresTotal } : {}),
     };
     appendRow(row);
     log(
-      `${phase} eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%  truncated ${(e.truncated * 100).toFixed(0)}%`,
+      `${phase} eval after ${step} steps: reward ${e.reward.toFixed(3)}${e.fidelity ? `  fidelity ${e.fidelity.overall.toFixed(3)}` : ''}  generic ${(e.genericRate * 100).toFixed(0)}%  truncated ${(e.truncated * 100).toFixed(0)}%` +
+        (e.judgeFailures ? `  judge failures ${e.judgeFailures} (${judgeFailuresTotal} in the run; scored at the mean of the rest)` : ''),
     );
     return row;
   };
@@ -444,11 +490,8 @@ export async function train(options: RunOptions): Promise<RunResult> {
 
   try {
     // --- SFT --------------------------------------------------------------------------------------
-    if (phases.includes('sft') && PHASE_ORDER[position.phase] === 0 && !(position.phase === 'sft' && position.step >= config.sft.steps)) {
+    if (phases.includes('sft') && PHASE_ORDER[position.phase] === 0) {
       const c = config.sft;
-      if (!data.sftSample.length) throw new ConfigError('sft: no SFT examples to train on');
-      const optimizer = new AdamW(model.params, { weightDecay: c.weight_decay });
-      if (resumeFrom?.state.phase === 'sft') loadOptimizer(optimizer, resumeFrom);
       const evalSet = data.sftEval.slice(0, c.eval_batches * c.batch_size);
       const evalRow = (step: number) => {
         if (!evalSet.length) return;
@@ -456,7 +499,21 @@ export async function train(options: RunOptions): Promise<RunResult> {
         for (let i = 0; i < evalSet.length; i += c.batch_size) losses.push(sftLoss(ctx, evalSet.slice(i, i + c.batch_size)));
         appendRow({ step, phase: 'sft', time: elapsed(), evalLoss: losses.reduce((a, b) => a + b, 0) / losses.length });
       };
-      for (let step = position.phase === 'sft' ? position.step : 0; step < c.steps; step++) {
+      const atEnd = async () => {
+        evalRow(c.steps);
+        // A run that ends with SFT is judged like one that ends with RL: held-out fidelity,
+        // reward and generic rate of greedy answers.
+        if (!phases.includes('rl')) final = await heldOutRow('sft', c.steps);
+        await probeRow('sft', c.steps);
+      };
+      // Resumed from the phase's last checkpoint: the evaluations that followed its last step were
+      // cut from the logs with everything at or after the checkpoint, so they are made again.
+      const resumedAtEnd = position.phase === 'sft' && position.step >= c.steps;
+      if (resumedAtEnd) await atEnd();
+      const optimizer = resumedAtEnd ? undefined : new AdamW(model.params, { weightDecay: c.weight_decay });
+      if (optimizer && resumeFrom?.state.phase === 'sft') loadOptimizer(optimizer, resumeFrom);
+      for (let step = position.phase === 'sft' ? position.step : 0; optimizer && step < c.steps; step++) {
+        doing = `sft step ${step}`;
         if (step % c.eval_every === 0) {
           evalRow(step);
           // Pretraining shows how well the model reads as it goes.
@@ -466,23 +523,21 @@ export async function train(options: RunOptions): Promise<RunResult> {
         const m = sftStep(ctx, optimizer, data.sftBatch(step, c.batch_size), step);
         appendRow({ step, phase: 'sft', time: elapsed(), loss: m.loss, lr: m.lr, tokensPerSecond: m.tokens / m.seconds, gradNorm: m.gradNorm });
         progress('sft', step, c.steps, t0, `loss ${m.loss.toFixed(3)}  lr ${m.lr.toExponential(1)}  ${(m.tokens / m.seconds).toFixed(0)} tok/s`);
-        const stop = await afterStep(optimizer, 'sft', step + 1, c.steps, async () => {
-          evalRow(c.steps);
-          // A run that ends with SFT is judged like one that ends with RL: held-out fidelity,
-          // reward and generic rate of greedy answers.
-          if (!phases.includes('rl')) final = await heldOutRow('sft', c.steps);
-          await probeRow('sft', c.steps);
-        });
+        const stop = await afterStep(optimizer, 'sft', step + 1, c.steps, atEnd);
         if (stop) break;
       }
-      optimizer.dispose();
+      optimizer?.dispose();
     }
 
     // --- RL ---------------------------------------------------------------------------------------
-    if (!stopped && phases.includes('rl') && !(position.phase === 'rl' && position.step >= config.rl.steps)) {
+    const resumedAtRlEnd = position.phase === 'rl' && position.step >= config.rl.steps;
+    if (!stopped && phases.includes('rl') && resumedAtRlEnd) {
+      // Resumed from RL's last checkpoint (the run had done every step): the final evaluation and
+      // probe were cut from the logs with everything at or after it, so they are made again.
+      final = await heldOutRow('rl', config.rl.steps);
+      await probeRow('rl', config.rl.steps);
+    } else if (!stopped && phases.includes('rl')) {
       const c = config.rl;
-      if (!data.rlTrain.length) throw new ConfigError('rl: no prompts to train on');
-      checkRapoSetup(config, data);
       const referenceDir = join(out, 'reference');
       let reference: LlamaModel | undefined;
       if (c.beta > 0 || c.rapo.scorer === 'reference') {
@@ -507,16 +562,18 @@ export async function train(options: RunOptions): Promise<RunResult> {
       }
       for (let step = first; step < c.steps; step++) {
         if (step % c.eval_every === 0) await evalRow(step);
+        doing = `rl step ${step}`;
         const t0 = performance.now();
         const prompts = batchAt(data.rlTrain, c.prompts_per_step, step, config.seed, 'rl');
         const { metrics: m, samples: ss } = await rlStep(ctx, state, prompts, step);
-        const row = { step, phase: 'rl', time: elapsed(), ...m } as MetricRow;
+        judgeFailuresTotal += m.judgeFailures;
+        const row = { step, phase: 'rl', time: elapsed(), ...m, judgeFailuresTotal } as MetricRow;
         if (step % config.log.samples_every === 0) {
           const picked = ss.slice(0, config.log.samples).map((s) => sampleRow(step, s));
           appendJsonl(join(out, SAMPLES), picked);
         }
         appendRow(row);
-        progress('rl', step, c.steps, t0, rlLine(m));
+        progress('rl', step, c.steps, t0, rlLine(m, judgeFailuresTotal));
         const stop = await afterStep(optimizer, 'rl', step + 1, c.steps, async () => {
           final = await evalRow(c.steps);
           await probeRow('rl', c.steps);
@@ -528,6 +585,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
     }
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RunError) throw e;
+    if (e instanceof JudgeError) e.message = `${doing}: ${e.message}`;
     const last = checkpointDirs(out).at(-1);
     (e as Error).message +=
       `\nThe run in ${out} can be continued${last ? ` from ${last.dir}` : ' from the start'} with --resume: npm run train -- --resume ${out}`;

@@ -3,7 +3,7 @@
 import { miForward } from '@rapo/kernels';
 import { END_OF_TURN, generate, stripChatMarkers, tf, tokenLogprobs, shiftTargets, type BpeTokenizer, type LlamaModel } from '@rapo/model';
 import { fidelity, genericCount, summarizeFidelity, type FidelitySummary, type World } from '@rapo/testbed';
-import { stripReasoning } from '@rapo/psycot';
+import { judgeAddressKinds, stripReasoning } from '@rapo/psycot';
 import type { TrainConfig } from './config.js';
 import { stepSeed } from './batches.js';
 import type { PromptRecord, SftRecord } from './data.js';
@@ -114,6 +114,8 @@ export interface RlMetrics {
   reward: number;
   rewardParts: Record<string, number>;
   genericRate: number;
+  /** Share of the sampled responses (reasoning included) that address their judge: a score line, the judge prompt's tags, grading words (judgeAddressKinds). */
+  judgeAddressRate: number;
   responseLength: number;
   /** Share of the sampled answers cut at the token limit before they ended. */
   truncated: number;
@@ -127,6 +129,7 @@ export interface RlMetrics {
   lr: number;
   timing: { rollout: number; reward: number; scoring: number; ablated: number; update: number };
   tokensPerSecond: number;
+  /** This step's judge answers that were unreadable or failed calls (their items got advantage 0). */
   judgeFailures: number;
 }
 
@@ -173,7 +176,8 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
   const items = texts.map((response, i) => ({ prompt: prompts[Math.floor(i / G)]!, response }));
 
   // 2. Rewards and advantages.
-  const { total, parts } = await scoreAll(state.rewards, items);
+  // An item a judge could not score gets its group's mean reward (advantage 0); too many such stop the step here, before any update.
+  const { total, parts, judgeFailures } = await scoreAll(state.rewards, items, { groupSize: G });
   const grouped = prompts.map((_, p) => total.slice(p * G, (p + 1) * G));
   const adv = groupAdvantages(grouped, c.adv_scale).flat();
   const tReward = performance.now();
@@ -276,6 +280,7 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
     reward: meanOf(total),
     rewardParts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, meanOf(v)])),
     genericRate: meanOf(replies.map((r) => (genericCount(r) > 0 ? 1 : 0))),
+    judgeAddressRate: meanOf(texts.map((t) => (judgeAddressKinds(t).length > 0 ? 1 : 0))),
     responseLength: meanOf(responseIds.map((r) => r.length)),
     truncated: meanOf(gen.finishReasons.map((r) => (r === 'length' ? 1 : 0))),
     kl: stats.kl,
@@ -293,7 +298,7 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
       update: (tUpdate - tAblated) / 1000,
     },
     tokensPerSecond: generated / seconds,
-    judgeFailures: state.rewards.reduce((s, r) => s + r.failures(), 0),
+    judgeFailures,
   };
   let k = 0;
   const samples: RlSample[] = responseIds.map((r, i) => {
@@ -329,6 +334,8 @@ export interface EvalResult {
   truncated: number;
   /** The greedy answers, in the order of the prompts. */
   texts: string[];
+  /** Judge answers that were unreadable or failed calls (their answers count at the mean of the rest). */
+  judgeFailures: number;
 }
 
 /** Room left for an answer after the longest prompt: rl.max_new_tokens, or less where the context ends first. */
@@ -342,7 +349,7 @@ export async function evaluate(ctx: Ctx, rewards: RewardSource[], prompts: Promp
   const ids = prompts.map((p) => encodePrompt(ctx.tokenizer, promptMessages(p, ctx.config.data.prompt_format)));
   const gen = await generate(ctx.model, ids, { maxNewTokens: Math.max(1, answerBudget(ctx, ids)), temperature: 0, stopTokenIds: [ctx.endOfTurn] });
   const texts = gen.tokens.map((t) => stripChatMarkers(ctx.tokenizer.decode(t)));
-  const { total } = await scoreAll(
+  const { total, judgeFailures } = await scoreAll(
     rewards,
     texts.map((response, i) => ({ prompt: prompts[i]!, response })),
   );
@@ -353,7 +360,7 @@ export async function evaluate(ctx: Ctx, rewards: RewardSource[], prompts: Promp
     fid = summarizeFidelity(prompts.map((p, i) => fidelity(ctx.world!, ctx.world!.byId.get(p.characterId!)!, p.turn!, texts[i]!)));
   }
   const truncated = gen.finishReasons.filter((r) => r === 'length').length / Math.max(1, texts.length);
-  return { reward: total.reduce((a, b) => a + b, 0) / Math.max(1, total.length), ...(fid ? { fidelity: fid } : {}), genericRate, truncated, texts };
+  return { reward: total.reduce((a, b) => a + b, 0) / Math.max(1, total.length), ...(fid ? { fidelity: fid } : {}), genericRate, truncated, texts, judgeFailures };
 }
 
 export { END_OF_TURN };

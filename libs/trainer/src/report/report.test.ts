@@ -40,6 +40,7 @@ function realisticRun(seed = 7): ReportInput {
       reward: 0.35 + 0.3 * progress + noise(0.04),
       rewardParts: { judge: 0.4 + 0.25 * progress + noise(0.03), format: 0.9 + noise(0.05), length: -0.05 + noise(0.02) },
       genericRate: 0.3 - 0.2 * progress + noise(0.02),
+      judgeAddressRate: step > 20 ? 0.1 : 0,
       responseLength: 120 - 20 * progress + noise(6),
       kl: 0.002 * step + noise(0.001),
       entropy: 1.9 - 0.4 * progress + noise(0.05),
@@ -94,7 +95,7 @@ describe('renderReport', () => {
       'Learning rate',
       'Reward',
       'Held-out fidelity',
-      'Generic-phrase rate',
+      'Reward hacking signs',
       'KL to reference',
       'Clip fraction',
       'Entropy (nats)',
@@ -107,6 +108,7 @@ describe('renderReport', () => {
       'Tokens per second',
     ];
     expect(chartTitles(html)).toEqual(expected);
+    expect(html).toContain('addresses the judge');
     expect(html.match(/<svg/g)).toHaveLength(expected.length);
     for (const id of ['summary', 'sft', 'reward', 'fidelity', 'stability', 'rapo', 'throughput', 'samples', 'config']) {
       expect(html).toContain(`<section id="${id}">`);

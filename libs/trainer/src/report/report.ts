@@ -95,6 +95,7 @@ function glance(sft: readonly MetricRow[], rl: readonly MetricRow[]): string {
     ['RL reward', rl, (r) => r.reward, 'max'],
     ['Held-out fidelity', rl, (r) => r.fidelity?.overall, 'max'],
     ['Generic-phrase rate', rl, (r) => r.genericRate, 'min'],
+    ['Replies that address the judge', rl, (r) => r.judgeAddressRate, 'min'],
   ];
   const rows = defs.flatMap(([label, source, get, best]) => {
     const values = source.map(get).filter(isFiniteNum);
@@ -207,13 +208,22 @@ function sections(input: ReportInput): Section[] {
         ...rewardParts.map((k) => metricSeries(rl, k, (r) => field(r.rewardParts, k), { dashed: true })),
       ]),
     ]),
-    section('fidelity', 'Held-out fidelity', 'Character fidelity on held-out prompts (eval steps), and the share of responses with generic boilerplate.', [
-      lines('Held-out fidelity', [
-        metricSeries(rl, 'overall', (r) => r.fidelity?.overall),
-        ...fidelityDims.map((k) => metricSeries(rl, k, (r) => field(r.fidelity, k), { dashed: true })),
-      ]),
-      lines('Generic-phrase rate', [metricSeries(rl, 'generic rate', (r) => r.genericRate)], { yInclude: [0] }),
-    ]),
+    section(
+      'fidelity',
+      'Held-out fidelity',
+      "Character fidelity on held-out prompts (eval steps), and two signs of reward hacking in the sampled responses: generic boilerplate, and text that talks to the judge (score lines, the judge prompt's tags, grading words).",
+      [
+        lines('Held-out fidelity', [
+          metricSeries(rl, 'overall', (r) => r.fidelity?.overall),
+          ...fidelityDims.map((k) => metricSeries(rl, k, (r) => field(r.fidelity, k), { dashed: true })),
+        ]),
+        lines(
+          'Reward hacking signs',
+          [metricSeries(rl, 'generic-phrase rate', (r) => r.genericRate), metricSeries(rl, 'addresses the judge', (r) => r.judgeAddressRate, { dashed: true })],
+          { yInclude: [0] },
+        ),
+      ],
+    ),
     section(
       'stability',
       'Policy drift and exploration',

@@ -24,6 +24,8 @@ export interface MetricRow {
   /** Held-out fidelity, only on eval steps. */
   fidelity?: Record<string, number> & { overall?: number };
   genericRate?: number;
+  /** Share of sampled responses that address the judge (score lines, the judge prompt's tags, grading words). */
+  judgeAddressRate?: number;
   responseLength?: number;
   kl?: number;
   entropy?: number;
