@@ -1,26 +1,57 @@
 // Command line of rapo-serve, kept apart from main.ts so it can be tested without starting a server.
 import { parseOptions, UsageError } from '@rapo/cli';
+import { checkApiKey, exposureProblem } from '@rapo/model';
 
 export const USAGE = `Usage: rapo-serve <checkpoint-dir> [--port 8000] [--host 127.0.0.1] [--name <model-id>]
+                  [--api-key <key>] [--insecure] [--max-pending 16]
 
 Serves a rapo checkpoint (config.json, model.safetensors, tokenizer.json, ...) over an
 OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions, POST /v1/completions.
-It listens on loopback only unless --host says otherwise.`;
+
+  --port <n>         port to listen on (default 8000; 0 picks a free one)
+  --host <address>   address to bind (default 127.0.0.1, loopback only)
+  --name <model-id>  the model id clients send and /v1/models lists (default: the directory's name)
+  --api-key <key>    require 'Authorization: Bearer <key>' on every request; prefer the
+                     environment variable RAPO_SERVE_API_KEY, since a command line shows in ps.
+                     --api-key wins when both are given
+  --insecure         allow a non-loopback --host without an API key (anyone who can reach the
+                     machine can then use the model); without it rapo-serve refuses to start
+  --max-pending <n>  completion requests held at once, the one generating and those queued
+                     behind it (default 16); one more gets 429 with Retry-After`;
 
 export interface ServeArgs {
   checkpoint: string;
   port: number;
   host: string;
   name?: string;
+  /** From --api-key or RAPO_SERVE_API_KEY; never print it. */
+  apiKey?: string;
+  insecure: boolean;
+  maxPending: number;
 }
 
 export { UsageError } from '@rapo/cli';
 
-export function parseServeArgs(argv: string[]): ServeArgs | 'help' {
+/** The environment variable that holds the API key. */
+export const API_KEY_ENV = 'RAPO_SERVE_API_KEY';
+
+/**
+ * rapo-serve's arguments. `env` supplies RAPO_SERVE_API_KEY (--api-key wins over it). A
+ * non-loopback --host without a key and without --insecure is a UsageError.
+ */
+export function parseServeArgs(argv: string[], env: Record<string, string | undefined> = process.env): ServeArgs | 'help' {
   const parsed = parseOptions({
     args: argv,
     allowPositionals: true,
-    options: { port: { type: 'string' }, host: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      name: { type: 'string' },
+      'api-key': { type: 'string' },
+      insecure: { type: 'boolean' },
+      'max-pending': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (parsed.values.help) return 'help';
   if (parsed.positionals.length !== 1) {
@@ -29,5 +60,34 @@ export function parseServeArgs(argv: string[]): ServeArgs | 'help' {
   const port = parsed.values.port === undefined ? 8000 : Number(parsed.values.port);
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
     throw new UsageError(`Expected a port in [0, 65535] for --port but received "${parsed.values.port}"`);
-  return { checkpoint: parsed.positionals[0]!, port, host: parsed.values.host ?? '127.0.0.1', ...(parsed.values.name ? { name: parsed.values.name } : {}) };
+  const maxPending = parsed.values['max-pending'] === undefined ? 16 : Number(parsed.values['max-pending']);
+  if (!(Number.isInteger(maxPending) && maxPending >= 1))
+    throw new UsageError(`Expected an integer >= 1 for --max-pending but received "${parsed.values['max-pending']}"`);
+  const host = parsed.values.host ?? '127.0.0.1';
+  const fromFlag = parsed.values['api-key'];
+  const apiKey = fromFlag ?? env[API_KEY_ENV];
+  if (apiKey !== undefined) {
+    try {
+      checkApiKey(apiKey, fromFlag !== undefined ? '--api-key' : API_KEY_ENV);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const insecure = parsed.values.insecure ?? false;
+  const problem = exposureProblem({ host, apiKey, insecure });
+  if (problem) {
+    throw new UsageError(
+      `Refusing to serve on ${host}: ${problem}. Set ${API_KEY_ENV}=<key> in the environment (or give --api-key <key>, ` +
+        `which other users of this machine can see in ps), or pass --insecure if it really should be open to everyone`,
+    );
+  }
+  return {
+    checkpoint: parsed.positionals[0]!,
+    port,
+    host,
+    ...(parsed.values.name ? { name: parsed.values.name } : {}),
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    insecure,
+    maxPending,
+  };
 }

@@ -13,9 +13,23 @@ async function main(): Promise<void> {
   }
   console.log(describeBackend(await initBackend()));
   const model = LocalChatModel.load(args.checkpoint);
-  const running = await serve(model, { port: args.port, host: args.host, modelName: args.name, log: (l) => console.log(l) });
+  const running = await serve(model, {
+    port: args.port,
+    host: args.host,
+    modelName: args.name,
+    apiKey: args.apiKey,
+    insecure: args.insecure,
+    maxPending: args.maxPending,
+    log: (l) => console.log(l),
+  });
   const c = model.checkpoint.model.config;
   console.log(`rapo-serve: ${args.checkpoint} (${c.num_hidden_layers} layers, hidden ${c.hidden_size}, vocab ${c.vocab_size}) at ${running.url}`);
+  // Whether a key is needed, never the key itself.
+  console.log(
+    args.apiKey !== undefined
+      ? 'rapo-serve: requests must send the API key (Authorization: Bearer <key>)'
+      : 'rapo-serve: no API key: requests are not authenticated',
+  );
   const stop = () => {
     console.log('rapo-serve: shutting down');
     void running.close().then(() => process.exit(0));

@@ -14,7 +14,7 @@ export { generate, sampleToken, type GenerateOptions, type Generation, type Fini
 export { renderChat, stripChatMarkers, CHATML_TEMPLATE, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN } from './chat.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type Checkpoint, type GenerationConfig, type SaveOptions } from './checkpoint.js';
 export { LocalChatModel, type Completion, type CompletionChoice } from './local-model.js';
-export { serve, type ServeOptions, type RunningServer } from './server.js';
+export { serve, isLoopbackHost, exposureProblem, checkApiKey, type ServeOptions, type RunningServer } from './server.js';
 export * from './safetensors.js';
 export * from './tokenizer/index.js';
 

@@ -1,10 +1,13 @@
 // An OpenAI-compatible HTTP server over a local checkpoint: /v1/models, /v1/chat/completions
 // (with n and logprobs) and /v1/completions, so any OpenAI client, the evaluator included, talks
 // to a trained model as it talks to vLLM. Bad requests get OpenAI-style JSON errors with a 4xx
-// status; nothing a client sends can stop the server.
+// status; nothing a client sends can stop the server. With an API key every request must carry
+// it as a bearer token; without one the server only binds to loopback unless told `insecure`.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BlockList, isIP, type AddressInfo } from 'node:net';
 import type { ChatMessage, ChatParams } from '@rapo/llm';
+import { isContextOverflow } from '@rapo/llm';
 import type { LocalChatModel } from './local-model.js';
 
 export interface ServeOptions {
@@ -14,8 +17,21 @@ export interface ServeOptions {
   host?: string;
   /** The model id clients send and /v1/models lists. Default: the checkpoint directory's name. */
   modelName?: string;
-  /** Largest request body in bytes. Default 4 MiB. */
+  /** Largest request body in bytes; a larger one gets 413. Default 4 MiB. */
   maxBodyBytes?: number;
+  /**
+   * When set, every request must send `Authorization: Bearer <apiKey>`; others get 401. Printable
+   * ASCII without spaces (what a client can put in a header).
+   */
+  apiKey?: string;
+  /** Serve a non-loopback host without an API key anyway. Default false: serve() refuses. */
+  insecure?: boolean;
+  /**
+   * Completion requests held at once: the one generating plus those queued behind it (the model
+   * generates one at a time). One more gets 429 with Retry-After. Default 16.
+   */
+  maxPending?: number;
+  /** One line per request (method, path without query, status, milliseconds); never the key. */
   log?: (line: string) => void;
 }
 
@@ -31,16 +47,70 @@ class HttpError extends Error {
     message: string,
     readonly param: string | null = null,
     readonly type = status >= 500 ? 'server_error' : 'invalid_request_error',
+    readonly code: string | null = null,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Whether `host` (as given to listen) only accepts connections from this machine: `localhost`,
+ * 127.0.0.0/8 and ::1, in any spelling (0:0:0:0:0:0:0:1, ::ffff:127.0.0.1). Any other name or
+ * address, the wildcards 0.0.0.0 and :: included, counts as reachable from elsewhere.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  if (h === 'localhost' || h === 'localhost.') return true;
+  const family = isIP(h);
+  return family !== 0 && LOOPBACK.check(h, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * Why serving on `host` would be unsafe, or undefined when it is not: a host reachable from other
+ * machines with no API key, unless `insecure` says that is meant. Callers add what to do about it
+ * in their own terms (options for serve(), flags for rapo-serve).
+ */
+export function exposureProblem(options: { host: string; apiKey?: string; insecure?: boolean }): string | undefined {
+  if (options.apiKey !== undefined || options.insecure || isLoopbackHost(options.host)) return undefined;
+  return `${options.host} is not a loopback address and no API key is set, so anyone who can reach this machine could use the model`;
+}
+
+/** Checks an API key's form; the message never contains the key. */
+export function checkApiKey(key: string, source: string): void {
+  if (key.length === 0) throw new RangeError(`Expected a non-empty API key for ${source} but received an empty string`);
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    throw new RangeError(`Expected an API key of printable ASCII characters without spaces for ${source} (clients send it in a header)`);
+  }
+}
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * A check of `Authorization: Bearer <key>` that takes the same time whatever the client sends:
+ * both sides are hashed first, so timingSafeEqual compares equal lengths and the key's length does
+ * not leak either.
+ */
+function bearerCheck(apiKey: string): (header: string | undefined) => 'ok' | 'missing' | 'wrong' {
+  const expected = digest(apiKey);
+  return (header) => {
+    const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    if (!match) return 'missing';
+    return timingSafeEqual(digest(match[1]!), expected) ? 'ok' : 'wrong';
+  };
+}
+
+const AUTH_HEADERS = { 'www-authenticate': 'Bearer realm="rapo-serve"' };
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
@@ -129,12 +199,30 @@ function messages(body: Record<string, unknown>): ChatMessage[] {
   });
 }
 
+/**
+ * Serves `model` until close(). Refuses (before binding) a non-loopback host without `apiKey`
+ * unless `insecure` is set.
+ */
 export async function serve(model: LocalChatModel, options: ServeOptions = {}): Promise<RunningServer> {
   const modelName = options.modelName ?? model.checkpoint.dir.replace(/\/+$/, '').split('/').pop() ?? 'rapo';
   const created = Math.floor(Date.now() / 1000);
   const limit = options.maxBodyBytes ?? 4 * 2 ** 20;
+  const maxPending = options.maxPending ?? 16;
   const log = options.log ?? (() => {});
+  const hostOption = options.host ?? '127.0.0.1';
+  if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`Expected an integer >= 1 for maxBodyBytes but received ${limit}`);
+  if (!(Number.isInteger(maxPending) && maxPending >= 1)) throw new RangeError(`Expected an integer >= 1 for maxPending but received ${maxPending}`);
+  if (options.apiKey !== undefined) checkApiKey(options.apiKey, 'the apiKey option');
+  const problem = exposureProblem({ host: hostOption, apiKey: options.apiKey, insecure: options.insecure });
+  if (problem) {
+    throw new Error(`Refusing to serve on ${hostOption}: ${problem}. Give the apiKey option, or insecure: true if it really should be open to everyone`);
+  }
+  if (options.apiKey === undefined && !isLoopbackHost(hostOption)) {
+    log(`warning: serving on ${hostOption} without an API key (insecure): anyone who can reach it can use the model`);
+  }
+  const authorize = options.apiKey === undefined ? undefined : bearerCheck(options.apiKey);
   let counter = 0;
+  let pending = 0;
 
   const checkModel = (body: Record<string, unknown>) => {
     if (body.model !== undefined && body.model !== modelName) {
@@ -143,92 +231,132 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // Before anything else, so a client without the key learns nothing (not even which routes
+    // exist) and never gets its body buffered.
+    if (authorize) {
+      const verdict = authorize(req.headers.authorization);
+      if (verdict !== 'ok') {
+        throw new HttpError(
+          401,
+          verdict === 'missing'
+            ? "Missing API key: send the header 'Authorization: Bearer <key>' (an OpenAI client does so with its apiKey)"
+            : 'Incorrect API key provided',
+          null,
+          'invalid_request_error',
+          'invalid_api_key',
+          AUTH_HEADERS,
+        );
+      }
+    }
     const url = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
     const route = `${req.method} ${url}`;
     if (route === 'GET /v1/models') {
       send(res, 200, { object: 'list', data: [{ id: modelName, object: 'model', created, owned_by: 'rapo' }] });
       return;
     }
-    if (route === 'POST /v1/chat/completions') {
-      const body = await readBody(req, limit);
-      checkModel(body);
-      const p = params(body, true);
-      const msgs = messages(body);
-      const abort = new AbortController();
-      res.on('close', () => !res.writableEnded && abort.abort(new Error('the client went away')));
-      const r = await model.chat({ messages: msgs, ...p }, { signal: abort.signal });
-      send(res, 200, {
-        id: `chatcmpl-${++counter}`,
-        object: 'chat.completion',
-        created: Math.floor(Date.now() / 1000),
-        model: modelName,
-        choices: r.choices.map((c, index) => ({
-          index,
-          message: { role: 'assistant', content: c.content },
-          finish_reason: c.finishReason,
-          logprobs: c.logprobs
-            ? {
-                content: c.logprobs.map((t) => ({
-                  token: t.token,
-                  logprob: t.logprob,
-                  bytes: [...Buffer.from(t.token, 'utf8')],
-                  top_logprobs: (t.top ?? []).map((x) => ({ token: x.token, logprob: x.logprob, bytes: [...Buffer.from(x.token, 'utf8')] })),
-                })),
-              }
-            : null,
-        })),
-        usage: {
-          prompt_tokens: r.usage.promptTokens,
-          completion_tokens: r.usage.completionTokens,
-          total_tokens: r.usage.promptTokens + r.usage.completionTokens,
-        },
-      });
-      return;
-    }
-    if (route === 'POST /v1/completions') {
-      const body = await readBody(req, limit);
-      checkModel(body);
-      const p = params(body, false);
-      const prompts = typeof body.prompt === 'string' ? [body.prompt] : body.prompt;
-      if (!Array.isArray(prompts) || prompts.length === 0 || prompts.length > 8 || !prompts.every((x) => typeof x === 'string')) {
-        throw new HttpError(400, 'Expected a string or up to 8 strings for prompt', 'prompt');
+    if (route === 'POST /v1/chat/completions' || route === 'POST /v1/completions') {
+      // Counted from here (synchronously, before the body is read) to the response, so at most
+      // maxPending bodies are ever buffered and the queue behind the model stays bounded.
+      if (pending >= maxPending) {
+        throw new HttpError(
+          429,
+          `The server is busy: ${maxPending} completion requests are already running or queued; retry shortly`,
+          null,
+          'requests',
+          'rate_limit_exceeded',
+          { 'retry-after': '1' },
+        );
       }
-      const choices = [];
-      let promptTokens = 0;
-      let completionTokens = 0;
-      for (const prompt of prompts as string[]) {
-        const c = await model.complete(prompt, p);
-        promptTokens += c.promptTokens;
-        completionTokens += c.completionTokens;
-        for (const x of c.choices) {
-          let offset = prompt.length;
-          choices.push({
-            index: choices.length,
-            text: x.text,
-            finish_reason: x.finishReason,
-            logprobs: x.logprobs
-              ? {
-                  tokens: x.logprobs.map((t) => t.token),
-                  token_logprobs: x.logprobs.map((t) => t.logprob),
-                  top_logprobs: x.logprobs.map((t) => Object.fromEntries((t.top ?? []).map((a) => [a.token, a.logprob]))),
-                  text_offset: x.logprobs.map((t) => ((offset += t.token.length), offset - t.token.length)),
-                }
-              : null,
-          });
-        }
+      pending++;
+      try {
+        await (route === 'POST /v1/chat/completions' ? chatCompletion(req, res) : completion(req, res));
+      } finally {
+        pending--;
       }
-      send(res, 200, {
-        id: `cmpl-${++counter}`,
-        object: 'text_completion',
-        created: Math.floor(Date.now() / 1000),
-        model: modelName,
-        choices,
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-      });
       return;
     }
     if (['/v1/models', '/v1/chat/completions', '/v1/completions'].includes(url)) throw new HttpError(405, `${req.method} is not allowed on ${url}`);
     throw new HttpError(404, `No route ${url}; this server has GET /v1/models, POST /v1/chat/completions and POST /v1/completions`);
+  };
+
+  const chatCompletion = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req, limit);
+    checkModel(body);
+    const p = params(body, true);
+    const msgs = messages(body);
+    const abort = new AbortController();
+    res.on('close', () => !res.writableEnded && abort.abort(new Error('the client went away')));
+    const r = await model.chat({ messages: msgs, ...p }, { signal: abort.signal });
+    send(res, 200, {
+      id: `chatcmpl-${++counter}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: modelName,
+      choices: r.choices.map((c, index) => ({
+        index,
+        message: { role: 'assistant', content: c.content },
+        finish_reason: c.finishReason,
+        logprobs: c.logprobs
+          ? {
+              content: c.logprobs.map((t) => ({
+                token: t.token,
+                logprob: t.logprob,
+                bytes: [...Buffer.from(t.token, 'utf8')],
+                top_logprobs: (t.top ?? []).map((x) => ({ token: x.token, logprob: x.logprob, bytes: [...Buffer.from(x.token, 'utf8')] })),
+              })),
+            }
+          : null,
+      })),
+      usage: {
+        prompt_tokens: r.usage.promptTokens,
+        completion_tokens: r.usage.completionTokens,
+        total_tokens: r.usage.promptTokens + r.usage.completionTokens,
+      },
+    });
+  };
+
+  const completion = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readBody(req, limit);
+    checkModel(body);
+    const p = params(body, false);
+    const prompts = typeof body.prompt === 'string' ? [body.prompt] : body.prompt;
+    if (!Array.isArray(prompts) || prompts.length === 0 || prompts.length > 8 || !prompts.every((x) => typeof x === 'string')) {
+      throw new HttpError(400, 'Expected a string or up to 8 strings for prompt', 'prompt');
+    }
+    const choices = [];
+    let promptTokens = 0;
+    let completionTokens = 0;
+    const abort = new AbortController();
+    res.on('close', () => !res.writableEnded && abort.abort(new Error('the client went away')));
+    for (const prompt of prompts as string[]) {
+      const c = await model.complete(prompt, p, { signal: abort.signal });
+      promptTokens += c.promptTokens;
+      completionTokens += c.completionTokens;
+      for (const x of c.choices) {
+        let offset = prompt.length;
+        choices.push({
+          index: choices.length,
+          text: x.text,
+          finish_reason: x.finishReason,
+          logprobs: x.logprobs
+            ? {
+                tokens: x.logprobs.map((t) => t.token),
+                token_logprobs: x.logprobs.map((t) => t.logprob),
+                top_logprobs: x.logprobs.map((t) => Object.fromEntries((t.top ?? []).map((a) => [a.token, a.logprob]))),
+                text_offset: x.logprobs.map((t) => ((offset += t.token.length), offset - t.token.length)),
+              }
+            : null,
+        });
+      }
+    }
+    send(res, 200, {
+      id: `cmpl-${++counter}`,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: modelName,
+      choices,
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    });
   };
 
   const server = createServer((req, res) => {
@@ -238,18 +366,21 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
         const err =
           e instanceof HttpError
             ? e
-            : e instanceof RangeError || e instanceof TypeError
-              ? new HttpError(400, e.message)
-              : new HttpError(500, (e as Error).message ?? String(e));
+            : isContextOverflow(e)
+              ? new HttpError(400, e.message, 'messages', 'invalid_request_error', 'context_length_exceeded')
+              : e instanceof RangeError || e instanceof TypeError
+                ? new HttpError(400, e.message)
+                : new HttpError(500, (e as Error).message ?? String(e));
         if (!res.headersSent && !res.destroyed) {
-          send(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: null } });
+          send(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.code } }, err.headers);
         }
       })
-      .finally(() => log(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started} ms`));
+      // The path only: a query string is the client's and may hold anything, a key included.
+      .finally(() => log(`${req.method} ${(req.url ?? '/').split('?')[0]} ${res.statusCode} ${Date.now() - started} ms`));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8000, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 8000, hostOption, () => resolve());
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
