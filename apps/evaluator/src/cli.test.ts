@@ -48,8 +48,15 @@ describe('rapo-eval arguments', () => {
       timeoutS: 120,
     });
     expect(parseEvalArgs(['compare', 'a', 'b', '--out', 'c'])).toEqual({ command: 'compare', dirs: ['a', 'b'], out: 'c' });
+    const base = ['run', '--benchmark', 'testbed', '--data', 'd', '--model', 'm', '--judge', 'j', '--out', 'o'];
+    expect(parseEvalArgs([...base, '--verbose'])).toMatchObject({ verbose: true });
+    expect(parseEvalArgs([...base, '-v'])).toMatchObject({ verbose: true });
+    expect(parseEvalArgs(base)).not.toHaveProperty('verbose');
     expect(parseEvalArgs(['--help'])).toBe('help');
     expect(parseEvalArgs([])).toBe('help');
+    const strict = ['run', '--benchmark', 'coser', '--data', 'd', '--model', 'm', '--judge', 'j', '--out', 'o', '--strict-judge'];
+    expect(parseEvalArgs(strict)).toMatchObject({ strictJudge: true });
+    expect(parseEvalArgs(strict.slice(0, -1))).not.toHaveProperty('strictJudge');
   });
 
   it('names what is wrong', () => {
@@ -132,8 +139,29 @@ describe('the rapo-eval bundle', () => {
         '--out',
         join(root, 'o2'),
       ]);
-      expect(bad.code).toBe(1);
-      expect(bad.stderr).toMatch(/rapo-eval: Expected a rapo-train run folder .* does not exist/);
+      // A wrong --data is the caller's mistake (exit 2), found before anything is written.
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/rapo-eval: --judge testbed \(its world comes from --data .*nowhere\): Expected a rapo-train run folder .* does not exist/);
+      expect(existsSync(join(root, 'o2'))).toBe(false);
+      const badJudged = await runCli([
+        'run',
+        '--benchmark',
+        'testbed',
+        '--data',
+        join(root, 'nowhere'),
+        '--model',
+        `openai:${url}#actor`,
+        '--judge',
+        `openai:${url}#judge`,
+        '--out',
+        join(root, 'o2'),
+      ]);
+      expect(badJudged.code).toBe(2);
+      expect(badJudged.stderr).toMatch(/rapo-eval: cannot read the testbed data \(--data .*nowhere\): Expected a rapo-train run folder/);
+      expect(existsSync(join(root, 'o2'))).toBe(false);
+      const badSpec = await runCli([...args.slice(0, 6), 'openai:nowhere', ...args.slice(7)]);
+      expect(badSpec.code).toBe(2);
+      expect(badSpec.stderr).toMatch(/rapo-eval: --model openai:nowhere: Expected a model spec/);
     } finally {
       await server.stop();
     }
@@ -183,5 +211,71 @@ describe('the rapo-eval bundle', () => {
     expect(results.cases.total).toBe(1);
     expect(results.usage.model.requests).toBeGreaterThanOrEqual(1);
     expect(readFileSync(join(out, 'cases.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('counts the judge apart when --judge equals --model, and shows stack traces only with --verbose', async () => {
+    const isJudge = (body: Record<string, unknown>) => (body.messages as { content: string }[])[0]!.content.startsWith('You grade one reply');
+    const server = new FakeChatServer();
+    const url = await server.start();
+    const run = (out: string, spec: string, ...extra: string[]) =>
+      runCli([
+        'run',
+        '--benchmark',
+        'testbed',
+        '--data',
+        'testbed:seed=3,characters=6,heldout=0.34,per=1',
+        '--model',
+        spec,
+        '--judge',
+        spec,
+        '--out',
+        join(root, out),
+        ...extra,
+      ]);
+    try {
+      server.respond((body) => ({ kind: 'answer', content: isJudge(body) ? 'Score: 6' : 'The tide is high.' }));
+      const same = await run('same', `openai:${url}#one`, '--limit', '2');
+      expect(same.code).toBe(0);
+      const results = JSON.parse(readFileSync(join(root, 'same', 'results.json'), 'utf8')) as EvalResults;
+      expect(results.cases.ok).toBe(2);
+      expect(results.usage.model).toMatchObject({ requests: 2, promptTokens: 22, completionTokens: 14 });
+      expect(results.usage.judge).toMatchObject({ requests: 2, promptTokens: 22, completionTokens: 14 });
+
+      // The model answers after one 503; the judge's prompt is too long for its context.
+      server.script({ kind: 'status', status: 503, headers: { 'retry-after': '0' } });
+      server.respond((body) =>
+        isJudge(body)
+          ? {
+              kind: 'status',
+              status: 400,
+              body: JSON.stringify({ error: { message: "This model's maximum context length is 64 tokens.", code: 'context_length_exceeded' } }),
+            }
+          : { kind: 'answer', content: 'The tide is high.' },
+      );
+      const plain = await run('plain', `openai:${url}#one`, '--limit', '1');
+      expect(plain.stderr).toMatch(/FAILED, context-overflow \(the prompt for the judge is longer than its context/);
+      expect(plain.stderr).not.toMatch(/^\s+at /m);
+      expect(plain.stderr).not.toContain('trying again');
+      server.script({ kind: 'status', status: 503, headers: { 'retry-after': '0' } });
+      const verbose = await run('verbose', `openai:${url}#one`, '--limit', '1', '--verbose');
+      expect(verbose.stderr).toMatch(/try 1 failed, trying again in 0 ms: .*answered HTTP 503/);
+      expect(verbose.stderr).toMatch(/^LlmContextOverflowError: .*answered HTTP 400/m);
+      expect(verbose.stderr).toMatch(/^\s+at /m);
+      // A context overflow is for good: no call error left, so a rerun has nothing to do.
+      expect(JSON.parse(readFileSync(join(root, 'verbose', 'results.json'), 'utf8'))).toMatchObject({
+        complete: true,
+        cases: { failures: { 'context-overflow': 1 } },
+      });
+
+      // A server that is gone: a message per case and a hint to rerun, no stack trace.
+      await server.stop();
+      const down = await run('down', `openai:${url}#one`, '--limit', '1', '--timeout', '1');
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/FAILED, call-error \(the model under test failed \(the case runs again on the next run\): could not reach/);
+      expect(down.stderr).toContain('rerun the same command to run them again');
+      expect(down.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await server.stop().catch(() => undefined);
+    }
   });
 });

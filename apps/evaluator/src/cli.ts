@@ -10,6 +10,9 @@ run: evaluates a chat model on a role-playing benchmark into <dir>: results.json
 numbers under the benchmark's official keys), cases.jsonl (every case: transcript, the judge's
 raw answers, the parsed result), report.html. Rerunning the same command continues an
 interrupted run; nothing already answered is asked again (the responses are cached in <dir>).
+Cases whose calls failed (a server down, timeouts) run again then; a case the judge could not
+score, or whose prompt is longer than a model's context, stays failed. Exit code 1 while cases
+are left with call errors.
 
   --benchmark <name>     coser | characterbench | charactereval | testbed
   --data <path>          the benchmark's file or folder (CoSER: test_set.json; CharacterBench: the
@@ -24,12 +27,16 @@ interrupted run; nothing already answered is asked again (the responses are cach
   --limit <N>            only the first N cases
   --concurrency <K>      cases at the same time (default 4)
   --judge-attempts <N>   tries at a readable judge answer before the case counts as failed (default 3)
+  --strict-judge         ask the judge again about answers the official scorers would read anyway
+                         (CoSER: a flaw without an integer severity; CharacterBench: no score or one
+                         off the scale) instead of reading them by the official rules
   --env-model <spec>     CoSER: the environment agent (default: the model under test)
   --nsp-model <spec>     CoSER: the next-speaker predictor (default: the model under test)
   --max-rounds <N>       CoSER: most rounds per scene (default 20)
   --temperature <T>      sampling temperature of the model under test (default 0.7)
   --timeout <s>          per-request timeout of HTTP models (default 120)
   --api-key-env <NAME>   environment variable with the API key (default OPENAI_API_KEY)
+  -v, --verbose          print each retry of a call and the stack trace of each error
   -h, --help             this text
 
 compare: the headline numbers of several runs side by side; prints a table and writes
@@ -50,12 +57,16 @@ export interface RunArgs {
   limit?: number;
   concurrency: number;
   judgeAttempts: number;
+  /** Re-ask instead of reading messy judge answers by the official rules. */
+  strictJudge?: boolean;
   envModel?: string;
   nspModel?: string;
   maxRounds?: number;
   temperature?: number;
   timeoutS: number;
   apiKeyEnv?: string;
+  /** Retries and stack traces on stderr. */
+  verbose?: boolean;
 }
 
 export interface CompareArgs {
@@ -99,12 +110,14 @@ export function parseEvalArgs(argv: string[]): RunArgs | CompareArgs | 'help' {
       limit: { type: 'string' },
       concurrency: { type: 'string' },
       'judge-attempts': { type: 'string' },
+      'strict-judge': { type: 'boolean' },
       'env-model': { type: 'string' },
       'nsp-model': { type: 'string' },
       'max-rounds': { type: 'string' },
       temperature: { type: 'string' },
       timeout: { type: 'string' },
       'api-key-env': { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -129,11 +142,13 @@ export function parseEvalArgs(argv: string[]): RunArgs | CompareArgs | 'help' {
     ...(limit !== undefined ? { limit } : {}),
     concurrency: int('concurrency', v.concurrency, 1) ?? 4,
     judgeAttempts: int('judge-attempts', v['judge-attempts'], 1) ?? 3,
+    ...(v['strict-judge'] ? { strictJudge: true } : {}),
     ...(v['env-model'] ? { envModel: v['env-model'] } : {}),
     ...(v['nsp-model'] ? { nspModel: v['nsp-model'] } : {}),
     ...(maxRounds !== undefined ? { maxRounds } : {}),
     ...(temperature !== undefined ? { temperature } : {}),
     timeoutS: int('timeout', v.timeout, 1) ?? 120,
     ...(v['api-key-env'] ? { apiKeyEnv: v['api-key-env'] } : {}),
+    ...(v.verbose ? { verbose: true } : {}),
   };
 }

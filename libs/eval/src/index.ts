@@ -3,7 +3,8 @@
 // See docs/eval.md.
 export * from './types.js';
 export { askJudge, findJson, parseJudgeJson, parseScoreInRange, JudgeParseError } from './judge.js';
-export { runEval, EvalRunError, type RunOptions } from './run.js';
+export { runEval, EvalRunError, failureOf, FAILURE_KINDS, type RunOptions } from './run.js';
+export { MeteredChatModel, UsageCounter } from './usage.js';
 export { PROTOCOLS } from './protocols.js';
 export { renderReport } from './report.js';
 export { loadComparison, comparisonMarkdown, comparisonHtml, type Comparison } from './compare.js';

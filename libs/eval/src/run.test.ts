@@ -1,11 +1,12 @@
 // The runner on the testbed protocol, against a scripted OpenAI-compatible server on 127.0.0.1:
 // results.json, cases.jsonl and report.html; resume after an interruption without repeating a
-// finished call; judge answers that never parse; call errors retried on the next run.
-import { mkdtempSync, readFileSync, appendFileSync, existsSync } from 'node:fs';
+// finished call; judge answers that never parse; call errors retried on the next run, context
+// overflows not; usage per role; bad input refused before the folder is touched.
+import { mkdtempSync, readFileSync, appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createChatModel, type ChatMessage } from '@rapo/llm';
+import { createChatModel, LlmContextOverflowError, type ChatMessage, type ChatModel } from '@rapo/llm';
 import { FakeChatServer } from '@rapo/llm/testing';
 import { fidelity, generateWorld, prompts } from '@rapo/testbed';
 import { CachedChatModel } from './cached-model.js';
@@ -13,7 +14,7 @@ import { comparisonHtml, comparisonMarkdown, loadComparison } from './compare.js
 import { readCases } from './files.js';
 import { testbed } from './testbed/index.js';
 import { EvalRunError, runEval } from './run.js';
-import type { EvalResults } from './types.js';
+import type { EvalResults, Protocol } from './types.js';
 
 const DATA = 'testbed:seed=5,characters=10,heldout=0.3,per=2';
 let server: FakeChatServer;
@@ -52,7 +53,7 @@ describe('runEval on the testbed', () => {
     const world = generateWorld({ seed: 5, characters: 10, heldOutFraction: 0.3 });
     const held = prompts(world, 'heldout', { perCharacter: 2, seed: 6 });
     const want = held.map((p) => fidelity(world, world.byId.get(p.characterId)!, p.turn, reply).overall);
-    expect(results.cases).toEqual({ total: held.length, ok: held.length, failed: 0, pending: 0 });
+    expect(results.cases).toEqual({ total: held.length, ok: held.length, failed: 0, pending: 0, failures: {} });
     expect(results.scores.fidelity).toBeCloseTo(want.reduce((a, b) => a + b, 0) / want.length, 10);
     expect(results.scores.judge).toBe(7);
     expect(results.complete).toBe(true);
@@ -128,11 +129,12 @@ describe('runEval on the testbed', () => {
       judgeAttempts: 2,
       limit: 2,
     });
-    expect(results.cases).toEqual({ total: 2, ok: 0, failed: 2, pending: 0 });
+    expect(results.cases).toEqual({ total: 2, ok: 0, failed: 2, pending: 0, failures: { unscorable: 2 } });
     expect(results.scores).toEqual({});
     expect(judgeCalls).toBe(4); // two attempts per case, the second showing the bad answer
     const r = [...readCases(join(out, 'cases.jsonl')).values()][0]!;
     expect(r.status).toBe('failed');
+    expect(r.meta.failure).toBe('unscorable');
     expect(r.error).toMatch(/judge answer unreadable after 2 attempts: Expected "Score: <number>"/);
     expect(r.judgements[0]!.raw).toHaveLength(2);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('2 failed');
@@ -145,11 +147,12 @@ describe('runEval on the testbed', () => {
     expect(results.cases.failed).toBe(1);
     expect(results.complete).toBe(false);
     const r = [...readCases(join(out, 'cases.jsonl')).values()][0]!;
-    expect(r.meta.failure).toBe('call-error');
-    expect(r.error).toMatch(/status 500/);
+    expect(r.meta).toMatchObject({ failure: 'call-error', role: 'model' });
+    expect(r.error).toMatch(/^the model under test failed \(the case runs again on the next run\): .*answered HTTP 500/);
+    expect(results.cases.failures).toEqual({ 'call-error': 1 });
     server.respond((body) => ({ kind: 'answer', content: isJudge(body) ? 'Score: 8' : 'Better now.' }));
     const again = await runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'none', limit: 1 });
-    expect(again.cases).toEqual({ total: 1, ok: 1, failed: 0, pending: 0 });
+    expect(again.cases).toEqual({ total: 1, ok: 1, failed: 0, pending: 0, failures: {} });
     expect(again.scores.judge).toBe(8);
   });
 
@@ -185,5 +188,96 @@ describe('runEval on the testbed', () => {
     expect(html).toContain('&lt;b&gt;it&#39;s &quot;a&quot;&lt;/b&gt;');
     expect(html).not.toContain(`<b>it's`);
     expect(existsSync(join(a, 'report.html'))).toBe(true);
+  });
+  it('counts the judge apart from the model when both are one model object', async () => {
+    server.respond((body) => (isJudge(body) ? { kind: 'answer', content: 'Score: 6', usage: [100, 3] } : { kind: 'answer', content: 'Hm.', usage: [40, 2] }));
+    const { model } = models();
+    const data = 'testbed:seed=5,characters=10,heldout=0.3,per=1';
+    const results = await runEval({ protocol: testbed as never, benchmark: 'testbed', data, model, judge: model, out, reasoning: 'none', limit: 2 });
+    expect(results.cases.ok).toBe(2);
+    expect(results.usage.model).toEqual({ requests: 2, cachedResponses: 0, retries: 0, promptTokens: 80, completionTokens: 4 });
+    expect(results.usage.judge).toEqual({ requests: 2, cachedResponses: 0, retries: 0, promptTokens: 200, completionTokens: 6 });
+
+    // A rerun with one more case: the first two come from nowhere (already recorded), the third
+    // case's calls are fresh; a retry is counted for the role that made it.
+    server.script({ kind: 'status', status: 503 });
+    const more = await runEval({ protocol: testbed as never, benchmark: 'testbed', data, model, judge: model, out, reasoning: 'none', limit: 3 });
+    expect(more.usage.model).toEqual({ requests: 1, cachedResponses: 0, retries: 1, promptTokens: 40, completionTokens: 2 });
+    expect(more.usage.judge).toEqual({ requests: 1, cachedResponses: 0, retries: 0, promptTokens: 100, completionTokens: 3 });
+  });
+
+  it('a prompt longer than the context fails its case for good: not retried, not asked again on a rerun', async () => {
+    // The server says so as OpenAI does (HTTP 400, code context_length_exceeded) for the model
+    // under test on the first case, and for the judge on the second.
+    const overflow = {
+      kind: 'status' as const,
+      status: 400,
+      body: JSON.stringify({ error: { message: "This model's maximum context length is 16 tokens.", code: 'context_length_exceeded' } }),
+    };
+    const data = 'testbed:seed=5,characters=10,heldout=0.3,per=1';
+    const cases = testbed.load(data, { lang: 'en' }).slice(0, 3);
+    server.respond((body) => {
+      const text = JSON.stringify(body.messages);
+      if (!isJudge(body))
+        return text.includes(JSON.stringify(cases[0]!.turn.text).slice(1, -1))
+          ? overflow
+          : { kind: 'answer', content: `Reply to ${lastUser(body).slice(0, 30)}` };
+      return text.includes(JSON.stringify(`Reply to ${cases[1]!.turn.text.slice(0, 30)}`).slice(1, -1)) ? overflow : { kind: 'answer', content: 'Score: 7' };
+    });
+    const first = await runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'none', limit: 3 });
+    expect(first.cases).toEqual({ total: 3, ok: 1, failed: 2, pending: 0, failures: { 'context-overflow': 2 } });
+    expect(first.complete).toBe(true);
+    const records = readCases(join(out, 'cases.jsonl'));
+    expect(records.get(cases[0]!.id)!.meta).toMatchObject({ failure: 'context-overflow', role: 'model' });
+    expect(records.get(cases[0]!.id)!.error).toMatch(/^the prompt for the model under test is longer than its context .*maximum context length is 16/);
+    expect(records.get(cases[1]!.id)!.meta).toMatchObject({ failure: 'context-overflow', role: 'judge' });
+    expect(records.get(cases[1]!.id)!.error).toMatch(/^the prompt for the judge is longer than its context/);
+    expect(server.received).toHaveLength(5); // 3 replies, 2 judge questions, none retried
+    await runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'none', limit: 3 });
+    expect(server.received).toHaveLength(5);
+
+    // A local checkpoint throws the same error class (no HTTP involved).
+    const local: ChatModel = {
+      name: 'local:tiny',
+      chat: async () => {
+        throw new LlmContextOverflowError('The prompt has 900 tokens; this model reads at most 255 before answering');
+      },
+      usage: () => ({ requests: 0, cachedResponses: 0, retries: 0, promptTokens: 0, completionTokens: 0 }),
+    };
+    const out2 = mkdtempSync(join(tmpdir(), 'rapo-eval-run-'));
+    const r = await runEval({ protocol: testbed as never, benchmark: 'testbed', data, model: local, judge: local, out: out2, reasoning: 'none', limit: 1 });
+    expect(r.cases.failures).toEqual({ 'context-overflow': 1 });
+    expect([...readCases(join(out2, 'cases.jsonl')).values()][0]!.error).toMatch(/this model reads at most 255/);
+  });
+
+  it('checks every input before it writes: a failed start leaves nothing that refuses the next one', async () => {
+    server.respond((body) => ({ kind: 'answer', content: isJudge(body) ? 'Score: 5' : 'Hm.' }));
+    const folder = join(out, 'run');
+    const wrong = join(out, 'no-such-run');
+    const start = (data: string, protocol: Protocol = testbed as never) =>
+      runEval({ protocol, benchmark: 'testbed', data, ...models(join(folder, 'llm-cache')), out: folder, reasoning: 'none', limit: 1 });
+    await expect(start(wrong)).rejects.toThrow(EvalRunError);
+    await expect(start(wrong)).rejects.toThrow(new RegExp(`cannot read the testbed data \\(--data ${wrong}\\): Expected a rapo-train run folder`));
+    expect(existsSync(folder)).toBe(false);
+    const empty = { ...testbed, load: () => [] } as unknown as Protocol;
+    await expect(start('testbed', empty)).rejects.toThrow('--data testbed holds no testbed cases');
+    const twice = { ...testbed, load: () => [{ id: 'a' }, { id: 'a' }] } as unknown as Protocol;
+    await expect(start('testbed', twice)).rejects.toThrow('two cases share the id "a"');
+    expect(existsSync(folder)).toBe(false);
+    expect(server.received).toHaveLength(0);
+
+    // The corrected command starts in the same folder.
+    const ok = await start('testbed:seed=5,characters=10,heldout=0.3,per=1');
+    expect(ok.cases.ok).toBe(1);
+    expect(readdirSync(folder).sort()).toEqual(['cases.jsonl', 'llm-cache', 'report.html', 'results.json', 'run.json']);
+    // A wrong --data on a folder with a run: refused, and the run in it is untouched.
+    const before = readFileSync(join(folder, 'run.json'), 'utf8');
+    await expect(start(wrong)).rejects.toThrow(EvalRunError);
+    expect(readFileSync(join(folder, 'run.json'), 'utf8')).toBe(before);
+    const file = join(out, 'a-file');
+    appendFileSync(file, 'x');
+    await expect(
+      runEval({ protocol: testbed as never, benchmark: 'testbed', data: 'testbed', ...models(), out: file, reasoning: 'none', limit: 1 }),
+    ).rejects.toThrow(`--out ${file} is a file, not a folder`);
   });
 });

@@ -3,6 +3,7 @@
 // call errors passed through, and the judge's score or its unreadable answer.
 import { describe, expect, it } from 'vitest';
 import type { ChatModel, ChatRequest } from '@rapo/llm';
+import { parseScoreLine } from './judge.js';
 import { judgeReply, replyingAgent, replyOrFailure } from './single-reply.js';
 import type { EvalContext } from './types.js';
 
@@ -58,13 +59,13 @@ describe('replyingAgent and replyOrFailure', () => {
 describe('judgeReply', () => {
   it('returns the score on [1, max], asking again when an answer holds none', async () => {
     const judge = scripted(['hmm', 'Score: 3']);
-    const got = await judgeReply(context(scripted([]), judge), 'memory', [{ role: 'user', content: 'rate it' }], 4);
+    const got = await judgeReply(context(scripted([]), judge), 'memory', [{ role: 'user', content: 'rate it' }], (a) => parseScoreLine(a, 1, 4));
     expect(got).toEqual({ score: 3, judgement: { dimension: 'memory', raw: ['hmm', 'Score: 3'], parsed: 3 } });
   });
 
   it('fails the case when no answer holds a score in range', async () => {
     const judge = scripted(['Score: 9', 'Score: 9']);
-    const got = await judgeReply(context(scripted([]), judge), 'memory', [{ role: 'user', content: 'rate it' }], 4);
+    const got = await judgeReply(context(scripted([]), judge), 'memory', [{ role: 'user', content: 'rate it' }], (a) => parseScoreLine(a, 1, 4));
     expect('failed' in got && got.failed).toMatchObject({
       status: 'failed',
       error: expect.stringMatching(/^judge answer unreadable after 2 attempts: /),

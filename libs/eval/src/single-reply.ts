@@ -4,7 +4,7 @@
 // here, so a change to how a reply is asked for or judged reaches both.
 import type { ChatMessage } from '@rapo/llm';
 import { Character, PsyCotParseError, type CharacterOptions, type TurnResult } from '@rapo/psycot';
-import { askJudge, parseScoreInRange } from './judge.js';
+import { askJudge } from './judge.js';
 import type { CaseRecord, EvalContext, Judgement } from './types.js';
 
 /** How a case ended, for its record: ok with scores, or failed with the reason. */
@@ -39,14 +39,18 @@ export async function replyOrFailure(
   }
 }
 
-/** The judge's score of a reply on [1, max], or a failed outcome when no answer held one. */
+/**
+ * The judge's score of a reply, read from its answer by `parse` (a number of the scale, or an
+ * error naming what is wrong, which is shown to the judge in a re-ask), or a failed outcome when
+ * no answer could be read.
+ */
 export async function judgeReply(
   ctx: EvalContext,
   dimension: string,
   messages: ChatMessage[],
-  max: number,
+  parse: (answer: string) => number,
 ): Promise<{ score: number; judgement: Judgement } | { failed: CaseOutcome }> {
-  const judgement = await askJudge(ctx.judge, dimension, messages, (a) => parseScoreInRange(a, 1, max), {
+  const judgement = await askJudge(ctx.judge, dimension, messages, parse, {
     attempts: ctx.judgeAttempts,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });

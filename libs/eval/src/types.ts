@@ -36,6 +36,13 @@ export interface ProtocolOptions {
   maxTokens?: number;
   /** Testbed: a checkpoint directory's characters are the testbed's held-out ones. */
   seed?: number;
+  /**
+   * Judge answers: false (default) reads them by each benchmark's official rules (CoSER: a missing
+   * severity counts 1, a non-integer one is left out; CharacterBench: an unreadable answer scores
+   * the official default 3); true asks again instead, and fails the case when no answer follows
+   * rapo's stricter format (docs/eval.md, "Reading judge answers").
+   */
+  strictJudge?: boolean;
 }
 
 /** One line of the transcript a case produced. */
@@ -61,6 +68,15 @@ export interface Judgement {
   /** Why the last answer did not parse. */
   error?: string;
 }
+
+/**
+ * Why a case failed (meta.failure of its record): 'call-error', a call failed after the client's
+ * own retries (server down, timeouts, 5xx): the case runs again on the next run;
+ * 'context-overflow', a prompt longer than a model's context: permanent; 'unscorable', the
+ * protocol could not score what came back (a judge answer that never parsed, a reply that broke
+ * the reasoning format, an empty reply): permanent, since asking again replays cached answers.
+ */
+export type FailureKind = 'call-error' | 'context-overflow' | 'unscorable';
 
 export interface CaseRecord {
   id: string;
@@ -107,7 +123,8 @@ export interface EvalResults {
   /** Headline numbers under the official key names (means over the cases that were scored). */
   scores: Record<string, number>;
   breakdown: Record<string, Record<string, number>>;
-  cases: { total: number; ok: number; failed: number; pending: number };
+  /** failed counts every failed record, call errors included; failures splits it by kind. */
+  cases: { total: number; ok: number; failed: number; pending: number; failures?: Partial<Record<FailureKind, number>> };
   deviations: string[];
   usage: { model: UsageTotals; judge: UsageTotals };
   createdAt: string;

@@ -59,6 +59,55 @@ export class LlmResponseError extends LlmError {
   }
 }
 
+/**
+ * The prompt (with the room asked for the answer) does not fit the model's context window. Not
+ * retryable: the same request overflows again. Local checkpoints throw it before generating;
+ * the HTTP client throws it when a server says so (OpenAI's code "context_length_exceeded",
+ * vLLM's "maximum context length", llama.cpp's "exceed_context_size_error").
+ */
+export class LlmContextOverflowError extends LlmError {
+  override name = 'LlmContextOverflowError';
+  constructor(
+    message: string,
+    /** What the backend told about the sizes, when it did. */
+    readonly sizes: { promptTokens?: number; contextTokens?: number } = {},
+    attempts = 1,
+  ) {
+    super(message, false, attempts);
+  }
+}
+
+/** Whether `e` is a context overflow (by class, or by name when it crossed a module copy). */
+export function isContextOverflow(e: unknown): e is LlmContextOverflowError {
+  return e instanceof LlmContextOverflowError || (e instanceof Error && e.name === 'LlmContextOverflowError');
+}
+
+const OVERFLOW_TEXT = /maximum context length|context_length_exceeded|context length exceeded|exceeds the available context size|context window/i;
+
+/**
+ * Reads an HTTP error answer (status and body) as a context overflow: the message to report and
+ * the sizes the server named, or undefined when the answer is about something else.
+ */
+export function contextOverflowOf(status: number, body: string): { message: string; sizes: LlmContextOverflowError['sizes'] } | undefined {
+  if (status !== 400 && status !== 413 && status !== 422) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return OVERFLOW_TEXT.test(body) ? { message: body.trim().slice(0, 300), sizes: {} } : undefined;
+  }
+  // OpenAI and llama.cpp nest the details under "error"; older vLLM puts them at the top level.
+  const top = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  const err = (typeof top.error === 'object' && top.error !== null ? top.error : top) as Record<string, unknown>;
+  const message = typeof err.message === 'string' ? err.message : typeof top.error === 'string' ? top.error : '';
+  const said = err.code === 'context_length_exceeded' || err.type === 'exceed_context_size_error' || OVERFLOW_TEXT.test(message);
+  if (!said) return undefined;
+  const sizes: LlmContextOverflowError['sizes'] = {};
+  if (typeof err.n_prompt_tokens === 'number') sizes.promptTokens = err.n_prompt_tokens;
+  if (typeof err.n_ctx === 'number') sizes.contextTokens = err.n_ctx;
+  return { message: message || body.slice(0, 300), sizes };
+}
+
 /** The caller's AbortSignal fired. */
 export function abortError(signal: AbortSignal): Error {
   const reason = signal.reason;

@@ -1,9 +1,19 @@
 // A ChatModel for any OpenAI-compatible /chat/completions endpoint (vLLM, Ollama, llama.cpp's
 // server, OpenAI): per-attempt timeout, retries with exponential backoff and jitter on 429, 5xx,
-// network errors, timeouts and malformed answers (Retry-After wins when the server sends one),
+// network errors, timeouts and malformed answers (Retry-After wins when the server sends one;
+// a prompt longer than the model's context is a LlmContextOverflowError, never retried),
 // a concurrency limit, cancellation through AbortSignal, usage totals, and the on-disk cache.
 import { requestKey, ResponseCache } from './cache.js';
-import { abortError, LlmError, LlmHttpError, LlmNetworkError, LlmResponseError, LlmTimeoutError } from './errors.js';
+import {
+  abortError,
+  contextOverflowOf,
+  LlmContextOverflowError,
+  LlmError,
+  LlmHttpError,
+  LlmNetworkError,
+  LlmResponseError,
+  LlmTimeoutError,
+} from './errors.js';
 import { Limiter } from './limiter.js';
 import { backoffMs, DEFAULT_RETRY, parseRetryAfter, sleep as realSleep, type RetryPolicy } from './retry.js';
 import type { CallOptions, ChatChoice, ChatModel, ChatRequest, ChatResponse, TokenLogprob, UsageTotals } from './types.js';
@@ -149,7 +159,7 @@ export class OpenAICompatibleModel implements ChatModel {
         this.#totals.promptTokens += response.usage.promptTokens;
         this.#totals.completionTokens += response.usage.completionTokens;
         if (key) this.#cache!.put(key, response);
-        return { ...response, cached: false };
+        return { ...response, cached: false, ...(attempt > 0 ? { retries: attempt } : {}) };
       } catch (e) {
         if (signal?.aborted) throw abortError(signal);
         const error = e instanceof LlmError ? e : new LlmNetworkError(this.url, e);
@@ -181,13 +191,21 @@ export class OpenAICompatibleModel implements ChatModel {
       const res = await fetch(this.url, { method: 'POST', headers, body: JSON.stringify(body), signal: combined });
       status = res.status;
       retryAfter = res.headers.get('retry-after');
-      text = await res.text();
+      // A server may echo the key back (in an error about it, say); it must not reach an error
+      // message, and from there a log, cases.jsonl or a report.
+      text = this.#opts.apiKey ? (await res.text()).split(this.#opts.apiKey).join('***') : await res.text();
     } catch (e) {
       if (signal?.aborted) throw e;
       if (timeout.aborted) throw new LlmTimeoutError(this.url, timeoutMs);
       throw new LlmNetworkError(this.url, e);
     }
     if (status < 200 || status >= 300) {
+      const overflow = contextOverflowOf(status, text);
+      if (overflow)
+        throw new LlmContextOverflowError(
+          `${this.url} answered HTTP ${status}: the prompt does not fit the model's context (${overflow.message})`,
+          overflow.sizes,
+        );
       throw new LlmHttpError(status, text, this.url, 1, parseRetryAfter(retryAfter));
     }
     const parsed = parseCompletion(text);

@@ -17,6 +17,8 @@ export interface Received {
 
 export class FakeChatServer {
   readonly received: Received[] = [];
+  /** The requests whose scripted answer (kind 'answer') was written whole: the calls that finished. */
+  readonly delivered: Received[] = [];
   inFlight = 0;
   maxInFlight = 0;
   closedEarly = 0;
@@ -25,6 +27,7 @@ export class FakeChatServer {
   #fallback: Behaviour = { kind: 'answer' };
   #responder: ((body: Record<string, unknown>) => Behaviour | undefined) | undefined;
   #sockets = new Set<import('node:net').Socket>();
+  #port: number | undefined;
 
   constructor() {
     this.#server = createServer((req, res) => void this.#handle(req, res));
@@ -36,7 +39,24 @@ export class FakeChatServer {
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`;
+    this.#port = (this.#server.address() as AddressInfo).port;
+    return `http://127.0.0.1:${this.#port}/v1`;
+  }
+
+  /**
+   * After stop(): listens again on the port it had (same URL), keeping what it received, for
+   * tests of a server that went down mid-run and came back.
+   */
+  async startAgain(): Promise<string> {
+    if (this.#port === undefined) throw new Error('startAgain() needs a server that was started and stopped');
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    return `http://127.0.0.1:${this.#port}/v1`;
   }
 
   /** The next requests get these behaviours, in order; after that, `fallback`. */
@@ -74,7 +94,8 @@ export class FakeChatServer {
     } catch {
       // keep {}: the test will notice
     }
-    this.received.push({ body, headers: req.headers });
+    const received = { body, headers: req.headers };
+    this.received.push(received);
     const b = this.#script.shift() ?? this.#responder?.(body) ?? this.#fallback;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -117,6 +138,7 @@ export class FakeChatServer {
         if (closed) return;
         const n = typeof body.n === 'number' ? body.n : 1;
         const contents = Array.isArray(b.content) ? b.content : Array.from({ length: n }, (_, i) => `${b.content ?? 'reply'}${n > 1 ? ` ${i}` : ''}`);
+        res.once('finish', () => this.delivered.push(received));
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({

@@ -51,6 +51,8 @@ export interface ChatResponse {
   model: string;
   /** True when the answer came from the on-disk cache. */
   cached: boolean;
+  /** Tries after the first that this answer took (HTTP backends; absent when none). */
+  retries?: number;
 }
 
 export interface CallOptions {

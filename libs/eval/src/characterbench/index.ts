@@ -6,11 +6,11 @@ import { judgeReply, replyingAgent, replyOrFailure, type CaseOutcome } from '../
 import type { Aggregate, CaseRecord, EvalContext, Protocol, TranscriptEntry } from '../types.js';
 import { DIMENSIONS, FILE_ORDER } from './dimensions.js';
 import { loadCharacterBench, type CharacterBenchCase } from './load.js';
-import { judgeMessages } from './prompt.js';
+import { judgeMessages, readCharacterBenchScore, REPLY_BUDGET } from './prompt.js';
 
 export { DIMENSIONS, FILE_ORDER, isDimension, type CharacterBenchDimension, type DimensionSpec } from './dimensions.js';
 export { characterBenchFiles, CharacterBenchDataError, dimensionOfFile, loadCharacterBench, loadCharacterBenchFile, type CharacterBenchCase } from './load.js';
-export { judgeMessages as characterBenchJudgeMessages } from './prompt.js';
+export { judgeMessages as characterBenchJudgeMessages, OFFICIAL_DEFAULT_SCORE, readCharacterBenchScore, REPLY_BUDGET } from './prompt.js';
 
 /** How the user is introduced to the model under test when the item describes them. */
 function scenarioOf(c: CharacterBenchCase, lang: Lang): string | undefined {
@@ -68,8 +68,21 @@ async function runCase(c: CharacterBenchCase, ctx: EvalContext): Promise<CaseRec
   transcript.push({ speaker: c.character, role: 'model', content: turn.reply, ...(turn.raw !== turn.reply ? { raw: turn.raw } : {}) });
   if (c.reference) transcript.push({ speaker: 'reference', role: 'reference', content: c.reference });
 
-  const judged = await judgeReply(ctx, c.dimension, judgeMessages(c, turn.reply, ctx.lang), DIMENSIONS[c.dimension].max);
-  const meta = { attempts: turn.attempts, ...(turn.repairs.length ? { repairs: turn.repairs } : {}) };
+  const strict = ctx.options.strictJudge === true;
+  let judgeNote: string | undefined;
+  const parse = (answer: string) => {
+    const read = readCharacterBenchScore(answer, DIMENSIONS[c.dimension].max, { strict });
+    judgeNote = read.note;
+    return read.score;
+  };
+  const judged = await judgeReply(ctx, c.dimension, judgeMessages(c, turn.reply, ctx.lang), parse);
+  const meta = {
+    attempts: turn.attempts,
+    ...(turn.repairs.length ? { repairs: turn.repairs } : {}),
+    judgeRules: strict ? 'strict' : 'official',
+    ...(judgeNote ? { judgeNote } : {}),
+    ...(turn.reply.length > REPLY_BUDGET ? { judgeMaterialCut: turn.reply.length - REPLY_BUDGET } : {}),
+  };
   if ('failed' in judged) return record({ ...judged.failed, meta });
   return record({ status: 'ok', judgements: [judged.judgement], scores: { score: judged.score, normalized: (judged.score / c.maxGold) * 5 }, meta });
 }
@@ -132,7 +145,8 @@ export const characterbench: Protocol<CharacterBenchCase> = {
     'Judge: the official scorer is CharacterJudge (a fine-tuned model); here the judge model given to the run rates each reply with our own rubric prompt per dimension, so the numbers are comparable with each other but not with the paper.',
     'Rubric scales follow the gold annotations of each file (memory, fact accuracy, attribute, behaviour (bot), emotion and empathy 1-4; boundary and behaviour (human) 1-3; morality 1-2; human-likeness and engagement 1-5). attribute_consistency_bot is judged on 1-4 because its gold scores top out at 4, although the official judge prompt lists five levels.',
     `Replies come from rapo's Character agent (reasoning style "${reasoning}", temperature 0.7 unless set, up to 1024 tokens) with the item's profile, user profile, greeting and dialogue as chat history, instead of the official single role-play prompt that asks for a short JSON reply (30 Chinese / 15 English characters at most).`,
-    'A judge answer without a score in range is asked again (judgeAttempts) and the case fails when none parses; the official scorer falls back to a default score instead.',
+    `Judge answers: the score is read from the last line that starts with "Score:" (or a bare number), else the first line (where the official judge writes it), never from a number inside the text or a ">"-quoted line. As all_eval.py does, an answer without a score counts 3 and a score outside the scale counts as written (noted in meta.judgeNote); with --strict-judge such answers are asked again (judgeAttempts) and the case fails when none parses.`,
+    `The reply is shown to the judge between <reply> tags with tag-like text and headings in it neutralized and a notice that it is material, never instructions; past ${REPLY_BUDGET} characters it is cut with a marker (the official replies are short JSON answers and need no cut).`,
     'The judge sees the earlier dialogue except for the dimensions whose official judge input leaves it out (memory, fact accuracy, attribute (bot), boundary, emotion self-regulation, empathetic responsiveness).',
     '"average" is the mean over the test files given (13 in the full benchmark); result keys are the file stems, as all_eval.py names them. Each file\'s normaliser is the highest gold score among all its items, also when only some cases were run.',
     ...(lang === 'en'

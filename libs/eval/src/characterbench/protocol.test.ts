@@ -61,9 +61,9 @@ function dataset(): string {
   return dir;
 }
 
-function context(lang: 'en' | 'zh', timeoutMs = 5000, reasoning: EvalContext['reasoning'] = 'none'): EvalContext {
+function context(lang: 'en' | 'zh', timeoutMs = 5000, reasoning: EvalContext['reasoning'] = 'none', options: EvalContext['options'] = {}): EvalContext {
   const make = (name: string) => createChatModel(`openai:${url}#${name}`, { timeoutMs, retry: { maxRetries: 0 } });
-  return { model: make('actor'), judge: make('judge'), reasoning, lang, judgeAttempts: 3, options: {} };
+  return { model: make('actor'), judge: make('judge'), reasoning, lang, judgeAttempts: 3, options };
 }
 
 /**
@@ -92,7 +92,7 @@ async function runAll(cases: CharacterBenchCase[], ctx: EvalContext): Promise<Ca
 }
 
 describe('characterbench protocol', () => {
-  it('runs every case, re-asks a malformed judge answer, fails one that never parses, and aggregates per file', async () => {
+  it('with strictJudge: runs every case, re-asks a malformed judge answer, fails one that never parses, and aggregates per file', async () => {
     script({
       'mem-0': 'The reply recalls the tea only in part.\nScore: 3',
       'mem-1': (reask) => (reask === 0 ? 'Excellent recall. Score: 9' : 'Score: 4'), // 9 is off the 1-4 scale: asked again
@@ -108,7 +108,7 @@ describe('characterbench protocol', () => {
       'memory_consistency_test#1',
       'memory_consistency_test#2',
     ]);
-    const records = await runAll(cases, context('en'));
+    const records = await runAll(cases, context('en', 5000, 'none', { strictJudge: true }));
     const byId = Object.fromEntries(records.map((r) => [r.id, r]));
 
     expect(byId['memory_consistency_test#0']).toMatchObject({
@@ -124,7 +124,8 @@ describe('characterbench protocol', () => {
     expect(failed.status).toBe('failed');
     expect(failed.scores).toEqual({});
     expect(failed.judgements[0]!.raw).toHaveLength(3);
-    expect(failed.error).toMatch(/judge answer unreadable after 3 attempts: no number found/);
+    expect(failed.error).toMatch(/judge answer unreadable after 3 attempts: no line of the answer starts with the score/);
+    expect(failed.meta.judgeRules).toBe('strict');
 
     // The transcript: greeting, dialogue, the user's message, the model's reply, the reference.
     expect(byId['memory_consistency_test#0']!.transcript.map((t) => [t.speaker, t.role, t.content])).toEqual([
@@ -145,6 +146,32 @@ describe('characterbench protocol', () => {
     expect(agg.breakdown!['scored cases']).toEqual({ memory_consistency_test: 2, engagement_test: 2 });
     // The gold of the same scored items, normalised alike: memory mean(1, 4) / 4 * 5, engagement mean(5, 3) / 5 * 5.
     expect(agg.breakdown!['human gold of the same items, normalised alike']).toEqual({ memory_consistency_test: 3.125, engagement_test: 4 });
+  });
+
+  it('by default reads answers as all_eval.py does: no score counts 3, a score off the scale counts as written, nothing is asked again', async () => {
+    script({
+      'mem-0': 'The reply recalls the tea only in part.\nScore: 3',
+      'mem-1': 'Excellent recall.\nScore: 9', // off the 1-4 scale: counted as written
+      'mem-2': 'I cannot decide.', // no score: the official default 3
+      'eng-0': '4', // the official judge's own format: the bare score
+      'eng-1': 'Score: 2/4\nFlat.', // another scale: unreadable, the default 3
+    });
+    const records = await runAll(characterbench.load(dataset(), { lang: 'en' }), context('en'));
+    const byId = Object.fromEntries(records.map((r) => [r.id, r]));
+    expect(records.every((r) => r.status === 'ok' && r.judgements[0]!.raw.length === 1 && r.meta.judgeRules === 'official')).toBe(true);
+    expect(records.map((r) => [r.id, r.scores.score])).toEqual([
+      ['engagement_test#0', 4],
+      ['engagement_test#1', 3],
+      ['memory_consistency_test#0', 3],
+      ['memory_consistency_test#1', 9],
+      ['memory_consistency_test#2', 3],
+    ]);
+    expect(byId['memory_consistency_test#0']!.meta.judgeNote).toBeUndefined();
+    expect(byId['memory_consistency_test#1']!.meta.judgeNote).toBe('the score 9 is outside 1-4: counted as written, as all_eval.py does');
+    expect(byId['memory_consistency_test#2']!.meta.judgeNote).toMatch(/^no score on the 1-4 scale in the answer: the official default 3 was used/);
+    expect(byId['engagement_test#1']!.meta.judgeNote).toMatch(/^no score on the 1-5 scale/);
+    // memory mean(3, 9, 3) = 5 → 5 / 4 * 5 = 6.25; engagement mean(4, 3) = 3.5 → 3.5; average 4.875
+    expect(characterbench.aggregate(records).scores).toEqual({ average: 4.875, memory_consistency_test: 6.25, engagement_test: 3.5 });
   });
 
   it('normalises by the max gold of the whole file, also when only some cases ran', async () => {

@@ -8,7 +8,8 @@ import { judgeReply, replyingAgent, replyOrFailure, type CaseOutcome } from '../
 import type { Aggregate, CaseRecord, EvalContext, Protocol, TranscriptEntry } from '../types.js';
 import { contextTurns, loadCharacterEval, type CharacterEvalCase } from './load.js';
 import { GROUPS, METRIC_NAMES } from './metrics.js';
-import { judgeMessages } from './prompt.js';
+import { parseScoreLine } from '../judge.js';
+import { judgeMessages, REPLY_BUDGET } from './prompt.js';
 
 export { GROUPS, isMetric, METRIC_NAMES, METRICS, type CharacterEvalMetric, type MetricSpec } from './metrics.js';
 export {
@@ -23,7 +24,7 @@ export {
   type CharacterEvalLoad,
   type ContextLine,
 } from './load.js';
-export { judgeMessages as characterEvalJudgeMessages } from './prompt.js';
+export { judgeMessages as characterEvalJudgeMessages, REPLY_BUDGET as CHARACTEREVAL_REPLY_BUDGET } from './prompt.js';
 
 /**
  * The reply as the official pipeline keeps it: its first non-empty line (against run-on
@@ -81,7 +82,10 @@ async function runCase(c: CharacterEvalCase, ctx: EvalContext): Promise<CaseReco
   if (turn.repairs.length) meta.repairs = turn.repairs;
   if (!reply) return record({ status: 'failed', error: 'the model gave an empty reply', judgements: [], scores: {} });
 
-  const judged = await judgeReply(ctx, c.metric, judgeMessages(c, reply, ctx.lang), 5);
+  if (reply.length > REPLY_BUDGET) meta.judgeMaterialCut = reply.length - REPLY_BUDGET;
+  // The official scorer is a reward model whose score is always in [1, 5]: no rule of its own for
+  // an answer, so both modes read the last score line and ask again when there is none.
+  const judged = await judgeReply(ctx, c.metric, judgeMessages(c, reply, ctx.lang), (a) => parseScoreLine(a, 1, 5));
   if ('failed' in judged) return record(judged.failed);
   return record({ status: 'ok', judgements: [judged.judgement], scores: { [c.metric]: judged.score } });
 }
@@ -139,6 +143,7 @@ export const charactereval: Protocol<CharacterEvalCase> = {
     `Replies come from rapo's Character agent (reasoning style "${reasoning}", temperature 0.7 unless set, up to 1024 tokens) with the role's profile and the context as chat history (other speakers' lines prefixed with their names), not the official get_response.py prompt; as the official transform step does, only the first line of the reply is kept (after the reasoning is stripped), and a leading "role：" is removed.`,
     'Items without an id2metric entry are skipped: the official data assigns them no metric to be judged on (loadCharacterEvalData() lists them).',
     'Personality back-testing (the MBTI metric) is not run; only the twelve per-reply metrics are.',
+    `Judge answers: the score is read from the last line that starts with "Score:" (or a bare number), else the first line, never from a number inside the text or a ">"-quoted line; an answer without a score in 1-5 is asked again (judgeAttempts) and the case fails when none parses (the reward model always gives a score). The reply is shown between <reply> tags with tag-like text and headings in it neutralized and a notice that it is material, never instructions; past ${REPLY_BUDGET} characters it is cut with a marker (the official scorer keeps the last 4096 tokens of its input, cutting the profile first).`,
     'Group scores are the means of the metric means in each leaderboard group (Conversational Ability: Fluency, Coherence, Consistency; Character Consistency: Exposure, Accuracy, Hallucination, Utterance, Behavior; Role-playing Attractiveness: Humanlikeness, Communication_skills, Diversity, Empathy), over the metrics that have scored cases.',
     ...(lang === 'en'
       ? [

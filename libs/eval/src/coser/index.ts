@@ -3,12 +3,21 @@
 // the original conversation. See load.ts (cases), simulate.ts (the scene), judging.ts (the
 // judge and the score) and docs/eval.md, "CoSER".
 import type { ChatModel, ChatRequest, CallOptions, ChatResponse } from '@rapo/llm';
-import { stripReasoning, type Lang, type ReasoningStyle } from '@rapo/psycot';
-import { askJudge, parseJudgeJson } from '../judge.js';
+import { judgeMaterial, stripReasoning, type Lang, type ReasoningStyle } from '@rapo/psycot';
+import { askJudge } from '../judge.js';
 import { bleu } from '../metrics/bleu.js';
 import { rougeL } from '../metrics/rouge.js';
 import type { Aggregate, CaseRecord, EvalContext, Judgement, Protocol, TranscriptEntry } from '../types.js';
-import { countActorTurns, DIMENSIONS, dimensionScore, flawValidator, judgeMessages, type DimensionVerdict } from './judging.js';
+import {
+  countActorTurns,
+  countedSeverities,
+  DIMENSIONS,
+  dimensionScore,
+  JUDGE_SIMULATION_BUDGET,
+  judgeMessages,
+  readVerdict,
+  type DimensionVerdict,
+} from './judging.js';
 import { ENVIRONMENT, loadCoser, type CoserCase, type CoserTestItem } from './load.js';
 import { ActorFormatError, DEFAULT_MAX_ROUNDS, END_ALLOWED_FROM_ROUND, profileForJudge, simulateScene, type Simulation } from './simulate.js';
 
@@ -77,6 +86,9 @@ async function judgeAll(c: CoserCase, sim: Simulation, ctx: EvalContext, judge: 
     reference: referenceText(item),
     simulation: simulationText(sim.turns),
   };
+  const strict = ctx.options.strictJudge === true;
+  // JSON the judge may quote back: as the scene has it, and as the judge was shown it (tags neutralized).
+  const material = `${context.simulation}\n\n${judgeMaterial(context.simulation, { headings: true })}`;
   const controller = new AbortController();
   const onAbort = () => controller.abort(ctx.signal?.reason);
   ctx.signal?.addEventListener('abort', onAbort, { once: true });
@@ -84,7 +96,7 @@ async function judgeAll(c: CoserCase, sim: Simulation, ctx: EvalContext, judge: 
   try {
     return await Promise.all(
       DIMENSIONS.map((d) =>
-        askJudge(judge, d, judgeMessages(d, context), (answer) => parseJudgeJson(answer, flawValidator(d)), {
+        askJudge(judge, d, judgeMessages(d, context), (answer) => readVerdict(answer, d, { strict, material }), {
           attempts: ctx.judgeAttempts,
           signal: controller.signal,
         }).catch((e: unknown) => {
@@ -154,7 +166,10 @@ async function runCase(c: CoserCase, ctx: EvalContext): Promise<CaseRecord> {
     nextSpeaker: sim.decisions,
     nextSpeakerFallbacks: sim.decisions.filter((d) => d.fallback).length,
     actorRepairs: sim.repairs,
+    judgeRules: opts.strictJudge ? 'strict' : 'official',
   });
+  const shown = simulationText(sim.turns).length;
+  if (shown > JUDGE_SIMULATION_BUDGET) meta.judgeMaterialCut = shown - JUDGE_SIMULATION_BUDGET;
   const transcript = transcriptOf(item, sim);
 
   const judgements = await judgeAll(c, sim, ctx, tracked(ctx.judge, seen));
@@ -170,13 +185,13 @@ async function runCase(c: CoserCase, ctx: EvalContext): Promise<CaseRecord> {
   }
 
   const scores: Record<string, number> = {};
+  const ignored: Record<string, unknown[]> = {};
   for (const j of judgements) {
     const verdict = j.parsed as DimensionVerdict;
-    scores[j.dimension] = dimensionScore(
-      verdict.flaws.map((f) => f.severity),
-      actorTurns,
-    );
+    scores[j.dimension] = dimensionScore(countedSeverities(verdict), actorTurns);
+    if (verdict.ignoredSeverities) ignored[j.dimension] = verdict.ignoredSeverities;
   }
+  if (Object.keys(ignored).length) meta.ignoredSeverities = ignored;
   Object.assign(scores, overlapScores(referenceText(item), simulationText(sim.turns)));
   return record({ status: 'ok', transcript, judgements, scores });
 }
@@ -215,7 +230,8 @@ function deviations(ctx: { lang: Lang; reasoning: ReasoningStyle }): string[] {
     `Next speaker: the answer is read by fixed rules (<END CHAT> anywhere; an exact name on the first line; else the earliest whole-word name). An unknown name, the current speaker again, or <END CHAT> before round ${END_ALLOWED_FROM_ROUND} (0-based) is replaced deterministically by the major character or Environment who acted least recently; CoSER picks at random. Each replacement is recorded in the case's meta.`,
     'No next-speaker call after the last allowed round (CoSER asks and ignores the answer).',
     "Sampling: actors and environment at the run's temperature (default 0.7), next-speaker and judges at 0; CoSER samples every agent at temperature 0.",
-    'Judge answers must be JSON flaw lists with integer severities 1-5; an answer that does not parse is asked again with the parse error (CoSER re-samples), and a case whose judge never gives a readable answer is counted as failed, not scored (CoSER defaults a missing severity to 1 and skips non-integer ones).',
+    'Judge answers are read by CoSER\'s rules (a missing severity counts 1, an integer counts as given, a non-integer one is kept on the flaw but left out of the sum; of several JSON values the longest); with --strict-judge such answers are asked again instead. Differences in either mode: an answer with no usable JSON is asked again with the parse error (CoSER re-samples at temperature 1 and asks the judge to repair broken JSON) and a case whose judge never gives a readable answer is counted as failed; {"flaws": [...]} and a bare list are accepted besides {"<dimension>": {...}}; JSON quoted with \'>\' or copied from the simulated conversation is not taken for the verdict; a severity written 3.0 counts 3 (JSON in JavaScript cannot tell it from 3; Python leaves it out).',
+    `The simulated conversation is shown to the judge between tags, with tag-like text and Markdown headings inside it neutralized and a notice that it is material, never instructions; past ${JUDGE_SIMULATION_BUDGET} characters it is cut with a marker (meta.judgeMaterialCut). CoSER shows it whole.`,
     'An actor answer that cannot be read in the reasoning format even after one repair ask (and lenient Psy-CoT recovery) makes the case failed; CoSER has no format to fail.',
     "BLEU and ROUGE-L use our tokenizer (lowercased; words, each punctuation mark, each CJK character) instead of NLTK word_tokenize; BLEU has no smoothing and is exactly 0 when a precision is 0 (NLTK returns ~1e-78); ROUGE-L is the summary-level union-LCS F-measure over sentences (rougeLsum, tokens clipped by their counts), not the `rouge` package CoSER calls, which counts each distinct word of the union once over the whole text: our ROUGE-L runs about twice as high as the authors' on their sample (BLEU within ~20%).",
     'Characters with no profile in the item (e.g. "Servant") are given a one-line profile; CoSER leaves their profile empty.',

@@ -138,8 +138,8 @@ function context(url: string, overrides: Partial<EvalContext> = {}): EvalContext
 const GOOD_JUDGES: Record<Dimension, (attempt: number) => string> = {
   // wrapped in prose and a code fence: severities 2 + 3
   'Storyline Consistency': () => fence(flaws('Storyline Consistency', [2, 3])),
-  // first answer has a severity out of range; the re-ask gets a valid one: 4
-  Anthropomorphism: (attempt) => JSON.stringify(flaws('Anthropomorphism', attempt === 0 ? [7] : [4])),
+  // first answer holds no JSON; the re-ask gets a valid one: 4
+  Anthropomorphism: (attempt) => (attempt === 0 ? 'Let me think about the characters first.' : JSON.stringify(flaws('Anthropomorphism', [4]))),
   // no flaws
   'Character Fidelity': () => JSON.stringify({ 'Character Fidelity': { flaws: [] } }),
   // 5 + 5 + 5 + 5
@@ -196,7 +196,7 @@ describe('CoSER end to end against a scripted server', () => {
     // the malformed answer was asked again, with the answer and the error
     const anth = asked('judge:Anthropomorphism');
     expect(anth).toHaveLength(2);
-    expect(anth[1]![3]!.content).toMatch(/severity must be an integer from 1 to 5 but is 7/);
+    expect(anth[1]![3]!.content).toMatch(/no JSON object found in the answer/);
     expect(rec.judgements.find((j) => j.dimension === 'Anthropomorphism')!.raw).toHaveLength(2);
 
     // 4 actor turns forgive 1.2 severity points:
@@ -251,6 +251,62 @@ describe('CoSER end to end against a scripted server', () => {
     const { url: url2 } = await startServer(GOOD_JUDGES);
     const ok = await coser.runCase(c, context(url2));
     expect(coser.aggregate([ok, failed]).scores).toEqual(coser.aggregate([ok]).scores);
+  });
+
+  // Issue "Faithful scores": the reporter's judge answers, scored by CoSER's own rules
+  // (gca_evaluation/main.py): a severity of 2.5 or "3" is left out of the sum, a missing one counts 1.
+  const MESSY_JUDGES: Record<Dimension, (attempt: number) => string> = {
+    'Storyline Consistency': () =>
+      JSON.stringify({
+        'Storyline Consistency': {
+          flaws: [
+            { instance: 'Bob forgets the cracked glass', type: 'Storyline Consistency', severity: 2 },
+            { instance: 'Alice shrugs off the storm', type: 'Storyline Consistency', severity: 2.5 },
+          ],
+        },
+      }),
+    Anthropomorphism: () => JSON.stringify({ Anthropomorphism: { flaws: [{ instance: 'Bob explains too much', type: 'Self-identity' }] } }),
+    'Character Fidelity': () => fence({ 'Character Fidelity': { flaws: [{ instance: 'Alice sounds modern', type: 'Character Language', severity: '3' }] } }),
+    'Storyline Quality': () => 'No flaws worth listing.\n{"Storyline Quality": {"flaws": []}}',
+  };
+
+  it("scores messy judge answers by CoSER's rules: 96, 100, 100, 100 (the non-integer severities kept, noted, left out)", async () => {
+    const { url, asked } = await startServer(MESSY_JUDGES);
+    const rec = await coser.runCase(c, context(url));
+    expect(rec.status).toBe('ok');
+    expect(rec.meta.actorTurns).toBe(4); // 1.2 severity points forgiven
+    // 2 counted, 2.5 left out: 100 - (2 - 1.2) * 5 = 96
+    expect(rec.scores['Storyline Consistency']).toBeCloseTo(96, 10);
+    // a missing severity counts 1: 100 - (1 - 1.2) * 5 = 101 -> 100
+    expect(rec.scores.Anthropomorphism).toBe(100);
+    // "3" is a string, not an integer: left out, nothing counted -> 100
+    expect(rec.scores['Character Fidelity']).toBe(100);
+    expect(rec.scores['Storyline Quality']).toBe(100);
+    for (const d of DIMENSIONS) expect(asked(`judge:${d}`), d).toHaveLength(1); // nothing asked again
+    expect(rec.meta.judgeRules).toBe('official');
+    expect(rec.meta.ignoredSeverities).toEqual({ 'Storyline Consistency': [2.5], 'Character Fidelity': ['3'] });
+    const sc = rec.judgements.find((j) => j.dimension === 'Storyline Consistency')!.parsed as { flaws: unknown[]; ignoredSeverities: unknown[] };
+    expect(sc.flaws[1]).toEqual({
+      instance: 'Alice shrugs off the storm',
+      type: 'Storyline Consistency',
+      severity: null,
+      given: 2.5,
+      note: 'severity is not an integer: left out of the sum, as CoSER does',
+    });
+    const an = rec.judgements.find((j) => j.dimension === 'Anthropomorphism')!.parsed as { flaws: unknown[] };
+    expect(an.flaws[0]).toMatchObject({ severity: 1, note: 'no severity given: counted as 1, as CoSER does' });
+  });
+
+  it('with strictJudge asks again about a non-integer severity and fails the case when it stays', async () => {
+    const { url, asked } = await startServer(MESSY_JUDGES);
+    const rec = await coser.runCase(c, context(url, { options: { environment: model(url, 'env'), nextSpeaker: model(url, 'nsp'), strictJudge: true } }));
+    expect(rec.status).toBe('failed');
+    expect(rec.error).toMatch(
+      /"Storyline Consistency" could not be read after 3 attempt\(s\): flaws\[1\]\.severity must be an integer from 1 to 5 but is 2\.5/,
+    );
+    expect(asked('judge:Storyline Consistency')).toHaveLength(3);
+    expect(asked('judge:Storyline Quality')).toHaveLength(1);
+    expect(rec.scores).toEqual({});
   });
 
   it('stops at maxRounds when the predictor never ends the scene', async () => {

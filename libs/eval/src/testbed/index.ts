@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { buildJudgeMessages, Character, parseJudgeScore, parseProfile } from '@rapo/psycot';
+import { buildJudgeMessages, Character, JUDGE_RESPONSE_BUDGET, parseJudgeScore, parseProfile } from '@rapo/psycot';
 import { fidelity, FIDELITY_DIMENSIONS, generateWorld, prompts, summarizeFidelity, type FidelityScore, type Prompt, type World } from '@rapo/testbed';
 import { askJudge } from '../judge.js';
 import type { CaseRecord, EvalContext, Protocol } from '../types.js';
@@ -129,7 +129,12 @@ export const testbed: Protocol<TestbedCase> = {
       ],
       judgements: [judgement],
       scores,
-      meta: { character: c.characterName, kind: c.turn.kind, repairs: turn.repairs },
+      meta: {
+        character: c.characterName,
+        kind: c.turn.kind,
+        repairs: turn.repairs,
+        ...(turn.reply.length > JUDGE_RESPONSE_BUDGET ? { judgeMaterialCut: turn.reply.length - JUDGE_RESPONSE_BUDGET } : {}),
+      },
       seconds: 0,
     };
   },
