@@ -2,7 +2,7 @@
 // results.json, cases.jsonl and report.html; resume after an interruption without repeating a
 // finished call; judge answers that never parse; call errors retried on the next run, context
 // overflows not; usage per role; bad input refused before the folder is touched.
-import { mkdtempSync, readFileSync, appendFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -166,6 +166,18 @@ describe('runEval on the testbed', () => {
     await expect(runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'psy-cot', limit: 1 })).rejects.toThrow(
       /holds a run with another reasoning \(reasoning: "none" there, "psy-cot" now\)/,
     );
+    // Nor the official judge-answer rules and strict ones (--strict-judge).
+    await expect(
+      runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'none', limit: 1, options: { strictJudge: true } }),
+    ).rejects.toThrow(/another judgeRules \(judgeRules: "official" there, "strict" now\)/);
+    // A run recorded before judgeRules existed re-asked unreadable answers: it continues in strict mode only.
+    const old = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Record<string, unknown>;
+    delete old.judgeRules;
+    writeFileSync(join(out, 'run.json'), JSON.stringify(old));
+    await expect(runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'none', limit: 1 })).rejects.toThrow(
+      /judgeRules: "strict" there, "official" now/,
+    );
+    await runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'none', limit: 1, options: { strictJudge: true } });
     expect(() => readCases(join(out, 'missing.jsonl'))).not.toThrow();
   });
 

@@ -38,7 +38,10 @@ export interface RunOptions {
 }
 
 /** What identifies a run: a folder holds one. */
-type RunIdentity = Pick<EvalResults, 'benchmark' | 'data' | 'model' | 'judge' | 'reasoning' | 'lang'>;
+type RunIdentity = Pick<EvalResults, 'benchmark' | 'data' | 'model' | 'judge' | 'reasoning' | 'lang'> & {
+  /** How judge answers are read: the benchmark's official rules, or strict (re-ask); a run keeps one. */
+  judgeRules: 'official' | 'strict';
+};
 
 /** The failure kinds a case record's meta.failure holds; only call errors run again. */
 export const FAILURE_KINDS: readonly FailureKind[] = ['call-error', 'context-overflow', 'unscorable'];
@@ -88,6 +91,7 @@ export async function runEval(o: RunOptions): Promise<EvalResults> {
     judge: o.judge.name,
     reasoning: o.reasoning ?? 'none',
     lang: o.lang ?? 'en',
+    judgeRules: o.options?.strictJudge ? 'strict' : 'official',
   };
   const concurrency = o.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`Expected an integer >= 1 for concurrency but received ${o.concurrency}`);
@@ -215,6 +219,8 @@ function checkIdentity(out: string, identity: RunIdentity) {
   let before: RunIdentity;
   try {
     before = JSON.parse(readFileSync(path, 'utf8')) as RunIdentity;
+    // Runs recorded before judgeRules existed re-asked every unreadable answer: strict.
+    before.judgeRules ??= 'strict';
   } catch (e) {
     throw new EvalRunError(`${path} is not readable JSON (${(e as Error).message}); use another --out`);
   }
