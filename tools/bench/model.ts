@@ -1,9 +1,13 @@
 // Model throughput: tokens per second of a training step (forward, kernel log-probs, backward)
 // and of generation with and without the KV cache, for a ~1M and a ~10M parameter config, on
-// every tfjs backend that loads here. `npm run bench:model` (-- --quick for the 1M config only,
+// every tfjs backend that loads here; and, when python3 can import torch, PyTorch doing the same
+// training step and the same greedy KV-cached decoding (batch 1 and 16, 256 new tokens) in the
+// same run, against rapo-native. `npm run bench:model` (-- --quick for the 1M config only,
 // fewer tokens). Results: bench/results/model-<device>.json and a table; docs/perf.md.
 import { join } from 'node:path';
+import { blasInfo } from '@rapo/kernels';
 import { generate, initBackend, LlamaModel, parameterCount, resetBackendChoice, type TfBackendName } from '@rapo/model';
+import { runTorch, torchAvailable } from './lib/torch.js';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 import { benchOptions } from './lib/options.js';
@@ -11,12 +15,16 @@ import { benchOptions } from './lib/options.js';
 const opt = benchOptions('Usage: npm run bench:model -- [--quick] [--backends rapo-native,wasm,cpu] [--out DIR]', { backends: { type: 'string' } });
 
 const CONFIGS = BENCH_CONFIGS;
+/** Greedy KV-cached decoding, measured against PyTorch: rows per batch, new tokens per row. */
+const GREEDY_BATCHES = [1, 16];
+const GREEDY_TOKENS = opt.quick ? 64 : 256;
 
 interface Row {
   config: string;
   parameters: number;
-  backend: TfBackendName;
-  task: 'train-step' | 'generate-cache' | 'generate-nocache';
+  backend: TfBackendName | 'torch';
+  /** generate-greedy: KV-cached greedy decoding, the task PyTorch does too. */
+  task: 'train-step' | 'generate-cache' | 'generate-nocache' | 'generate-greedy';
   batch: number;
   tokens: number;
   seconds: number;
@@ -32,11 +40,11 @@ const record = (r: Omit<Row, 'tokensPerSecond'>) => {
   );
 };
 
-async function generationTime(model: LlamaModel, batch: number, newTokens: number, useCache: boolean): Promise<number> {
+async function generationTime(model: LlamaModel, batch: number, newTokens: number, useCache: boolean, temperature = 1): Promise<number> {
   const prompts = Array.from({ length: batch }, (_, b) => Array.from({ length: 16 }, (_, t) => (b * 7 + t * 13) % model.config.vocab_size));
-  await generate(model, prompts, { maxNewTokens: 4, temperature: 1, seed: 1, useCache }); // warm-up
+  await generate(model, prompts, { maxNewTokens: 4, temperature, seed: 1, useCache }); // warm-up
   const t0 = performance.now();
-  const g = await generate(model, prompts, { maxNewTokens: newTokens, temperature: 1, seed: 1, useCache });
+  const g = await generate(model, prompts, { maxNewTokens: newTokens, temperature, seed: 1, useCache });
   const s = (performance.now() - t0) / 1000;
   if (g.tokens.some((t) => t.length !== newTokens)) throw new Error('generation stopped early; the benchmark needs full lengths');
   return s;
@@ -72,7 +80,40 @@ for (const backend of wanted) {
       const batched = await generationTime(model, 8, 128, true);
       record({ config: name, parameters: params, backend, task: 'generate-cache', batch: 8, tokens: 8 * 128, seconds: batched });
     }
+    if (backend === 'rapo-native' || backend === 'node' || backend === 'node-gpu') {
+      for (const batch of GREEDY_BATCHES) {
+        const seconds = await generationTime(model, batch, GREEDY_TOKENS, true, 0);
+        record({ config: name, parameters: params, backend, task: 'generate-greedy', batch, tokens: batch * GREEDY_TOKENS, seconds });
+      }
+    }
     model.dispose();
+  }
+}
+
+// The peer: PyTorch on as many threads as the addon's kernels use, the same shapes and work.
+const torch = torchAvailable();
+if (!torch.ok) console.log(`torch: skipped (${torch.reason})`);
+else {
+  const threads = blasInfo().threads;
+  console.log(`torch ${torch.version} on ${threads} threads`);
+  for (const [name, config] of Object.entries(CONFIGS)) {
+    if (opt.quick && name !== '1M') continue;
+    const params = parameterCount(config);
+    const [batch, seq] = opt.quick ? [4, 64] : [8, 128];
+    const t = runTorch(config, { task: 'train', batch, seq }, threads, torch.python);
+    record({ config: name, parameters: params, backend: 'torch', task: 'train-step', batch, tokens: batch * seq, seconds: t.seconds });
+    for (const b of GREEDY_BATCHES) {
+      const g = runTorch(config, { task: 'generate', batch: b, newTokens: GREEDY_TOKENS }, threads, torch.python);
+      record({ config: name, parameters: params, backend: 'torch', task: 'generate-greedy', batch: b, tokens: b * GREEDY_TOKENS, seconds: g.seconds });
+    }
+  }
+  console.log('\nrapo-native / torch (tokens/s, same run; target >= 2x):');
+  for (const r of rows.filter((x) => x.backend === 'torch')) {
+    const ours = rows.find((x) => x.backend === 'rapo-native' && x.task === r.task && x.config === r.config && x.batch === r.batch);
+    if (ours)
+      console.log(
+        `  ${r.config.padEnd(4)} ${r.task.padEnd(16)} batch ${String(r.batch).padStart(2)}: ${(ours.tokensPerSecond / r.tokensPerSecond).toFixed(2)}x`,
+      );
   }
 }
 

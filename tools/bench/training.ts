@@ -2,8 +2,9 @@
 // OpenBLAS matmul and native elementwise, copy and reduction kernels) gains over the stock
 // backends. In one run: GFLOP/s of a 512x512x512 matmul for OpenBLAS's own sgemm called directly
 // (the ceiling), rapo-native, cpu and wasm; and training tokens per second of the 1M and 10M
-// configs on rapo-native, wasm and cpu. `npm run bench:training` (-- --quick: the 1M config and
-// fewer runs). Results: bench/results/<device>-training.json and a table; docs/perf.md.
+// configs on rapo-native, wasm and cpu, and on PyTorch (the same decoder in Python, same threads)
+// when python3 can import torch. `npm run bench:training` (-- --quick: the 1M config and fewer
+// runs). Results: bench/results/<device>-training.json and a table; docs/perf.md.
 import { join } from 'node:path';
 import { blasInfo, matmul, setMatmulImpl, timeSgemmDirect } from '@rapo/kernels';
 import { initBackend, LlamaModel, parameterCount, resetBackendChoice, tf, type TfBackendName } from '@rapo/model';
@@ -11,6 +12,7 @@ import { timeSync } from './lib/measure.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
 import { benchOptions } from './lib/options.js';
+import { runTorch, torchAvailable } from './lib/torch.js';
 
 const opt = benchOptions('Usage: npm run bench:training -- [--quick] [--out DIR]', {});
 
@@ -75,7 +77,7 @@ for (const [impl, g] of Object.entries({ ...matmulGflops, ...fallbackMatmulGflop
 interface TrainRow {
   config: string;
   parameters: number;
-  backend: TfBackendName;
+  backend: TfBackendName | 'torch';
   batch: number;
   seq: number;
   secondsPerStep: number;
@@ -102,6 +104,31 @@ for (const backend of BACKENDS) {
   }
 }
 
+// The peer: PyTorch training the same shapes on as many threads as the addon's kernels use.
+const torch = torchAvailable();
+if (!torch.ok) console.log(`  torch: skipped (${torch.reason})`);
+else {
+  for (const [config, modelConfig] of Object.entries(BENCH_CONFIGS)) {
+    if (opt.quick && config !== '1M') continue;
+    const [batch, seq] = [8, 128];
+    const t = runTorch(modelConfig, { task: 'train', batch, seq, runs: 3, minSeconds: opt.quick ? 0 : 10 }, threads, torch.python);
+    const row: TrainRow = {
+      config,
+      parameters: parameterCount(modelConfig),
+      backend: 'torch',
+      batch,
+      seq,
+      secondsPerStep: t.seconds,
+      tokensPerSecond: t.tokensPerSecond,
+    };
+    trainRows.push(row);
+    (trainTokensPerSec[config] ??= {}).torch = row.tokensPerSecond;
+    console.log(
+      `  train ${config.padEnd(4)} ${`torch ${torch.version}`.padEnd(12)} batch ${batch} x ${seq}: ${row.tokensPerSecond.toFixed(0).padStart(6)} tokens/s (${t.seconds.toFixed(2)} s/step, ${t.threads} threads)`,
+    );
+  }
+}
+
 console.log('\ntargets:');
 const ratio = matmulGflops['rapo-native']! / ceiling;
 console.log(`  matmul rapo-native / openblas-direct = ${(100 * ratio).toFixed(1)}% (target >= 70%: ${ratio >= 0.7 ? 'met' : 'MISSED'})`);
@@ -109,6 +136,11 @@ const t1 = trainTokensPerSec['1M'];
 if (t1?.['rapo-native'] && t1.wasm) {
   const x = t1['rapo-native'] / t1.wasm;
   console.log(`  1M training rapo-native / wasm = ${x.toFixed(1)}x (target >= 10x: ${x >= 10 ? 'met' : 'MISSED'})`);
+}
+for (const [config, t] of Object.entries(trainTokensPerSec)) {
+  if (!t['rapo-native'] || !t.torch) continue;
+  const x = t['rapo-native'] / t.torch;
+  console.log(`  ${config} training rapo-native / torch = ${x.toFixed(2)}x (target >= 2x: ${x >= 2 ? 'met' : 'MISSED'})`);
 }
 
 const file = join(opt.out!, `${slug(cpuName)}-training${opt.quick ? '.quick' : ''}.json`);
