@@ -53,7 +53,8 @@ describe('rapo-eval arguments', () => {
     expect(parseEvalArgs([...base, '-v'])).toMatchObject({ verbose: true });
     expect(parseEvalArgs(base)).not.toHaveProperty('verbose');
     expect(parseEvalArgs(['--help'])).toBe('help');
-    expect(parseEvalArgs([])).toBe('help');
+    // No command is a usage error (exit 2), not a silent success.
+    expect(() => parseEvalArgs([])).toThrow(/give a command: "run" to evaluate a model, "compare"/);
     const strict = ['run', '--benchmark', 'coser', '--data', 'd', '--model', 'm', '--judge', 'j', '--out', 'o', '--strict-judge'];
     expect(parseEvalArgs(strict)).toMatchObject({ strictJudge: true });
     expect(parseEvalArgs(strict.slice(0, -1))).not.toHaveProperty('strictJudge');

@@ -90,7 +90,8 @@ function oneOf<T extends string>(name: string, v: string | undefined, allowed: r
 
 export function parseEvalArgs(argv: string[]): RunArgs | CompareArgs | 'help' {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') return 'help';
+  if (command === undefined) throw new UsageError('give a command: "run" to evaluate a model, "compare" to put runs side by side');
+  if (command === '-h' || command === '--help' || command === 'help') return 'help';
   if (command === 'compare') {
     const parsed = parseOptions({ args: rest, options: { out: { type: 'string' } }, allowPositionals: true });
     if (parsed.positionals.length === 0) throw new UsageError('compare: give at least one rapo-eval output folder');
