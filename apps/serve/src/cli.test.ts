@@ -64,7 +64,24 @@ describe('rapo-serve arguments', () => {
     }
   });
 
+  it('takes --cors with an origin, or bare for any origin', () => {
+    expect(parseServeArgs(['ckpt'], {})).not.toHaveProperty('cors');
+    expect(parseServeArgs(['ckpt', '--cors'], {})).toMatchObject({ checkpoint: 'ckpt', cors: '*' });
+    expect(parseServeArgs(['--cors', 'ckpt'], {})).toMatchObject({ checkpoint: 'ckpt', cors: '*' });
+    expect(parseServeArgs(['ckpt', '--cors', '--port', '0'], {})).toMatchObject({ port: 0, cors: '*' });
+    expect(parseServeArgs(['ckpt', '--cors', '*'], {})).toMatchObject({ cors: '*' });
+    expect(parseServeArgs(['ckpt', '--cors', 'http://localhost:3000'], {})).toMatchObject({ checkpoint: 'ckpt', cors: 'http://localhost:3000' });
+    expect(parseServeArgs(['--cors=https://app.example.org', 'ckpt'], {})).toMatchObject({ checkpoint: 'ckpt', cors: 'https://app.example.org' });
+    expect(() => parseServeArgs(['ckpt', '--cors', 'https://app.example.org/'], {})).toThrow(
+      'Expected "*" or an origin such as https://app.example.org or http://localhost:3000 (no path, no trailing slash) for --cors but received "https://app.example.org/"',
+    );
+    expect(() => parseServeArgs(['ckpt', '--cors=app.example.org'], {})).toThrow(/for --cors but received "app.example.org"/);
+    // After --, everything is a positional.
+    expect(() => parseServeArgs(['ckpt', '--', '--cors'], {})).toThrow('Expected one checkpoint directory but received ckpt, --cors');
+  });
+
   it('documents every option in its usage', () => {
-    for (const option of ['--port', '--host', '--name', '--api-key', '--insecure', '--max-pending', 'RAPO_SERVE_API_KEY']) expect(USAGE).toContain(option);
+    for (const option of ['--port', '--host', '--name', '--api-key', '--insecure', '--max-pending', '--cors', 'RAPO_SERVE_API_KEY'])
+      expect(USAGE).toContain(option);
   });
 });

@@ -1,12 +1,15 @@
 // Command line of rapo-serve, kept apart from main.ts so it can be tested without starting a server.
 import { parseOptions, UsageError } from '@rapo/cli';
-import { checkApiKey, exposureProblem } from '@rapo/model';
+import { checkApiKey, checkCorsOrigin, exposureProblem } from '@rapo/model';
 
 export const USAGE = `Usage: rapo-serve <checkpoint-dir> [--port 8000] [--host 127.0.0.1] [--name <model-id>]
-                  [--api-key <key>] [--insecure] [--max-pending 16]
+                  [--api-key <key>] [--insecure] [--max-pending 16] [--cors [origin]]
 
 Serves a rapo checkpoint (config.json, model.safetensors, tokenizer.json, ...) over an
-OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions, POST /v1/completions.
+OpenAI-compatible API: GET /v1/models, GET /v1/models/{id}, POST /v1/chat/completions,
+POST /v1/completions. Both completion endpoints stream with "stream": true (server-sent
+events, the text sent as it is generated). Assistant messages may have "content": null
+(tool_calls are ignored); "tool" messages get 400, since rapo runs no tools.
 
   --port <n>         port to listen on (default 8000; 0 picks a free one)
   --host <address>   address to bind (default 127.0.0.1, loopback only)
@@ -17,7 +20,11 @@ OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions, POST /v1/compl
   --insecure         allow a non-loopback --host without an API key (anyone who can reach the
                      machine can then use the model); without it rapo-serve refuses to start
   --max-pending <n>  completion requests held at once, the one generating and those queued
-                     behind it (default 16); one more gets 429 with Retry-After`;
+                     behind it (default 16); one more gets 429 with Retry-After
+  --cors [origin]    let web pages from <origin> (https://app.example.org; default *, any page)
+                     call the server: preflights (OPTIONS) are answered without the key and
+                     every answer carries Access-Control-Allow-Origin. Without it browsers
+                     refuse cross-origin calls`;
 
 export interface ServeArgs {
   checkpoint: string;
@@ -28,6 +35,8 @@ export interface ServeArgs {
   apiKey?: string;
   insecure: boolean;
   maxPending: number;
+  /** From --cors: the origin allowed, `*` for any. */
+  cors?: string;
 }
 
 export { UsageError } from '@rapo/cli';
@@ -41,7 +50,7 @@ export const API_KEY_ENV = 'RAPO_SERVE_API_KEY';
  */
 export function parseServeArgs(argv: string[], env: Record<string, string | undefined> = process.env): ServeArgs | 'help' {
   const parsed = parseOptions({
-    args: argv,
+    args: corsDefault(argv),
     allowPositionals: true,
     options: {
       port: { type: 'string' },
@@ -50,6 +59,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       'api-key': { type: 'string' },
       insecure: { type: 'boolean' },
       'max-pending': { type: 'string' },
+      cors: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -73,6 +83,14 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       throw new UsageError((e as Error).message);
     }
   }
+  const cors = parsed.values.cors;
+  if (cors !== undefined) {
+    try {
+      checkCorsOrigin(cors, '--cors');
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
   const insecure = parsed.values.insecure ?? false;
   const problem = exposureProblem({ host, apiKey, insecure });
   if (problem) {
@@ -89,5 +107,30 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     ...(apiKey !== undefined ? { apiKey } : {}),
     insecure,
     maxPending,
+    ...(cors !== undefined ? { cors } : {}),
   };
+}
+
+/**
+ * `--cors` takes its origin optionally: a bare `--cors` (last, or followed by another option or by
+ * something that is not `*` or `scheme://...`, such as the checkpoint directory) means `--cors=*`.
+ */
+function corsDefault(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [...out, ...argv.slice(i)];
+    if (a !== '--cors') {
+      out.push(a);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next !== undefined && (next === '*' || /^[a-z][a-z0-9+.-]*:\/\//i.test(next))) {
+      out.push(`--cors=${next}`);
+      i++;
+    } else {
+      out.push('--cors=*');
+    }
+  }
+  return out;
 }

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     apiKey: args.apiKey,
     insecure: args.insecure,
     maxPending: args.maxPending,
+    cors: args.cors,
     log: (l) => console.log(l),
   });
   const c = model.checkpoint.model.config;
@@ -30,6 +31,9 @@ async function main(): Promise<void> {
       ? 'rapo-serve: requests must send the API key (Authorization: Bearer <key>)'
       : 'rapo-serve: no API key: requests are not authenticated',
   );
+  if (args.cors !== undefined) {
+    console.log(`rapo-serve: CORS on: ${args.cors === '*' ? 'any web page' : `web pages from ${args.cors}`} may call it`);
+  }
   const stop = () => {
     console.log('rapo-serve: shutting down');
     void running.close().then(() => process.exit(0));

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '@rapo/files';
-import { CHATML_TEMPLATE, END_OF_TURN, PAD_TOKEN } from './chat.js';
+import { CHATML_TEMPLATE, END_OF_TURN, PAD_TOKEN, templateTokens } from './chat.js';
 import { ConfigError, parseConfig, toHfConfig, type ModelConfig } from './config.js';
 import { LlamaModel, ModelError } from './model.js';
 import { readSafetensors, writeSafetensors, type SafetensorsDtype } from './safetensors.js';
@@ -25,6 +25,9 @@ export interface Checkpoint {
   model: LlamaModel;
   tokenizer: BpeTokenizer;
   chatTemplate: string;
+  /** tokenizer_config.json's bos_token and eos_token for the chat template, when it gives them. */
+  bosToken?: string;
+  eosToken?: string;
   generation: GenerationConfig;
   /** Free-form facts stored in model.safetensors' metadata (step, run id, ...). */
   metadata: Record<string, string>;
@@ -100,13 +103,24 @@ export function loadCheckpoint(dir: string): Checkpoint {
     throw e;
   }
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new CheckpointError(`checkpoint ${dir}: missing tokenizer.json`);
-  const tokenizer = BpeTokenizer.load(join(dir, 'tokenizer.json'));
-  if (tokenizer.vocabSize !== config.vocab_size) {
+  const tcRaw = existsSync(join(dir, 'tokenizer_config.json')) ? readJson(dir, 'tokenizer_config.json') : {};
+  if (typeof tcRaw !== 'object' || tcRaw === null || Array.isArray(tcRaw)) {
+    throw new CheckpointError(`checkpoint ${dir}: tokenizer_config.json is ${Array.isArray(tcRaw) ? 'an array' : String(tcRaw)}, expected an object`);
+  }
+  const tc = tcRaw as Record<string, unknown>;
+  const tokenizer = BpeTokenizer.load(join(dir, 'tokenizer.json'), tc);
+  // rapo sizes the embedding to its tokenizer; Hugging Face models (Qwen's, ...) pad it past the last token id.
+  if (tokenizer.delegation === null ? tokenizer.vocabSize !== config.vocab_size : tokenizer.vocabSize > config.vocab_size) {
     throw new CheckpointError(`checkpoint ${dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocab_size}`);
   }
-  const tc = existsSync(join(dir, 'tokenizer_config.json')) ? (readJson(dir, 'tokenizer_config.json') as { chat_template?: unknown }) : {};
   const chatTemplate = typeof tc.chat_template === 'string' ? tc.chat_template : CHATML_TEMPLATE;
+  let chatTokens: { bosToken?: string; eosToken?: string };
+  try {
+    chatTokens = templateTokens(tc);
+  } catch (e) {
+    throw new CheckpointError(`checkpoint ${dir}: ${(e as Error).message}`);
+  }
   const generation = existsSync(join(dir, 'generation_config.json')) ? (readJson(dir, 'generation_config.json') as GenerationConfig) : {};
   const { format: _format, ...rest } = metadata;
-  return { dir, model, tokenizer, chatTemplate, generation, metadata: rest };
+  return { dir, model, tokenizer, chatTemplate, ...chatTokens, generation, metadata: rest };
 }

@@ -25,6 +25,8 @@ export interface GenerateOptions {
   useCache?: boolean;
   /** Called with each step's next-token logits [B * V] (tests compare cached and full runs). */
   onLogits?: (step: number, logits: Float32Array) => void;
+  /** Called with each new token of sequence `index` as soon as it is drawn (for streaming). */
+  onToken?: (index: number, token: number) => void;
   signal?: AbortSignal;
 }
 
@@ -160,6 +162,7 @@ export async function generate(model: LlamaModel, prompts: number[][], options: 
         if (done[b]) continue;
         out.tokens[b]!.push(s.token);
         out.logprobs[b]!.push(s.logprob);
+        options.onToken?.(b, s.token);
         if (stopIds.has(s.token) || (options.stopStrings?.length && options.stopStrings.some((x) => options.decode!(out.tokens[b]!).includes(x)))) {
           done[b] = true;
           out.finishReasons[b] = 'stop';

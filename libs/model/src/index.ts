@@ -11,10 +11,10 @@ export { parseConfig, toHfConfig, parameterCount, headDim, DEFAULT_CONFIG, Confi
 export { LlamaModel, ModelError, parameterShapes, type NamedTensor, type LayerCache, type ForwardResult } from './model.js';
 export { tokenLogprobs, shiftTargets, type TokenLogprobOptions } from './logprob.js';
 export { generate, sampleToken, type GenerateOptions, type Generation, type FinishReason } from './generate.js';
-export { renderChat, stripChatMarkers, CHATML_TEMPLATE, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN } from './chat.js';
+export { renderChat, templateTokens, stripChatMarkers, CHATML_TEMPLATE, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN, type RenderChatOptions } from './chat.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type Checkpoint, type GenerationConfig, type SaveOptions } from './checkpoint.js';
-export { LocalChatModel, type Completion, type CompletionChoice } from './local-model.js';
-export { serve, isLoopbackHost, exposureProblem, checkApiKey, type ServeOptions, type RunningServer } from './server.js';
+export { LocalChatModel, type Completion, type CompletionChoice, type LocalCallOptions } from './local-model.js';
+export { serve, isLoopbackHost, exposureProblem, checkApiKey, checkCorsOrigin, type ServeOptions, type RunningServer } from './server.js';
 export * from './safetensors.js';
 export * from './tokenizer/index.js';
 

@@ -3,6 +3,7 @@
 // one thread, and a queue keeps latency predictable.
 import {
   Limiter,
+  LlmContextOverflowError,
   type CallOptions,
   type ChatModel,
   type ChatParams,
@@ -12,9 +13,10 @@ import {
   type UsageTotals,
 } from '@rapo/llm';
 import { randomInt } from 'node:crypto';
-import { END_OF_TURN, renderChat, stripChatMarkers } from './chat.js';
+import { END_OF_TURN, PAD_TOKEN, renderChat, stripChatMarkers } from './chat.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { generate, type FinishReason } from './generate.js';
+import { TextStream } from './text-stream.js';
 
 export interface CompletionChoice {
   text: string;
@@ -30,20 +32,37 @@ export interface Completion {
   completionTokens: number;
 }
 
+export interface LocalCallOptions extends CallOptions {
+  /**
+   * Streaming: called with each new piece of choice `index`'s text while it is generated. Pieces
+   * hold whole characters only and never text past a stop string; joined they equal the choice's
+   * final text.
+   */
+  onText?: (index: number, piece: string) => void;
+}
+
 export class LocalChatModel implements ChatModel {
   readonly name: string;
   readonly #limiter = new Limiter(1);
   readonly #totals: UsageTotals = { requests: 0, cachedResponses: 0, retries: 0, promptTokens: 0, completionTokens: 0 };
 
+  /** `templateArgs`: more variables for the chat template, e.g. { enable_thinking: false } for Qwen3. */
   constructor(
     readonly checkpoint: Checkpoint,
     name?: string,
+    readonly templateArgs: Record<string, unknown> = {},
   ) {
     this.name = name ?? `local:${checkpoint.dir}`;
   }
 
-  static load(dir: string): LocalChatModel {
-    return new LocalChatModel(loadCheckpoint(dir));
+  static load(dir: string, templateArgs: Record<string, unknown> = {}): LocalChatModel {
+    return new LocalChatModel(loadCheckpoint(dir), undefined, templateArgs);
+  }
+
+  /** The prompt text chat() continues: `messages` in the checkpoint's chat template, with its bos/eos tokens. */
+  renderPrompt(messages: ChatRequest['messages']): string {
+    const { chatTemplate: template, bosToken, eosToken } = this.checkpoint;
+    return renderChat(messages, { template, bosToken, eosToken, templateArgs: this.templateArgs });
   }
 
   usage(): UsageTotals {
@@ -51,13 +70,13 @@ export class LocalChatModel implements ChatModel {
   }
 
   /** Continues `prompt` (raw text, no chat template). */
-  async complete(prompt: string, params: ChatParams = {}, options: CallOptions = {}): Promise<Completion> {
+  async complete(prompt: string, params: ChatParams = {}, options: LocalCallOptions = {}): Promise<Completion> {
     return this.#limiter.run(() => this.#complete(prompt, params, options), options.signal);
   }
 
-  async chat(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
+  async chat(request: ChatRequest, options: LocalCallOptions = {}): Promise<ChatResponse> {
     const { messages, ...params } = request;
-    const text = renderChat(messages, this.checkpoint.chatTemplate);
+    const text = this.renderPrompt(messages);
     const c = await this.complete(text, params, options);
     return {
       choices: c.choices.map((x) => ({ content: x.text, finishReason: x.finishReason, ...(x.logprobs ? { logprobs: x.logprobs } : {}) })),
@@ -67,13 +86,17 @@ export class LocalChatModel implements ChatModel {
     };
   }
 
-  async #complete(prompt: string, params: ChatParams, options: CallOptions): Promise<Completion> {
+  async #complete(prompt: string, params: ChatParams, options: LocalCallOptions): Promise<Completion> {
     const { model, tokenizer, generation } = this.checkpoint;
     const promptIds = tokenizer.encode(prompt);
     if (promptIds.length === 0) throw new RangeError('Expected a non-empty prompt but received one that encodes to no tokens');
     const room = model.config.max_position_embeddings - promptIds.length;
     if (room < 1) {
-      throw new RangeError(`The prompt has ${promptIds.length} tokens; this model reads at most ${model.config.max_position_embeddings - 1} before answering`);
+      const most = model.config.max_position_embeddings - 1;
+      throw new LlmContextOverflowError(`The prompt has ${promptIds.length} tokens; this model reads at most ${most} before answering`, {
+        promptTokens: promptIds.length,
+        contextTokens: most,
+      });
     }
     const n = params.n ?? 1;
     const maxNewTokens = Math.min(params.max_tokens ?? generation.max_new_tokens ?? 256, room);
@@ -82,6 +105,19 @@ export class LocalChatModel implements ChatModel {
     // Reasoning tags (<think>, ...) may be special tokens and must survive; the ChatML markers
     // and padding are not part of an answer.
     const decode = (ids: number[]) => stripChatMarkers(tokenizer.decode(ids));
+    // A choice's text: decoded, cut before the first stop string.
+    const visible = (ids: number[]) => {
+      let text = decode(ids);
+      for (const s of params.stop ?? []) {
+        const at = text.indexOf(s);
+        if (at >= 0) text = text.slice(0, at);
+      }
+      return text;
+    };
+    const onText = options.onText;
+    const streams = onText
+      ? Array.from({ length: n }, (_, b) => new TextStream(visible, [...(params.stop ?? []), '<|im_start|>', END_OF_TURN, PAD_TOKEN], (p) => onText(b, p)))
+      : undefined;
     const topLogprobs = params.logprobs ? (params.top_logprobs ?? 0) : 0;
     const V = model.config.vocab_size;
     // Alternatives per step and sequence, when top_logprobs is asked for.
@@ -99,6 +135,7 @@ export class LocalChatModel implements ChatModel {
         stopStrings: params.stop,
         decode,
         signal: options.signal,
+        onToken: streams ? (b, token) => token !== eos && streams[b]!.push(token) : undefined,
         onLogits: topLogprobs
           ? (_, logits) => {
               const T = temperature > 0 ? temperature : 1;
@@ -118,11 +155,8 @@ export class LocalChatModel implements ChatModel {
     );
     const choices = gen.tokens.map((tokens, b): CompletionChoice => {
       const kept = tokens.length && tokens[tokens.length - 1] === eos ? tokens.slice(0, -1) : tokens;
-      let text = decode(kept);
-      for (const s of params.stop ?? []) {
-        const at = text.indexOf(s);
-        if (at >= 0) text = text.slice(0, at);
-      }
+      const text = visible(kept);
+      streams?.[b]!.finish(text);
       const logprobs = params.logprobs
         ? kept.map((t, i) => ({
             token: tokenizer.decode([t]),

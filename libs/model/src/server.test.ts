@@ -141,7 +141,8 @@ describe('rapo-serve with the official openai client', () => {
     const bad = [
       () => client.chat.completions.create({ model: 'tiny', messages: [], max_tokens: 3 }),
       () => client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }], temperature: 5 }),
-      () => client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }], stream: true }),
+      () =>
+        client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }], stream: false, stream_options: { include_usage: true } }),
       () => client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x '.repeat(2000) }] }),
     ];
     const messages = [];
@@ -155,7 +156,7 @@ describe('rapo-serve with the official openai client', () => {
     }
     expect(messages[0]).toContain('Expected a non-empty array for messages');
     expect(messages[1]).toContain('Expected a number in [0, 2] for temperature but received 5');
-    expect(messages[2]).toContain('Streaming (stream: true) is not supported');
+    expect(messages[2]).toContain('stream_options is only allowed together with stream: true');
     expect(messages[3]).toMatch(/The prompt has \d+ tokens; this model reads at most 255/);
     const missing = await client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);

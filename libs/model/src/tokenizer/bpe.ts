@@ -1,12 +1,16 @@
 // Byte-level BPE tokenizer (GPT-2 / Hugging Face ByteLevel style): training from raw text,
-// encoding and decoding, and reading and writing Hugging Face `tokenizer.json` files.
+// encoding and decoding, and reading and writing Hugging Face `tokenizer.json` files. Files beyond
+// the byte-level pipeline (Qwen's, Llama's, ...) load too; their encoding and decoding go through
+// @huggingface/tokenizers (see foreign.ts), so their ids are exactly the Hugging Face ones.
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { BYTE_SYMBOLS, BYTE_TO_CHAR, CHAR_TO_BYTE, Heap, pretokenize, specialPattern, splitSpecials } from './byte-level.js';
 import { describe, TokenizerError } from './errors.js';
-import { parseTokenizerJson, type AddedToken, type BpeParts, type TokenizerJson } from './hf-json.js';
+import { checkTokenizerConfig, ForeignCodec, type TokenizerConfig } from './foreign.js';
+import { parseTokenizerJson, type AddedToken, type BpeParts, type ForeignTokenizerJson, type TokenizerJson } from './hf-json.js';
 
 export { TokenizerError } from './errors.js';
-export type { AddedToken, TokenizerJson } from './hf-json.js';
+export type { TokenizerConfig } from './foreign.js';
+export type { AddedToken, ForeignTokenizerJson, TokenizerJson } from './hf-json.js';
 
 export interface TrainOptions {
   /** Final vocabulary size, special tokens and the 256 byte symbols included. */
@@ -45,11 +49,16 @@ export class BpeTokenizer {
   readonly #ranks = new Map<number, number>();
   /** Encoded pre-tokenized words, keyed by the word's text. */
   readonly #cache = new Map<string, number[]>();
+  /** Set for files beyond the byte-level pipeline: it encodes and decodes instead of the code below. */
+  readonly #foreign: ForeignCodec | null;
+  readonly #delegation: string | null;
 
   /** Use train, fromJSON or load; the parts must already be consistent. */
-  private constructor(parts: BpeParts) {
+  private constructor(parts: BpeParts, foreign: { codec: ForeignCodec; reason: string } | null = null) {
+    this.#foreign = foreign?.codec ?? null;
+    this.#delegation = foreign?.reason ?? null;
     this.#tokens = parts.tokens;
-    this.#ids = new Map(parts.tokens.map((t, id) => [t, id]));
+    this.#ids = new Map(parts.tokens.flatMap((t, id): Array<[string, number]> => (t === '' ? [] : [[t, id]])));
     this.#added = [...parts.added].sort((x, y) => x.id - y.id);
     this.#addedById = new Map(this.#added.map((t) => [t.id, t]));
     this.#specials = new Map(this.#added.filter((t) => t.special).map((t) => [t.content, t.id]));
@@ -195,13 +204,21 @@ export class BpeTokenizer {
     return new BpeTokenizer({ tokens, merges, added, ignoreMerges: false });
   }
 
-  /** Reads a byte-level BPE tokenizer.json (parsed); throws TokenizerError naming the first problem. */
-  static fromJSON(json: unknown): BpeTokenizer {
-    return new BpeTokenizer(parseTokenizerJson(json));
+  /**
+   * Reads a tokenizer.json (parsed); throws TokenizerError naming the first problem. A file within
+   * the byte-level pipeline is encoded by this class; any other BPE file by @huggingface/tokenizers,
+   * which also reads `config` (the tokenizer_config.json beside it, if any).
+   */
+  static fromJSON(json: unknown, config?: TokenizerConfig): BpeTokenizer {
+    const checked = checkTokenizerConfig(config);
+    const { parts, delegation } = parseTokenizerJson(json);
+    if (delegation === null) return new BpeTokenizer(parts);
+    const codec = new ForeignCodec(json as Record<string, unknown>, checked, delegation);
+    return new BpeTokenizer(parts, { codec, reason: delegation });
   }
 
-  /** Reads a tokenizer.json file. */
-  static load(path: string): BpeTokenizer {
+  /** Reads a tokenizer.json file (see fromJSON). */
+  static load(path: string, config?: TokenizerConfig): BpeTokenizer {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
@@ -214,7 +231,7 @@ export class BpeTokenizer {
     } catch (err) {
       throw new TokenizerError(`${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    return BpeTokenizer.fromJSON(json);
+    return BpeTokenizer.fromJSON(json, config);
   }
 
   /** Writes the tokenizer.json atomically: a temporary file first, then a rename over `path`. */
@@ -233,8 +250,17 @@ export class BpeTokenizer {
     }
   }
 
+  /** Ids run from 0 to vocabSize - 1 (a file from elsewhere may leave some unused). */
   get vocabSize(): number {
     return this.#tokens.length;
+  }
+
+  /**
+   * Null when this class encodes by itself; otherwise the feature of the tokenizer.json that sent
+   * encoding and decoding to @huggingface/tokenizers (e.g. 'normalizer is of type "NFC"').
+   */
+  get delegation(): string | null {
+    return this.#delegation;
   }
 
   /** Special tokens and their ids. */
@@ -247,11 +273,13 @@ export class BpeTokenizer {
   }
 
   idToToken(id: number): string | undefined {
-    return Number.isInteger(id) ? this.#tokens[id] : undefined;
+    const token = Number.isInteger(id) ? this.#tokens[id] : undefined;
+    return token === '' ? undefined : token;
   }
 
   encode(text: string): number[] {
     if (typeof text !== 'string') throw new TokenizerError(`Expected a string for text but received ${describe(text)}`);
+    if (this.#foreign !== null) return this.#foreign.encode(text);
     const out: number[] = [];
     for (const [piece, special] of splitSpecials(text, this.#pattern)) {
       if (special) {
@@ -268,12 +296,16 @@ export class BpeTokenizer {
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     if (!Array.isArray(ids)) throw new TokenizerError(`Expected an array of token ids for ids but received ${describe(ids)}`);
     const skip = options.skipSpecialTokens ?? false;
-    let text = '';
-    let bytes: number[] = [];
     ids.forEach((id: unknown, i) => {
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= this.#tokens.length) {
         throw new TokenizerError(`Expected a token id in [0, ${this.#tokens.length}) for ids[${i}] but received ${describe(id)}`);
       }
+      if (this.#tokens[id] === '') throw new TokenizerError(`ids[${i}] is ${id}, which no token of this tokenizer has`);
+    });
+    if (this.#foreign !== null) return this.#foreign.decode(ids, skip);
+    let text = '';
+    let bytes: number[] = [];
+    ids.forEach((id) => {
       const added = this.#addedById.get(id);
       if (added !== undefined) {
         if (skip && added.special) return;
@@ -286,8 +318,9 @@ export class BpeTokenizer {
     return text + utf8Decoder.decode(Uint8Array.from(bytes));
   }
 
-  /** The Hugging Face tokenizer.json form (format "1.0"). */
-  toJSON(): TokenizerJson {
+  /** The Hugging Face tokenizer.json form (format "1.0"); a file beyond the byte-level pipeline as it was read. */
+  toJSON(): TokenizerJson | ForeignTokenizerJson {
+    if (this.#foreign !== null) return this.#foreign.json as ForeignTokenizerJson;
     const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
     this.#tokens.forEach((token, id) => {
       vocab[token] = id;

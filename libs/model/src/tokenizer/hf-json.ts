@@ -1,6 +1,9 @@
-// The Hugging Face tokenizer.json shape for byte-level BPE, and a validating reader for it. The
-// reader accepts what BpeTokenizer.toJSON writes and other GPT-2 style files (merges as "a b"
-// strings or [a, b] pairs), and throws a TokenizerError naming the first problem it finds.
+// The Hugging Face tokenizer.json shape, and a validating reader for it. Files whose pipeline is
+// rapo's own (byte-level BPE: no normalizer, the GPT-2 ByteLevel pre-tokenizer, GPT-2 style merges)
+// are read strictly, merges and all, and encoded by BpeTokenizer itself. Files that use anything
+// more (a normalizer, Split/Sequence pre-tokenizers, byte fallback, stripping added tokens, ...)
+// are encoded by @huggingface/tokenizers; for those the reader checks the vocabulary and added
+// tokens and says which feature sent the file there. Every problem is a TokenizerError naming the field.
 import { BYTE_TO_CHAR, CHAR_TO_BYTE } from './byte-level.js';
 import { describe, TokenizerError } from './errors.js';
 
@@ -11,12 +14,18 @@ export interface AddedToken {
   special: boolean;
 }
 
-/** What a tokenizer is made of; every id is an index into `tokens`. */
+/** What a tokenizer is made of; every id is an index into `tokens` ('' marks an id no token has). */
 export interface BpeParts {
   tokens: string[];
   merges: Array<[number, number]>;
   added: AddedToken[];
   ignoreMerges: boolean;
+}
+
+/** What parseTokenizerJson found: the parts, and why the file needs @huggingface/tokenizers (or null). */
+export interface ParsedTokenizerJson {
+  parts: BpeParts;
+  delegation: string | null;
 }
 
 interface ByteLevelJson {
@@ -58,6 +67,16 @@ export interface TokenizerJson {
   };
 }
 
+/** A tokenizer.json beyond rapo's own pipeline (Qwen's, Llama's, ...), kept as it was read. */
+export interface ForeignTokenizerJson {
+  model: { type: 'BPE'; vocab: Record<string, number>; merges: Array<string | [string, string]>; [field: string]: unknown };
+  added_tokens?: unknown[];
+  [field: string]: unknown;
+}
+
+/** Ids at or above this are refused (a vocabulary that large is a corrupt file, not a model). */
+const MAX_ID = 1 << 24;
+
 function fail(message: string): never {
   throw new TokenizerError(`tokenizer.json: ${message}`);
 }
@@ -70,49 +89,55 @@ function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }
 
-/** A component must be a ByteLevel one (or, where `optional`, null or missing). */
-function checkByteLevel(component: unknown, name: string, optional: boolean): void {
-  if (component == null && optional) return;
-  if (!isObject(component)) fail(`${name} is ${describe(component)}, expected a ByteLevel ${name}`);
-  if (component.type !== 'ByteLevel') {
-    fail(`${name}.type is ${describe(component.type)}, expected "ByteLevel"${optional ? ` or a null ${name}` : ''}`);
-  }
+function typeOf(component: unknown): string {
+  return isObject(component) ? `of type ${describe(component.type)}` : describe(component);
 }
 
-export function parseTokenizerJson(json: unknown): BpeParts {
+/** A null or ByteLevel component (post_processor, decoder): all rapo's own pipeline has there. */
+function isByteLevelOrNull(component: unknown): boolean {
+  return component == null || (isObject(component) && component.type === 'ByteLevel');
+}
+
+/**
+ * The first feature of the file that rapo's own byte-level BPE does not implement, in words, or
+ * null when the file is within it (then BpeTokenizer encodes it itself, exactly as the GPT-2 / Hugging
+ * Face ByteLevel pipeline does).
+ */
+function beyondByteLevel(json: Record<string, unknown>, model: Record<string, unknown>): string | null {
+  if (json.normalizer != null) return `normalizer is ${typeOf(json.normalizer)}`;
+  const pre = json.pre_tokenizer;
+  if (!isObject(pre) || pre.type !== 'ByteLevel') return `pre_tokenizer is ${typeOf(pre)}`;
+  if (pre.add_prefix_space !== undefined && pre.add_prefix_space !== false) return `pre_tokenizer.add_prefix_space is ${describe(pre.add_prefix_space)}`;
+  if (pre.use_regex !== undefined && pre.use_regex !== true) return `pre_tokenizer.use_regex is ${describe(pre.use_regex)}`;
+  if (!isByteLevelOrNull(json.post_processor)) return `post_processor is ${typeOf(json.post_processor)}`;
+  if (!isByteLevelOrNull(json.decoder)) return `decoder is ${typeOf(json.decoder)}`;
+  if (model.byte_fallback !== undefined && model.byte_fallback !== false) return `model.byte_fallback is ${describe(model.byte_fallback)}`;
+  for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
+    const value = model[field];
+    if (value != null && value !== '') return `model.${field} is ${describe(value)}`;
+  }
+  const added = Array.isArray(json.added_tokens) ? (json.added_tokens as unknown[]) : [];
+  for (const [i, entry] of added.entries()) {
+    if (!isObject(entry)) continue; // reported as malformed below
+    for (const flag of ['single_word', 'lstrip', 'rstrip'] as const) {
+      if (entry[flag] === true) return `added_tokens[${i}].${flag} is true`;
+    }
+  }
+  return null;
+}
+
+export function parseTokenizerJson(json: unknown): ParsedTokenizerJson {
   if (!isObject(json)) fail(`expected an object at the top level but received ${describe(json)}`);
   if (json.version !== undefined && json.version !== '1.0') fail(`version is ${describe(json.version)}, expected "1.0"`);
   const model = json.model;
   if (!isObject(model)) fail(`model is ${describe(model)}, expected an object`);
   if (model.type !== 'BPE') fail(`model.type is ${describe(model.type)}, expected "BPE"`);
-
-  // The pipeline around the model must be the byte-level one this class implements.
-  const normalizer = json.normalizer;
-  if (normalizer != null) {
-    fail(`normalizer is ${isObject(normalizer) ? `of type ${describe(normalizer.type)}` : describe(normalizer)}, expected null`);
+  // Dropout makes encoding random; neither rapo nor the delegated path reproduces it.
+  if (model.dropout != null) fail(`model.dropout is ${describe(model.dropout)}, expected null (encoding must be deterministic)`);
+  if (model.ignore_merges !== undefined && typeof model.ignore_merges !== 'boolean') {
+    fail(`model.ignore_merges is ${describe(model.ignore_merges)}, expected false or true`);
   }
-  checkByteLevel(json.pre_tokenizer, 'pre_tokenizer', false);
-  const pre = json.pre_tokenizer as Record<string, unknown>;
-  if (pre.add_prefix_space !== undefined && pre.add_prefix_space !== false) {
-    fail(`pre_tokenizer.add_prefix_space is ${describe(pre.add_prefix_space)}, expected false`);
-  }
-  if (pre.use_regex !== undefined && pre.use_regex !== true) {
-    fail(`pre_tokenizer.use_regex is ${describe(pre.use_regex)}, expected true`);
-  }
-  checkByteLevel(json.post_processor, 'post_processor', true);
-  checkByteLevel(json.decoder, 'decoder', true);
-  for (const [field, allowed] of [
-    ['dropout', [null]],
-    ['continuing_subword_prefix', [null, '']],
-    ['end_of_word_suffix', [null, '']],
-    ['byte_fallback', [false]],
-    ['ignore_merges', [false, true]],
-  ] as const) {
-    const value = model[field];
-    if (value !== undefined && !(allowed as readonly unknown[]).includes(value)) {
-      fail(`model.${field} is ${describe(value)}, expected ${allowed.map((v) => describe(v)).join(' or ')}`);
-    }
-  }
+  const delegation = beyondByteLevel(json, model);
 
   // Vocabulary: token -> id, then the added tokens, which may or may not repeat vocab entries.
   const vocab = model.vocab;
@@ -140,9 +165,6 @@ export function parseTokenizerJson(json: unknown): BpeParts {
     const { id, content } = entry;
     if (typeof content !== 'string' || content === '') fail(`${at}.content is ${describe(content)}, expected a non-empty string`);
     if (!isId(id)) fail(`${at}.id is ${describe(id)}, expected a non-negative integer`);
-    for (const flag of ['single_word', 'lstrip', 'rstrip'] as const) {
-      if (entry[flag] === true) fail(`${at}.${flag} is true, which is not supported`);
-    }
     if (addedContents.has(content)) fail(`${at} repeats the added token ${describe(content)}`);
     const inVocab = ids.get(content);
     if (inVocab !== undefined && inVocab !== id) {
@@ -152,6 +174,26 @@ export function parseTokenizerJson(json: unknown): BpeParts {
     addedContents.add(content);
     added.push({ id, content, special: entry.special === true });
   });
+  const rawMerges = model.merges;
+  if (!Array.isArray(rawMerges)) fail(`model.merges is ${describe(rawMerges)}, expected an array`);
+  const mergePair = (entry: unknown, i: number): [string, string] => {
+    const pair: unknown = typeof entry === 'string' ? entry.split(' ') : entry;
+    if (!Array.isArray(pair) || pair.length !== 2 || pair.some((t) => typeof t !== 'string' || t === '')) {
+      fail(`model.merges[${i}] is ${JSON.stringify(entry) ?? describe(entry)}, expected "left right" or ["left", "right"]`);
+    }
+    return pair as [string, string];
+  };
+
+  if (delegation !== null) {
+    // @huggingface/tokenizers applies the merges; here only their shape is checked. Ids may have gaps.
+    rawMerges.forEach((entry: unknown, i) => mergePair(entry, i));
+    let top = -1;
+    for (const id of byId.keys()) top = Math.max(top, id);
+    if (top >= MAX_ID) fail(`${describe(byId.get(top))} has id ${top}, expected ids below ${MAX_ID}`);
+    const tokens = Array.from({ length: top + 1 }, (_, id) => byId.get(id) ?? '');
+    return { parts: { tokens, merges: [], added, ignoreMerges: model.ignore_merges === true }, delegation };
+  }
+
   const size = byId.size;
   for (const [id, token] of byId) {
     if (id >= size) fail(`ids must run from 0 to ${size - 1} without gaps, but ${describe(token)} has id ${id}`);
@@ -171,18 +213,11 @@ export function parseTokenizerJson(json: unknown): BpeParts {
   }
 
   // Merges in rank order; each must join two known tokens into a known token, once.
-  const rawMerges = model.merges;
-  if (!Array.isArray(rawMerges)) fail(`model.merges is ${describe(rawMerges)}, expected an array`);
   const merges: Array<[number, number]> = [];
   const seen = new Map<string, number>();
   rawMerges.forEach((entry: unknown, i) => {
-    const at = `model.merges[${i}]`;
-    const pair: unknown = typeof entry === 'string' ? entry.split(' ') : entry;
-    if (!Array.isArray(pair) || pair.length !== 2 || pair.some((t) => typeof t !== 'string' || t === '')) {
-      fail(`${at} is ${JSON.stringify(entry) ?? describe(entry)}, expected "left right" or ["left", "right"]`);
-    }
-    const [left, right] = pair as [string, string];
-    const label = `${at} (${describe(`${left} ${right}`)})`;
+    const [left, right] = mergePair(entry, i);
+    const label = `model.merges[${i}] (${describe(`${left} ${right}`)})`;
     const a = ids.get(left);
     const b = ids.get(right);
     if (a === undefined) fail(`${label} refers to ${describe(left)}, which is not in model.vocab`);
@@ -194,5 +229,5 @@ export function parseTokenizerJson(json: unknown): BpeParts {
     seen.set(key, i);
     merges.push([a, b]);
   });
-  return { tokens, merges, added, ignoreMerges: model.ignore_merges === true };
+  return { parts: { tokens, merges, added, ignoreMerges: model.ignore_merges === true }, delegation: null };
 }
