@@ -81,6 +81,8 @@ export default tseslint.config(
   },
   // Each project's vitest.config.ts reads the workspace's shared settings from the root.
   { files: ['**/vitest.config.ts'], rules: { '@nx/enforce-module-boundaries': 'off' } },
+  // The apps' bin launchers (npx rapo-train, ...) run in the checkout and build through its tools/run-app.mjs.
+  { files: ['apps/*/bin/*.mjs'], rules: { '@nx/enforce-module-boundaries': 'off' } },
   // Everyone but @rapo/kernels reaches the addon through its typed API only.
   {
     files: ['**/*.ts', '**/*.mjs'],

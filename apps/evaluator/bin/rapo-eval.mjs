@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// `npx rapo-eval` in the checkout: builds the bundle through Nx when it is missing or stale (quietly),
+// then runs it, as the npm script does.
+import { fileURLToPath } from 'node:url';
+import { runApp } from '../../../tools/run-app.mjs';
+
+await runApp('eval-app:build', 'node', [fileURLToPath(new URL('../dist/rapo-eval.mjs', import.meta.url)), ...process.argv.slice(2)]);

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// `npx rapo-serve` in the checkout: builds the bundle through Nx when it is missing or stale (quietly),
+// then runs it, as the npm script does.
+import { fileURLToPath } from 'node:url';
+import { runApp } from '../../../tools/run-app.mjs';
+
+await runApp('serve:build', 'node', [fileURLToPath(new URL('../dist/rapo-serve.mjs', import.meta.url)), ...process.argv.slice(2)]);
