@@ -28,7 +28,7 @@ export async function runApp(target, command, args) {
   build.stdout.on('data', (d) => (log += d));
   build.stderr.on('data', (d) => (log += d));
   // A first build compiles the addon (minutes); say so rather than sit silent.
-  const slow = setTimeout(() => console.error(`rapo: building ${project} (the first build compiles the native addon and takes a few minutes)...`), 3000);
+  const slow = setTimeout(() => console.error(`rapo: building ${project}... (a first build also compiles the native addon: a few minutes)`), 3000);
   const built = await new Promise((res) => build.on('close', res));
   clearTimeout(slow);
   if (built !== 0) {

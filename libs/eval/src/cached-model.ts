@@ -18,6 +18,10 @@ export class CachedChatModel implements ChatModel {
     this.#cache = cache;
   }
 
+  get promptFormat(): ChatModel['promptFormat'] {
+    return this.inner.promptFormat;
+  }
+
   #store(): ResponseCache {
     if (typeof this.#cache === 'string') this.#cache = new ResponseCache(this.#cache);
     return this.#cache;

@@ -45,6 +45,10 @@ export class MeteredChatModel implements ChatModel {
     this.name = inner.name;
   }
 
+  get promptFormat(): ChatModel['promptFormat'] {
+    return this.inner.promptFormat;
+  }
+
   async chat(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
     let res: ChatResponse;
     try {

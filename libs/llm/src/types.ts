@@ -69,9 +69,18 @@ export interface UsageTotals {
   completionTokens: number;
 }
 
+/**
+ * How a model expects its role-play prompts: `chat` (the default for any model) takes the full
+ * instructions (a system prompt that explains the task and shows the profile); `compact` is a
+ * small model trained on the profile alone as its system message, then the user's message.
+ */
+export type PromptFormat = 'compact' | 'chat';
+
 export interface ChatModel {
   /** A name for logs and reports, e.g. "openai:http://localhost:8000/v1#qwen". */
   readonly name: string;
+  /** The prompt format it was trained on, when it says (a rapo checkpoint records it); undefined: `chat`. */
+  readonly promptFormat?: PromptFormat;
   chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse>;
   usage(): UsageTotals;
 }

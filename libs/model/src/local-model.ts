@@ -9,6 +9,7 @@ import {
   type ChatParams,
   type ChatRequest,
   type ChatResponse,
+  type PromptFormat,
   type TokenLogprob,
   type UsageTotals,
 } from '@rapo/llm';
@@ -53,6 +54,12 @@ export class LocalChatModel implements ChatModel {
     readonly templateArgs: Record<string, unknown> = {},
   ) {
     this.name = name ?? `local:${checkpoint.dir}`;
+  }
+
+  /** The prompt format the checkpoint was trained on (rapo-train records it as `prompt_format`), when it says. */
+  get promptFormat(): PromptFormat | undefined {
+    const f = this.checkpoint.metadata.prompt_format;
+    return f === 'compact' || f === 'chat' ? f : undefined;
   }
 
   static load(dir: string, templateArgs: Record<string, unknown> = {}): LocalChatModel {

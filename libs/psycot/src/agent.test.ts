@@ -63,6 +63,37 @@ describe('Character', () => {
     expect(r.repairs).toContain('<construction> is missing: left empty');
   });
 
+  it('gives a model trained on the compact format what it was trained on, and asks it for no repair', async () => {
+    const compact = (...answers: string[]) => Object.assign(scripted(...answers), { promptFormat: 'compact' as const });
+    const text = 'Mara Quell, 41, retired smuggler. Speaks in short, salty sentences.';
+    const model = compact(good);
+    const r = await new Character({ profile: text, name: 'Mara Quell', model }).turn({
+      message: 'Why did you quit?',
+      history: [
+        { role: 'user', text: 'Hello' },
+        { role: 'character', text: 'Hm.' },
+      ],
+    });
+    expect(r.reply).toBe('The sea left me first.');
+    // The profile as written (no "Name:" line, no instructions), then the turns.
+    expect(model.requests[0]!.messages).toEqual([
+      { role: 'system', content: text },
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: 'Hm.' },
+      { role: 'user', content: 'Why did you quit?' },
+    ]);
+    // A structured profile is rendered; what the character learned is shown too.
+    const learned = compact(good);
+    await new Character({ profile: new DynamicProfile(profile).learn('The user is a sailor.'), model: learned }).turn({ message: 'x' });
+    expect(learned.requests[0]!.messages[0]!.content).toBe('Name: Mara\nIdentity: retired smuggler\nLearned during this conversation:\n- The user is a sailor.');
+    // A wrong format is not sent back with instructions: lenient recovery, or the parse error, at once.
+    const bad = '<think><perception>a</perception><empathy>b</empathy></think> Fine.';
+    const once = compact(bad);
+    expect(await new Character({ profile, model: once, lenient: true }).turn({ message: 'x' })).toMatchObject({ reply: 'Fine.', attempts: 1 });
+    expect(once.requests).toHaveLength(1);
+    await expect(new Character({ profile, model: compact(bad) }).turn({ message: 'x' })).rejects.toThrow(PsyCotParseError);
+  });
+
   it('other styles: reply only, generic reasoning, bracketed thoughts', async () => {
     expect((await new Character({ profile, style: 'none', model: scripted(' Aye. ') }).turn({ message: 'x' })).reply).toBe('Aye.');
     const g = await new Character({ profile, style: 'generic-cot', model: scripted('<think>she is tired</think> Aye.') }).turn({ message: 'x' });

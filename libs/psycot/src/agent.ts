@@ -55,8 +55,13 @@ export class Character {
     this.#opts = opts;
   }
 
-  /** One reply to `message` after `history` (the character's earlier replies, reasoning stripped). */
+  /**
+   * One reply to `message` after `history` (the character's earlier replies, reasoning stripped).
+   * A model trained on the compact format (its `promptFormat`, e.g. a rapo checkpoint) gets what
+   * it was trained on: the profile as the system message, the conversation, no instructions.
+   */
   async turn(input: { history?: ChatTurn[]; message: string; scenario?: string; userName?: string }, call: CallOptions = {}): Promise<TurnResult> {
+    if (this.#opts.model.promptFormat === 'compact') return this.#run(this.#compactMessages(input), call, false);
     const messages = buildChatPrompt({
       profile: this.profile,
       style: this.style,
@@ -80,14 +85,33 @@ export class Character {
     return r.choices[0]!.content;
   }
 
-  async #run(messages: ChatMessage[], call: CallOptions): Promise<TurnResult> {
+  /** The compact prompt: the profile as written (its own text, when it is a bare text), then the turns. */
+  #compactMessages(input: { history?: ChatTurn[]; message: string; scenario?: string }): ChatMessage[] {
+    const base = this.profile.base;
+    const bare = base.freeText !== undefined && Object.keys(base).every((k) => k === 'freeText' || k === 'name') && this.profile.learned.length === 0;
+    const profile = bare ? base.freeText!.trim() : this.profile.render(this.#opts.lang);
+    const system = input.scenario ? `${profile}\n\n${input.scenario}` : profile;
+    return [
+      { role: 'system', content: system },
+      ...(input.history ?? []).map((t): ChatMessage => ({ role: t.role === 'user' ? 'user' : 'assistant', content: t.text })),
+      { role: 'user', content: input.message },
+    ];
+  }
+
+  /** `repair`: on a format error, ask again with an instruction (a compact model never learned instructions: it is not asked). */
+  async #run(messages: ChatMessage[], call: CallOptions, repair = true): Promise<TurnResult> {
     const raw = await this.#ask(messages, call);
     try {
       return { ...this.#parse(raw), raw, attempts: 1, repairs: [] };
     } catch (e) {
       if (!(e instanceof PsyCotParseError)) throw e;
-      const repair = REPAIR[this.#opts.lang ?? 'en'].replace('{error}', e.message);
-      const retryRaw = await this.#ask([...messages, { role: 'assistant', content: raw }, { role: 'user', content: repair }], call);
+      if (!repair) {
+        if (!this.#opts.lenient || this.style !== 'psy-cot') throw e;
+        const { repairs, reply, ...sections } = parsePsyCotLenient(raw);
+        return { reply, sections, raw, attempts: 1, repairs };
+      }
+      const instruction = REPAIR[this.#opts.lang ?? 'en'].replace('{error}', e.message);
+      const retryRaw = await this.#ask([...messages, { role: 'assistant', content: raw }, { role: 'user', content: instruction }], call);
       try {
         return { ...this.#parse(retryRaw), raw: retryRaw, attempts: 2, repairs: [] };
       } catch (e2) {
