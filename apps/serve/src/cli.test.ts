@@ -5,7 +5,14 @@ const KEY = 'sk-rapo-cli-secret-4711';
 
 describe('rapo-serve arguments', () => {
   it('takes a checkpoint, a port and a host, loopback by default', () => {
-    expect(parseServeArgs(['runs/a/ckpt'], {})).toEqual({ checkpoint: 'runs/a/ckpt', port: 8000, host: '127.0.0.1', insecure: false, maxPending: 16 });
+    expect(parseServeArgs(['runs/a/ckpt'], {})).toEqual({
+      checkpoint: 'runs/a/ckpt',
+      port: 8000,
+      host: '127.0.0.1',
+      insecure: false,
+      maxPending: 16,
+      templateArgs: {},
+    });
     expect(parseServeArgs(['ckpt', '--port', '0', '--host', '::1', '--name', 'mara', '--max-pending', '3'], {})).toEqual({
       checkpoint: 'ckpt',
       port: 0,
@@ -13,8 +20,16 @@ describe('rapo-serve arguments', () => {
       name: 'mara',
       insecure: false,
       maxPending: 3,
+      templateArgs: {},
     });
     expect(parseServeArgs(['--help'], {})).toBe('help');
+  });
+
+  it('passes --template-arg variables to the chat template, JSON when they parse', () => {
+    const a = parseServeArgs(['ckpt', '--template-arg', 'enable_thinking=false', '--template-arg', 'persona=Mara', '--template-arg', 'n=3'], {});
+    expect(a).toMatchObject({ templateArgs: { enable_thinking: false, persona: 'Mara', n: 3 } });
+    expect(() => parseServeArgs(['ckpt', '--template-arg', 'no-equals'], {})).toThrow('Expected --template-arg key=value');
+    expect(() => parseServeArgs(['ckpt', '--template-arg', 'messages=[]'], {})).toThrow('--template-arg messages: rapo-serve sets that variable itself');
   });
 
   it('names what is wrong', () => {

@@ -4,6 +4,7 @@ import { checkApiKey, checkCorsOrigin, exposureProblem } from '@rapo/model';
 
 export const USAGE = `Usage: rapo-serve <checkpoint-dir> [--port 8000] [--host 127.0.0.1] [--name <model-id>]
                   [--api-key <key>] [--insecure] [--max-pending 16] [--cors [origin]]
+                  [--template-arg key=value ...]
 
 Serves a rapo checkpoint (config.json, model.safetensors, tokenizer.json, ...) over an
 OpenAI-compatible API: GET /v1/models, GET /v1/models/{id}, POST /v1/chat/completions,
@@ -24,7 +25,10 @@ events, the text sent as it is generated). Assistant messages may have "content"
   --cors [origin]    let web pages from <origin> (https://app.example.org; default *, any page)
                      call the server: preflights (OPTIONS) are answered without the key and
                      every answer carries Access-Control-Allow-Origin. Without it browsers
-                     refuse cross-origin calls`;
+                     refuse cross-origin calls
+  --template-arg key=value
+                     a variable for the checkpoint's chat template, repeatable; the value is read
+                     as JSON when it can be (--template-arg enable_thinking=false for Qwen3)`;
 
 export interface ServeArgs {
   checkpoint: string;
@@ -37,6 +41,8 @@ export interface ServeArgs {
   maxPending: number;
   /** From --cors: the origin allowed, `*` for any. */
   cors?: string;
+  /** From --template-arg: variables for the chat template. */
+  templateArgs: Record<string, unknown>;
 }
 
 export { UsageError } from '@rapo/cli';
@@ -60,6 +66,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       insecure: { type: 'boolean' },
       'max-pending': { type: 'string' },
       cors: { type: 'string' },
+      'template-arg': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -108,7 +115,27 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     insecure,
     maxPending,
     ...(cors !== undefined ? { cors } : {}),
+    templateArgs: templateArgs(parsed.values['template-arg'] ?? []),
   };
+}
+
+/** --template-arg key=value options as template variables: JSON values when they parse (false, 3, "x"), text otherwise. */
+function templateArgs(list: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    const key = eq > 0 ? item.slice(0, eq).trim() : '';
+    if (!/^[A-Za-z_]\w*$/.test(key)) throw new UsageError(`Expected --template-arg key=value with a template variable name as key but received "${item}"`);
+    if (['messages', 'add_generation_prompt', 'bos_token', 'eos_token'].includes(key))
+      throw new UsageError(`--template-arg ${key}: rapo-serve sets that variable itself (from the request and the checkpoint's tokenizer_config.json)`);
+    const raw = item.slice(eq + 1);
+    try {
+      out[key] = JSON.parse(raw);
+    } catch {
+      out[key] = raw;
+    }
+  }
+  return out;
 }
 
 /**

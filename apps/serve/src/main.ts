@@ -12,7 +12,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(describeBackend(await initBackend()));
-  const model = LocalChatModel.load(args.checkpoint);
+  const model = LocalChatModel.load(args.checkpoint, args.templateArgs);
   const running = await serve(model, {
     port: args.port,
     host: args.host,
