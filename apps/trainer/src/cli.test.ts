@@ -5,7 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors } from '@rapo/model';
 import { afterAll, describe, expect, it } from 'vitest';
-import { helpText, parseTrainArgs, progressBar, UsageError } from './cli.js';
+import { createServer } from 'node:net';
+import { errorText, helpText, parseTrainArgs, progressBar, UsageError } from './cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rapo-train-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -39,6 +40,16 @@ describe('rapo-train arguments', () => {
     expect(() => parseTrainArgs(['--bogus'])).toThrow(UsageError);
     expect(() => parseTrainArgs(['--resume', join(root, 'nothing')])).toThrow(/not a rapo-train run/);
     expect(() => parseTrainArgs(['--resume', 'a', '--out', 'b'])).toThrow(/leave out --out b/);
+  });
+
+  it('prints an error as its message, with the stack trace only under --verbose', () => {
+    expect(parseTrainArgs(['--out', 'runs/x'])).toMatchObject({ verbose: false });
+    expect(parseTrainArgs(['--out', 'runs/x', '--verbose'])).toMatchObject({ verbose: true });
+    const e = new Error('could not reach the judge');
+    expect(errorText(e, false)).toBe('rapo-train: could not reach the judge');
+    expect(errorText(e, true)).toMatch(/^rapo-train: could not reach the judge\n\s+at .*cli\.test\.ts/);
+    expect(errorText('plain', true)).toBe('rapo-train: plain');
+    expect(helpText()).toContain('--verbose');
   });
 
   it('resumes with the config the run wrote', () => {
@@ -136,6 +147,39 @@ describe('rapo-train, the bundled app', () => {
     const resumed = await runCli(hint![1]!.trim().split(/\s+/)).done;
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(existsSync(join(out, 'final', 'model.safetensors'))).toBe(true);
+  });
+
+  it('a judge it cannot reach stops the run with exit 1, a message that says how to resume, and no stack trace unless --verbose', async () => {
+    // A port nothing listens on: every judge call is refused.
+    const port = await new Promise<number>((res) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => res(p));
+      });
+    });
+    const config = join(root, 'judge-down.yaml');
+    writeFileSync(
+      config,
+      `seed: 11
+phases: [rl]
+data: { characters: 4 }
+model: { init: scratch, vocab_size: 300, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 }
+rl: { algo: grpo, steps: 2, prompts_per_step: 2, group_size: 2, max_new_tokens: 6, beta: 0, eval_prompts: 2, rewards: [{ type: llm-judge, model: "openai:http://127.0.0.1:${port}/v1#judge", max_retries: 0 }] }
+probe: { prompts: 0 }
+`,
+    );
+    const quiet = await runCli(['--config', config, '--out', join(root, 'judge-down')]).done;
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr).toMatch(
+      /rapo-train: the held-out evaluation after rl step 0: rl\.rewards\[0\] .*could not score 2 of 2 answers \(0 unreadable, 2 failed calls\)/,
+    );
+    expect(quiet.stderr).toMatch(/could not reach http:\/\/127\.0\.0\.1/);
+    expect(quiet.stderr).toMatch(/can be continued from the start with --resume: npm run train -- --resume /);
+    expect(quiet.stderr).not.toMatch(/^\s+at /m);
+    const verbose = await runCli(['--resume', join(root, 'judge-down'), '--verbose']).done;
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr).toMatch(/could not score 2 of 2 answers/);
+    expect(verbose.stderr).toMatch(/could not score 2 of 2 answers[\s\S]*^\s+at /m);
   });
 
   it('exits with status 2 and a message naming the key on a bad config', async () => {

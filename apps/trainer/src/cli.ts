@@ -32,6 +32,7 @@ rapo-serve) and report.html.
   --pretrain        pretrain the base model from its recipe (libs/testbed/base/pretrain.yaml) into
                     --out (default runs/pretrain), then install it as the base that model.init "base"
                     loads; --pretrain --resume <dir> continues an interrupted pretraining
+  --verbose         on an error, print its stack trace under the message too
   -h, --help        this text
 
 Ctrl-C stops after the current step with a checkpoint; --resume continues from there.
@@ -47,6 +48,8 @@ export interface TrainArgs {
   resume: boolean;
   /** Install the finished run as the shipped base (--pretrain). */
   pretrain?: boolean;
+  /** Print the stack trace of an error under its message (--verbose). */
+  verbose: boolean;
 }
 
 export function helpText(): string {
@@ -67,36 +70,49 @@ export function parseTrainArgs(argv: string[], now = new Date()): TrainArgs | 'h
       out: { type: 'string' },
       resume: { type: 'string' },
       pretrain: { type: 'boolean' },
+      verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const v = parsed.values;
   if (v.help) return 'help';
   const sets = v.set ?? [];
+  const verbose = v.verbose === true;
   if (v.pretrain) {
     // The base must be what its recipe makes: the recipe is edited in pretrain.yaml, not on the command line.
     if (v.config !== undefined || sets.length)
       throw new UsageError('--pretrain trains the recipe in libs/testbed/base/pretrain.yaml; edit that file instead of passing --config or --set');
     if (v.resume !== undefined && v.out !== undefined && v.out !== v.resume)
       throw new UsageError(`--resume ${v.resume} continues that run in place; leave out --out ${v.out}`);
-    return { config: pretrainConfig(), out: v.resume ?? v.out ?? join('runs', 'pretrain'), resume: v.resume !== undefined, pretrain: true };
+    return { config: pretrainConfig(), out: v.resume ?? v.out ?? join('runs', 'pretrain'), resume: v.resume !== undefined, pretrain: true, verbose };
   }
   if (v.resume !== undefined) {
     if (v.out !== undefined && v.out !== v.resume) throw new UsageError(`--resume ${v.resume} continues that run in place; leave out --out ${v.out}`);
     const saved = join(v.resume, 'resolved-config.yaml');
     if (!existsSync(saved)) {
       if (!v.config) throw new UsageError(`--resume ${v.resume}: no resolved-config.yaml there, so it is not a rapo-train run`);
-      return { config: loadTrainConfig(v.config, sets), out: v.resume, resume: true };
+      return { config: loadTrainConfig(v.config, sets), out: v.resume, resume: true, verbose };
     }
     // The run's own config; --config/--set may restate it, and train() rejects any difference.
     const config = v.config ? loadTrainConfig(v.config, sets) : parseTrainConfig(applySets(YAML.parse(readFileSync(saved, 'utf8')) ?? {}, sets), saved);
-    return { config, out: v.resume, resume: true };
+    return { config, out: v.resume, resume: true, verbose };
   }
   const config = loadTrainConfig(v.config, sets);
-  return { config, out: v.out ?? defaultOut(config, now), resume: false };
+  return { config, out: v.out ?? defaultOut(config, now), resume: false, verbose };
 }
 
 export { ConfigError };
+
+/**
+ * How an error is printed: `rapo-train: <message>`, and its stack trace only with --verbose (the
+ * message says what failed and what to do; the trace is for whoever debugs the trainer).
+ */
+export function errorText(e: unknown, verbose: boolean): string {
+  if (!(e instanceof Error)) return `rapo-train: ${String(e)}`;
+  // The stack's header repeats the message (as it was when first read): only its frames are added.
+  const frames = verbose ? (e.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)) : [];
+  return [`rapo-train: ${e.message}`, ...frames].join('\n');
+}
 
 /** A one-line progress bar: "[#######.............] rl 3/10 reward 0.41 ... eta 2m07s". */
 export function progressBar(p: Progress, width = 24): string {

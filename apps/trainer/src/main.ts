@@ -3,7 +3,10 @@
 import { baseDir, ConfigError, formatProgress, installBase, RunError, train } from '@rapo/trainer';
 import { join } from 'node:path';
 import { parseCommandLine, USAGE_EXIT } from '@rapo/cli';
-import { helpText, parseTrainArgs, progressBar, USAGE } from './cli.js';
+import { errorText, helpText, parseTrainArgs, progressBar, USAGE } from './cli.js';
+
+// Known before the arguments are parsed, for errors while parsing them.
+const verboseFlag = process.argv.slice(2).includes('--verbose');
 
 async function main(): Promise<number> {
   let args;
@@ -12,7 +15,7 @@ async function main(): Promise<number> {
   } catch (e) {
     // A config that does not validate is a usage error too; its message says what to change.
     if (!(e instanceof ConfigError)) throw e;
-    console.error(`rapo-train: ${e.message}`);
+    console.error(errorText(e, verboseFlag));
     return USAGE_EXIT;
   }
   if (args === USAGE_EXIT) return USAGE_EXIT;
@@ -84,13 +87,16 @@ async function main(): Promise<number> {
     return 0;
   } catch (e) {
     clearBar();
-    if (e instanceof ConfigError || e instanceof RunError) {
-      console.error(`rapo-train: ${e.message}`);
-      return 2;
-    }
-    console.error(`rapo-train: ${(e as Error).stack ?? e}`);
-    return 1;
+    console.error(errorText(e, args.verbose));
+    // A config, data or run folder to fix is a usage error; anything else failed while running.
+    return e instanceof ConfigError || e instanceof RunError ? USAGE_EXIT : 1;
   }
 }
 
-main().then((code) => process.exit(code));
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(errorText(e, verboseFlag));
+    process.exit(1);
+  },
+);

@@ -34,6 +34,19 @@ describe('trainer config', () => {
     expect(() => parseTrainConfig({ rl: { rewards: [{ type: 'llm-judge' }] } })).toThrow(/rl\.rewards\.0\.model/);
   });
 
+  it("fills an llm-judge's failure threshold, retries and cache, and names a bad one", () => {
+    const judge = (r: object) => parseTrainConfig({ rl: { rewards: [{ type: 'llm-judge', model: 'testbed', ...r }] } }).rl.rewards[0];
+    expect(judge({})).toMatchObject({ max_failure_share: 0.5, cache: true, timeout_s: 120, max_retries: 4 });
+    expect(judge({ cache: false, max_failure_share: 0 })).toMatchObject({ cache: false, max_failure_share: 0 });
+    expect(judge({ cache: 'runs/judge-answers' })).toMatchObject({ cache: 'runs/judge-answers' });
+    expect(() => judge({ max_failure_share: 1.5 })).toThrow(/rl\.rewards\.0\.max_failure_share: .*\(allowed: number\)/);
+    expect(() => judge({ cache: 3 })).toThrow(/rl\.rewards\.0\.cache: .*\(allowed: true \| false \| text\)/);
+    expect(() => judge({ timeout_s: 0 })).toThrow(/rl\.rewards\.0\.timeout_s/);
+    // The discriminator names no single kind of reward.
+    expect(() => parseTrainConfig({ rl: { rewards: [{ type: 'vibes' }] } })).not.toThrow(/allowed: "testbed-judge"\)/);
+    expect(configHelp()).toMatch(/max_failure_share\?/);
+  });
+
   it('applies --set overrides as JSON when they parse, as text otherwise', () => {
     const raw = applySets({ rl: { steps: 3 } }, ['rl.algo=grpo', 'rl.rapo.lam_pos=0.25', 'phases=["rl"]', 'model.tie_word_embeddings=false']);
     const c = parseTrainConfig(raw);

@@ -36,7 +36,20 @@ const LlmJudgeReward = z
     rubric: z.string().optional().describe('system prompt of the judge (default: the @rapo/psycot rubric)'),
     api_key_env: z.string().optional().describe('environment variable with the API key (default OPENAI_API_KEY)'),
     concurrency: int(1).default(4).describe('judge requests in flight'),
-    cache: z.string().optional().describe('folder for the on-disk response cache'),
+    cache: z
+      .union([z.boolean(), z.string().min(1)])
+      .default(true)
+      .describe('on-disk cache of readable judge answers, so a resumed run asks no question twice: true (<run>/judge-cache), false (none), or a folder'),
+    timeout_s: z.number().gt(0).default(120).describe('seconds one judge request may take before it is tried again'),
+    max_retries: int(0).default(4).describe('tries after the first on 429, 5xx, timeouts, cut connections and malformed answers'),
+    max_failure_share: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        "stop the run when more than this share of a step's judge answers are unreadable or failed calls (below it, such an answer gets its group's mean reward: advantage 0)",
+      ),
   })
   .strict();
 export const RewardSchema = z.discriminatedUnion('type', [TestbedJudgeReward, FormatReward, LlmJudgeReward]);
@@ -56,7 +69,7 @@ export const TrainConfigSchema = z
           .string()
           .default('base')
           .describe(
-            '"base" (the shipped base model in libs/testbed/base, pretrained to read profiles), "scratch" (a new model and tokenizer of the shape below), or a checkpoint directory to start from',
+            '"base" (the shipped base model in libs/testbed/base, pretrained to read profiles), "scratch" (a new model and tokenizer of the shape below), or a checkpoint directory to start from (rapo\'s, or a Hugging Face Llama, Qwen2 or Qwen3 one)',
           ),
         vocab_size: int(300).default(640).describe('tokenizer size when training one from scratch'),
         hidden_size: int(8).default(64),
@@ -69,7 +82,9 @@ export const TrainConfigSchema = z
       })
       .strict()
       .prefault({})
-      .describe('the policy model (Llama layout): where it starts, and its shape when training from scratch (a checkpoint brings its own)'),
+      .describe(
+        'the policy model (Llama layout, or the Qwen2/Qwen3 one of a checkpoint that has it): where it starts, and its shape when training from scratch (a checkpoint brings its own)',
+      ),
     data: z
       .object({
         source: z
@@ -281,8 +296,10 @@ function allowed(s: z.ZodType): string {
       return `list of ${allowed(def.element as z.ZodType)}`;
     case 'object':
       return 'object';
-    case 'union':
-      return 'reward objects';
+    case 'union': {
+      const options = (def.options as z.ZodType[]).map(allowed);
+      return options.every((o) => o === 'object') ? 'reward objects' : options.join(' | ');
+    }
     default:
       return String(def.type);
   }
@@ -305,7 +322,13 @@ function nodeAt(path: (string | number)[]): z.ZodType | undefined {
     const def = (s as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
     if (def.type === 'object') s = (def.shape as Record<string, z.ZodType>)[key as string]!;
     else if (def.type === 'array') s = def.element as z.ZodType;
-    else return undefined;
+    else if (def.type === 'union') {
+      // A reward entry: the key of the first kind of reward that has it (the discriminator, which
+      // every kind has with its own value, names no single one).
+      if (key === 'type') return undefined;
+      const shapes = (def.options as z.ZodType[]).map((o) => (o as unknown as { _zod: { def: { shape?: Record<string, z.ZodType> } } })._zod.def.shape);
+      s = shapes.find((shape) => shape && key in shape)?.[key as string] as z.ZodType;
+    } else return undefined;
     if (!s) return undefined;
   }
   return s;
@@ -417,7 +440,7 @@ export function configHelp(): string {
   };
   walk(TrainConfigSchema, '');
   lines.push(
-    '  rl.rewards[]: {type: "testbed-judge", weight, noise, bias} | {type: "format", weight} | {type: "llm-judge", weight, model, rubric?, api_key_env?, concurrency?, cache?}',
+    '  rl.rewards[]: {type: "testbed-judge", weight, noise, bias} | {type: "format", weight} | {type: "llm-judge", weight, model, rubric?, api_key_env?, concurrency?, cache?, timeout_s?, max_retries?, max_failure_share?}',
   );
   return lines.join('\n');
 }

@@ -1,12 +1,12 @@
 // Prompts and training sequences in token ids. The compact format puts the profile in the system
 // message and nothing else (what a small model trained here can afford); the chat format uses
 // @rapo/psycot's full Psy-CoT instructions. RAPO's ablated prompts come from the same builder.
-import type { ChatMessage } from '@rapo/llm';
+import type { ChatMessage, PromptFormat } from '@rapo/llm';
 import { BpeTokenizer, END_OF_TURN, renderChat } from '@rapo/model';
 import { buildChatPrompt, parseProfile } from '@rapo/psycot';
 import type { PromptRecord } from './data.js';
 
-export type PromptFormat = 'compact' | 'chat';
+export type { PromptFormat };
 export type Ablation = 'drop' | 'name-only' | 'swap';
 
 /** The profile text the prompt shows, and the name that goes with it: the record's own, or its ablated version. */

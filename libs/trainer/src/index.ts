@@ -27,7 +27,17 @@ export {
 } from './format.js';
 export { AdamW, clipGlobalNorm, learningRate, type AdamWOptions } from './optim.js';
 export { groupAdvantages, ppoLoss, correlation, summary, type AdvScale, type LossAgg, type PpoInputs, type PpoOptions, type PpoStats } from './rl.js';
-export { formatScore, makeRewardSource, scoreAll, type RewardSource } from './rewards.js';
+export {
+  formatScore,
+  makeRewardSource,
+  scoreAll,
+  judgeCacheDir,
+  JudgeError,
+  type RewardSource,
+  type RewardFailure,
+  type RewardSourceOptions,
+  type ScoredBatch,
+} from './rewards.js';
 export { stepSeed, permutation, batchAt } from './batches.js';
 export {
   sftLoss,

@@ -1,14 +1,15 @@
 // Whole runs on a tiny model (cpu backend): the run folder, resume after a crash, refusals.
 process.env.RAPO_TF_BACKEND = 'cpu';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCheckpoint, readSafetensors } from '@rapo/model';
 import YAML from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseTrainConfig } from './config.js';
+import { ConfigError, configToYaml, parseTrainConfig } from './config.js';
 import type { MetricRow } from './report/types.js';
 import { RunError, train } from './run.js';
+import { TINY_MODEL } from './testing.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rapo-run-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -125,6 +126,61 @@ describe('a training run', () => {
     expect(readFileSync(join(out, 'samples.jsonl'), 'utf8')).toBe(readFileSync(join(reference, 'samples.jsonl'), 'utf8'));
   });
 
+  it('resumed from its last checkpoint after every step was done, writes the final evaluation as an uninterrupted run', async () => {
+    // A run stopped after its final save (killed before final/ and the report): the last
+    // checkpoint has every step; what followed it, the final evaluation and probe, must be made again.
+    const out = join(root, 'resumed-at-end');
+    cpSync(reference, out, { recursive: true });
+    rmSync(join(out, 'final'), { recursive: true });
+    rmSync(join(out, 'report.html'));
+    const lines: string[] = [];
+    const r = await train({ config, out, resume: true, log: (l) => lines.push(l) });
+    expect(r.complete).toBe(true);
+    expect(r.final).toMatchObject({ phase: 'rl', step: 4 });
+    expect(r.final!.fidelity!.overall).toBeGreaterThanOrEqual(0);
+    expect(timeless(out)).toEqual(timeless(reference));
+    expect(lines.some((l) => /^rl eval after 4 steps: .*fidelity/.test(l))).toBe(true);
+    expect(weights(join(out, 'final'))).toEqual(weights(join(reference, 'final')));
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+  });
+
+  it('checks every input before it makes the run folder, and a failed start blocks no later one', async () => {
+    const jsonl = (over: object) =>
+      parseTrainConfig({ ...TINY, data: { source: 'jsonl', sft_file: join(root, 'none.jsonl'), prompts_file: join(root, 'none.jsonl') }, ...over });
+    const out = join(root, 'bad-start');
+    await expect(train({ config: jsonl({}), out })).rejects.toThrow(/none\.jsonl: cannot read the SFT example file/);
+    expect(existsSync(out)).toBe(false);
+    await expect(train({ config: parseTrainConfig({ ...TINY, model: { init: join(root, 'no-checkpoint') } }), out })).rejects.toThrow(
+      /model\.init: cannot start from .*no-checkpoint.*no such directory/,
+    );
+    const badJudge = parseTrainConfig({ ...TINY, rl: { ...TINY.rl, rewards: [{ type: 'llm-judge', model: 'openai:nowhere' }] } });
+    await expect(train({ config: badJudge, out })).rejects.toThrow(/rl\.rewards\[0\]: Expected a model spec/);
+    expect(existsSync(out)).toBe(false);
+    // What an earlier version left after such a start: the config, empty logs, a stale reference.
+    mkdirSync(join(out, 'reference'), { recursive: true });
+    writeFileSync(join(out, 'resolved-config.yaml'), configToYaml(jsonl({})));
+    writeFileSync(join(out, 'metrics.jsonl'), '');
+    writeFileSync(join(out, 'samples.jsonl'), '');
+    const resumed = (await train({ config: jsonl({}), out, resume: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
+    expect(resumed).toBeInstanceOf(ConfigError);
+    expect(resumed.message).toMatch(
+      /--resume: the run in .*bad-start has no checkpoint and no metrics: its start failed, and its saved config still fails: .*cannot read/,
+    );
+    expect(resumed.message).toMatch(/Start it again without --resume/);
+    // Starting again over it (not "already holds a run") with a good config replaces it.
+    // (One SFT step: the room TINY_MODEL leaves for the prompts of a tokenizer learned from one step's texts.)
+    const good = parseTrainConfig({ ...TINY, model: TINY_MODEL, phases: ['sft'], sft: { ...TINY.sft, steps: 1 }, probe: { prompts: 0 } });
+    const r = await train({ config: good, out });
+    expect(r.complete).toBe(true);
+    expect(YAML.parse(readFileSync(join(out, 'resolved-config.yaml'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(good)));
+    expect(existsSync(join(out, 'reference'))).toBe(false);
+    // Now it holds a run.
+    await expect(train({ config: good, out })).rejects.toThrow(/already holds a run/);
+  });
+
   it('trains the same with and without the probe (it reads the model, never the random streams)', async () => {
     const out = join(root, 'no-probe');
     await train({ config: parseTrainConfig({ ...TINY, probe: { prompts: 0 } }), out });
@@ -182,6 +238,15 @@ describe('a training run', () => {
           .at(-1),
       ).toMatchObject({ phase: 'sft', step: 4, evalReward: r.final!.evalReward });
       expect(rows(out).at(-1)!.probe).toBeDefined();
+      if (format === 'reply') {
+        // Resumed from the end of SFT (its last checkpoint), it makes the final evaluation and probe again.
+        const again = join(root, 'sft-only-resumed-at-end');
+        cpSync(out, again, { recursive: true });
+        rmSync(join(again, 'final'), { recursive: true });
+        const resumed = await train({ config: sftOnly, out: again, resume: true });
+        expect(resumed.final).toEqual({ ...r.final, time: resumed.final!.time });
+        expect(timeless(again)).toEqual(timeless(out));
+      }
     }
   });
 

@@ -226,9 +226,9 @@ export function initialModel(config: TrainConfig, data: Dataset): { model: Llama
   return { model, tokenizer };
 }
 
-function saveRunCheckpoint(dir: string, model: LlamaModel, tokenizer: BpeTokenizer, optimizer: AdamW, state: CheckpointState): void {
+function saveRunCheckpoint(dir: string, model: LlamaModel, tokenizer: BpeTokenizer, optimizer: AdamW, state: CheckpointState, promptFormat: string): void {
   writeDirAtomic(dir, (tmp) => {
-    saveCheckpoint(tmp, model, tokenizer, { metadata: { phase: state.phase, step: String(state.step) } });
+    saveCheckpoint(tmp, model, tokenizer, { metadata: { phase: state.phase, step: String(state.step), prompt_format: promptFormat } });
     writeSafetensors(join(tmp, 'optimizer.safetensors'), optimizer.state());
     writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
   });
@@ -318,8 +318,8 @@ export async function train(options: RunOptions): Promise<RunResult> {
   // --- the run directory: what is there already ----------------------------------------------------
   const hasConfig = existsSync(configPath);
   // No checkpoint and no metrics row: the run never got past its start (or its first step).
-  const progress = hasConfig && (checkpointDirs(out).length > 0 || readMetricRows(out).length > 0);
-  if (hasConfig && progress && !options.resume) {
+  const madeProgress = hasConfig && (checkpointDirs(out).length > 0 || readMetricRows(out).length > 0);
+  if (hasConfig && madeProgress && !options.resume) {
     throw new RunError(`${out} already holds a run. Pass --resume to continue it, or choose another --out.`);
   }
   if (hasConfig && options.resume) {
@@ -356,9 +356,17 @@ export async function train(options: RunOptions): Promise<RunResult> {
     const needRewards = runs('rl') || data.world !== undefined;
     const world = data.world;
     rewards = needRewards ? config.rl.rewards.map((r, index) => makeRewardSource(r, world, config.seed, { runDir: out, index })) : [];
-    ({ model, tokenizer } = resumeFrom ? loadCheckpoint(resumeFrom.dir) : initialModel(config, data));
+    if (resumeFrom) ({ model, tokenizer } = loadCheckpoint(resumeFrom.dir));
+    else {
+      try {
+        ({ model, tokenizer } = initialModel(config, data));
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        throw new ConfigError(`model.init: cannot start from ${JSON.stringify(config.model.init)}: ${(e as Error).message}`);
+      }
+    }
   } catch (e) {
-    if (hasConfig && options.resume && !progress && e instanceof ConfigError) {
+    if (hasConfig && options.resume && !madeProgress && e instanceof Error) {
       throw new ConfigError(
         `--resume: the run in ${out} has no checkpoint and no metrics: its start failed, and its saved config still fails: ${e.message}\n` +
           `Start it again without --resume and with a corrected config (the folder is reused): npm run train -- --config <file.yaml> --out ${out}`,
@@ -379,7 +387,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
   } else {
     // A new run, or one that never got past its start: its reference (the policy RL started
     // from) belongs to the old attempt. The judge cache stays: its answers are keyed by request.
-    for (const name of ['reference', 'report.html']) rmSync(join(out, name), { recursive: true, force: true });
+    if (hasConfig) for (const name of ['reference', 'report.html']) rmSync(join(out, name), { recursive: true, force: true });
     removeLeftovers(out);
     mkdirSync(out, { recursive: true });
     writeFileAtomic(configPath, yaml);
@@ -461,7 +469,14 @@ export async function train(options: RunOptions): Promise<RunResult> {
   const checkpoint = (optimizer: AdamW, phase: Phase, step: number) => {
     const globalStep = (phase === 'rl' ? sftSteps : 0) + step;
     const dir = join(out, 'checkpoints', `step-${String(globalStep).padStart(6, '0')}`);
-    saveRunCheckpoint(dir, model, tokenizer, optimizer, { phase, step, globalStep, seed: config.seed, optimizerStep: optimizer.t, elapsed: elapsed() });
+    saveRunCheckpoint(
+      dir,
+      model,
+      tokenizer,
+      optimizer,
+      { phase, step, globalStep, seed: config.seed, optimizerStep: optimizer.t, elapsed: elapsed() },
+      config.data.prompt_format,
+    );
     keepCheckpoints();
   };
   const progress = (phase: Phase, step: number, total: number, stepStart: number, text: string) => {
@@ -545,7 +560,9 @@ export async function train(options: RunOptions): Promise<RunResult> {
         if (!existsSync(referenceDir)) {
           if (position.phase === 'rl' && position.step > 0)
             throw new RunError(`${referenceDir} is missing; the RL reference cannot be rebuilt after RL has started`);
-          writeDirAtomic(referenceDir, (tmp) => saveCheckpoint(tmp, model, tokenizer, { metadata: { role: 'RL reference' } }));
+          writeDirAtomic(referenceDir, (tmp) =>
+            saveCheckpoint(tmp, model, tokenizer, { metadata: { role: 'RL reference', prompt_format: config.data.prompt_format } }),
+          );
         }
         reference = loadCheckpoint(referenceDir).model;
       }
@@ -596,7 +613,9 @@ export async function train(options: RunOptions): Promise<RunResult> {
   const lastPhase = phases.at(-1) ?? 'sft';
   const end = stopped ?? { phase: lastPhase, step: lastPhase === 'sft' ? config.sft.steps : config.rl.steps };
   if (!stopped) {
-    writeDirAtomic(join(out, 'final'), (tmp) => saveCheckpoint(tmp, model, tokenizer, { metadata: { trained_by: 'rapo-train', algo: config.rl.algo } }));
+    writeDirAtomic(join(out, 'final'), (tmp) =>
+      saveCheckpoint(tmp, model, tokenizer, { metadata: { trained_by: 'rapo-train', algo: config.rl.algo, prompt_format: config.data.prompt_format } }),
+    );
   }
   writeReport(out, config, yaml, describeBackend(backend), model, elapsed());
   model.dispose();
@@ -625,6 +644,10 @@ export function writeReport(out: string, config: TrainConfig, yaml: string, back
       backend,
       'training time': fmtSeconds(seconds),
       'tfjs memory (MiB)': (tf.memory().numBytes / 2 ** 20).toFixed(1),
+      // Every run with an LLM judge says how often it failed, even when it never did.
+      ...(config.rl.rewards.some((r) => r.type === 'llm-judge')
+        ? { 'judge failures': [...metrics].reverse().find((r) => r.judgeFailuresTotal !== undefined)?.judgeFailuresTotal ?? 0 }
+        : {}),
     },
     config: yaml,
     metrics,

@@ -21,7 +21,6 @@ const TINY = {
 const hashReward: RewardSource = {
   name: 'hash',
   weight: 1,
-  failures: () => 0,
   score: async (items) =>
     items.map(({ response }) => {
       let h = 2166136261;

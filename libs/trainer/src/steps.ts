@@ -360,7 +360,14 @@ export async function evaluate(ctx: Ctx, rewards: RewardSource[], prompts: Promp
     fid = summarizeFidelity(prompts.map((p, i) => fidelity(ctx.world!, ctx.world!.byId.get(p.characterId!)!, p.turn!, texts[i]!)));
   }
   const truncated = gen.finishReasons.filter((r) => r === 'length').length / Math.max(1, texts.length);
-  return { reward: total.reduce((a, b) => a + b, 0) / Math.max(1, total.length), ...(fid ? { fidelity: fid } : {}), genericRate, truncated, texts, judgeFailures };
+  return {
+    reward: total.reduce((a, b) => a + b, 0) / Math.max(1, total.length),
+    ...(fid ? { fidelity: fid } : {}),
+    genericRate,
+    truncated,
+    texts,
+    judgeFailures,
+  };
 }
 
 export { END_OF_TURN };

@@ -258,6 +258,20 @@ describe('renderReport', () => {
     expect(page).toContain('2 SFT steps');
   });
 
+  it('shows the judge failures of a run that had any, and no section for one without', () => {
+    expect(html).not.toContain('id="judge-failures"');
+    const rows: MetricRow[] = [
+      { step: 0, phase: 'rl', reward: 0.2, judgeFailures: 0, judgeFailuresTotal: 0 },
+      { step: 1, phase: 'rl', reward: 0.3, judgeFailures: 2, judgeFailuresTotal: 2 },
+      { step: 2, phase: 'rl', evalReward: 0.4, judgeFailures: 1, judgeFailuresTotal: 3 },
+      { step: 2, phase: 'rl', reward: 0.3, judgeFailures: 0, judgeFailuresTotal: 3 },
+    ];
+    const page = renderReport({ title: 't', summary: {}, config: '', samples: [], metrics: rows });
+    expect(page).toContain('id="judge-failures"');
+    expect(page).toContain('3 judge answers were unreadable or failed calls (1 training step had some)');
+    expect(chartTitles(page)).toContain('Judge failures');
+  });
+
   it('is deterministic', () => {
     expect(renderReport(realisticRun())).toBe(html);
     expect(renderReport(structuredClone(input))).toBe(html);

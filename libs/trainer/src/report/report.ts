@@ -187,6 +187,26 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
   return { id: 'probe', title: probes.length ? 'Profile-reading probe' : 'Reading probe', html: `<p class="intro">${escapeHtml(intro)}</p>${tables.join('')}` };
 }
 
+/** Judge answers that were unreadable or failed calls: shown only for a run that had any. */
+function judgeFailureSection(metrics: readonly MetricRow[], rl: readonly MetricRow[]): Section | undefined {
+  const total = Math.max(0, ...metrics.map((r) => r.judgeFailuresTotal ?? 0));
+  if (total === 0) return undefined;
+  const steps = metrics.filter((r) => r.reward !== undefined && (r.judgeFailures ?? 0) > 0).length;
+  const intro =
+    `${total} judge answer${total === 1 ? ' was' : 's were'} unreadable or failed calls (${steps} training step${steps === 1 ? '' : 's'} had some). ` +
+    "Such an answer's item got the mean reward of its group, so its advantage was 0: it was not trained on. A step with more than max_failure_share of them stops the run.";
+  return section('judge-failures', 'Judge failures', intro, [
+    lines(
+      'Judge failures',
+      [
+        metricSeries(rl, 'per step', (r) => r.judgeFailures ?? (r.reward !== undefined ? 0 : undefined)),
+        metricSeries(rl, 'in the run so far', (r) => r.judgeFailuresTotal, { dashed: true }),
+      ],
+      { yInclude: [0] },
+    ),
+  ]);
+}
+
 function sections(input: ReportInput): Section[] {
   const sft = phaseRows(input.metrics ?? [], 'sft');
   const rl = phaseRows(input.metrics ?? [], 'rl');
@@ -208,6 +228,7 @@ function sections(input: ReportInput): Section[] {
         ...rewardParts.map((k) => metricSeries(rl, k, (r) => field(r.rewardParts, k), { dashed: true })),
       ]),
     ]),
+    judgeFailureSection(input.metrics ?? [], rl),
     section(
       'fidelity',
       'Held-out fidelity',

@@ -19,8 +19,10 @@ export interface MetricRow {
   /** Held-out evaluation rows: mean reward and share of generic replies of greedy answers. */
   evalReward?: number;
   evalGenericRate?: number;
-  /** Judge answers that could not be parsed, so far. */
+  /** Judge answers of this row's step (or evaluation) that were unreadable or failed calls; their items got no reward of their own (advantage 0). */
   judgeFailures?: number;
+  /** judgeFailures over the whole run so far (kept across resumes). */
+  judgeFailuresTotal?: number;
   /** Held-out fidelity, only on eval steps. */
   fidelity?: Record<string, number> & { overall?: number };
   genericRate?: number;
