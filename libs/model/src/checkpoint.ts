@@ -89,7 +89,14 @@ export function loadCheckpoint(dir: string): Checkpoint {
     throw e;
   }
   const weightsPath = join(dir, 'model.safetensors');
-  if (!existsSync(weightsPath)) throw new CheckpointError(`checkpoint ${dir}: missing model.safetensors`);
+  if (!existsSync(weightsPath)) {
+    throw new CheckpointError(
+      `checkpoint ${dir}: missing model.safetensors` +
+        (existsSync(join(dir, 'model.safetensors.index.json'))
+          ? ' (the weights are sharded, listed in model.safetensors.index.json; rapo reads one file: save the model again with transformers, save_pretrained(dir, max_shard_size="100GB"))'
+          : ''),
+    );
+  }
   const { tensors, metadata } = readSafetensors(weightsPath);
   let model: LlamaModel;
   try {

@@ -1,10 +1,12 @@
 // A Llama-style decoder in tfjs: token embedding, RMSNorm, rotary position embedding,
-// grouped-query attention, SwiGLU MLP, optional tied output head. Parameters carry the Hugging
-// Face Llama names and shapes (Linear weights are [out, in]), so a checkpoint is what an HF user
+// grouped-query attention, SwiGLU MLP, optional tied output head; with the variations of the
+// Hugging Face Llama, Qwen2 and Qwen3 layouts (attention and MLP biases, Qwen3's per-head RMSNorm
+// of queries and keys, an explicit head_dim, scaled rotary frequencies). Parameters carry the
+// Hugging Face names and shapes (Linear weights are [out, in]), so a checkpoint is what an HF user
 // expects. One function computes a block with or without a KV cache, so cached generation and
 // the full forward are the same arithmetic.
 import { tf } from './backend.js';
-import { headDim, parseConfig, type ModelConfig } from './config.js';
+import { headDim, layerLayout, parseConfig, type LayerLayout, type ModelConfig } from './config.js';
 import { normalArray } from '@rapo/random';
 
 export interface NamedTensor {
@@ -17,27 +19,76 @@ export class ModelError extends Error {
   override name = 'ModelError';
 }
 
-/** The parameter names of a config and their shapes, in a fixed order. */
+/** The parameter names of a config and their shapes, in a fixed order (biases and q/k norms only where the layout has them). */
 export function parameterShapes(c: ModelConfig): Map<string, number[]> {
   const h = c.hidden_size;
   const hd = headDim(c);
+  const l = layerLayout(c);
+  const q = c.num_attention_heads * hd;
+  const kv = c.num_key_value_heads * hd;
   const shapes = new Map<string, number[]>([['model.embed_tokens.weight', [c.vocab_size, h]]]);
+  const linear = (name: string, out: number, inp: number, bias: boolean) => {
+    shapes.set(`${name}.weight`, [out, inp]);
+    if (bias) shapes.set(`${name}.bias`, [out]);
+  };
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `model.layers.${i}`;
     shapes.set(`${p}.input_layernorm.weight`, [h]);
-    shapes.set(`${p}.self_attn.q_proj.weight`, [c.num_attention_heads * hd, h]);
-    shapes.set(`${p}.self_attn.k_proj.weight`, [c.num_key_value_heads * hd, h]);
-    shapes.set(`${p}.self_attn.v_proj.weight`, [c.num_key_value_heads * hd, h]);
-    shapes.set(`${p}.self_attn.o_proj.weight`, [h, c.num_attention_heads * hd]);
+    linear(`${p}.self_attn.q_proj`, q, h, l.qkvBias);
+    linear(`${p}.self_attn.k_proj`, kv, h, l.qkvBias);
+    linear(`${p}.self_attn.v_proj`, kv, h, l.qkvBias);
+    linear(`${p}.self_attn.o_proj`, h, q, l.outputBias);
+    if (l.qkNorm) {
+      shapes.set(`${p}.self_attn.q_norm.weight`, [hd]);
+      shapes.set(`${p}.self_attn.k_norm.weight`, [hd]);
+    }
     shapes.set(`${p}.post_attention_layernorm.weight`, [h]);
-    shapes.set(`${p}.mlp.gate_proj.weight`, [c.intermediate_size, h]);
-    shapes.set(`${p}.mlp.up_proj.weight`, [c.intermediate_size, h]);
-    shapes.set(`${p}.mlp.down_proj.weight`, [h, c.intermediate_size]);
+    linear(`${p}.mlp.gate_proj`, c.intermediate_size, h, l.mlpBias);
+    linear(`${p}.mlp.up_proj`, c.intermediate_size, h, l.mlpBias);
+    linear(`${p}.mlp.down_proj`, h, c.intermediate_size, l.mlpBias);
   }
   shapes.set('model.norm.weight', [h]);
   if (!c.tie_word_embeddings) shapes.set('lm_head.weight', [c.vocab_size, h]);
   return shapes;
 }
+
+/**
+ * The rotary inverse frequencies theta^(-2i / head_dim), i < head_dim / 2, after the config's
+ * rope_scaling: "linear" divides them all by the factor; "llama3" divides the low frequencies
+ * (wavelength above original_max_position_embeddings / low_freq_factor) by the factor, keeps the
+ * high ones (wavelength below original / high_freq_factor), and blends linearly in between.
+ */
+export function rotaryFrequencies(c: ModelConfig): Float64Array {
+  const hd = headDim(c);
+  const out = Float64Array.from({ length: hd / 2 }, (_, i) => Math.pow(c.rope_theta, (-2 * i) / hd));
+  const s = c.rope_scaling;
+  if (!s) return out;
+  if (s.rope_type === 'linear') return out.map((f) => f / s.factor);
+  const orig = s.original_max_position_embeddings;
+  return out.map((f) => {
+    const wavelength = (2 * Math.PI) / f;
+    if (wavelength < orig / s.high_freq_factor) return f;
+    if (wavelength > orig / s.low_freq_factor) return f / s.factor;
+    const smooth = (orig / wavelength - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+    return (1 - smooth) * (f / s.factor) + smooth * f;
+  });
+}
+
+/** Why a tensor the config has no place for may be there: the field that would give it one. */
+function unexpectedHint(name: string, c: ModelConfig): string {
+  const family = c.model_type ?? 'llama';
+  if (name === 'lm_head.weight') return ' (the config ties the output head to the embeddings)';
+  if (/\.self_attn\.[qkvo]_proj\.bias$/.test(name)) {
+    return family === 'qwen2'
+      ? ' (Qwen2 has biases on q_proj, k_proj and v_proj only)'
+      : ` (model_type ${family} has attention biases only with attention_bias: true)`;
+  }
+  if (/\.mlp\.\w+_proj\.bias$/.test(name)) return family === 'llama' ? ' (the config has mlp_bias false)' : ` (model_type ${family} has no MLP biases)`;
+  if (/\.self_attn\.[qk]_norm\.weight$/.test(name)) return ` (q_norm and k_norm belong to model_type qwen3; this config has model_type ${family})`;
+  return '';
+}
+
+const sameValues = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 // Type aliases rather than interfaces: tf.tidy accepts them as tensor containers.
 export type LayerCache = {
@@ -60,33 +111,43 @@ export class LlamaModel {
   readonly config: ModelConfig;
   readonly params: Map<string, tf.Variable>;
   readonly #invFreq: Float32Array;
+  readonly #layout: LayerLayout;
 
   private constructor(config: ModelConfig, params: Map<string, tf.Variable>) {
     this.config = config;
     this.params = params;
-    const hd = headDim(config);
-    this.#invFreq = Float32Array.from({ length: hd / 2 }, (_, i) => Math.pow(config.rope_theta, (-2 * i) / hd));
+    this.#invFreq = Float32Array.from(rotaryFrequencies(config));
+    this.#layout = layerLayout(config);
   }
 
-  /** Fresh weights: normal(0, 0.02) for matrices, ones for norms, a fixed function of `seed`. */
+  /** Fresh weights: normal(0, 0.02) for matrices, ones for norms, zeros for biases, a fixed function of `seed`. */
   static init(config: ModelConfig, seed = 0): LlamaModel {
     const c = parseConfig(config);
     const tensors: NamedTensor[] = [];
     let k = 0;
     for (const [name, shape] of parameterShapes(c)) {
       const n = shape.reduce((a, b) => a * b, 1);
-      const data = shape.length === 1 ? new Float32Array(n).fill(1) : normalArray(n, 0.02, (seed * 1000003 + k++) >>> 0);
+      const data =
+        shape.length > 1 ? normalArray(n, 0.02, (seed * 1000003 + k++) >>> 0) : name.endsWith('.bias') ? new Float32Array(n) : new Float32Array(n).fill(1);
       tensors.push({ name, shape, data });
     }
     return LlamaModel.fromTensors(c, tensors);
   }
 
-  /** From named tensors (a checkpoint): every expected name with its shape, nothing else. */
+  /**
+   * From named tensors (a checkpoint): every expected name with its shape, nothing else. Two
+   * things a Hugging Face file may hold besides are passed over: rotary `inv_freq` buffers (older
+   * transformers saved them; they follow from the config) and, with tied embeddings, an
+   * `lm_head.weight` equal to the embedding.
+   */
   static fromTensors(config: ModelConfig, tensors: Iterable<NamedTensor>, source = 'checkpoint'): LlamaModel {
     const c = parseConfig(config);
     const expected = parameterShapes(c);
     const byName = new Map<string, NamedTensor>();
-    for (const t of tensors) byName.set(t.name, t);
+    for (const t of tensors) if (!t.name.endsWith('.rotary_emb.inv_freq')) byName.set(t.name, t);
+    const head = byName.get('lm_head.weight');
+    const embedding = byName.get('model.embed_tokens.weight');
+    if (c.tie_word_embeddings && head && embedding && sameValues(head.data, embedding.data)) byName.delete('lm_head.weight');
     for (const [name, shape] of expected) {
       const t = byName.get(name);
       if (!t) throw new ModelError(`${source}: missing tensor ${name} (shape [${shape.join(', ')}])`);
@@ -96,9 +157,7 @@ export class LlamaModel {
     }
     for (const name of byName.keys()) {
       if (!expected.has(name)) {
-        throw new ModelError(
-          `${source}: unexpected tensor ${name}` + (name === 'lm_head.weight' ? ' (the config ties the output head to the embeddings)' : ''),
-        );
+        throw new ModelError(`${source}: unexpected tensor ${name}${unexpectedHint(name, c)}`);
       }
     }
     // tfjs variable names are global: each model gets its own prefix.
@@ -161,10 +220,13 @@ export class LlamaModel {
     return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
   }
 
+  /** The Linear layer `name` (weight `<name>.weight`, and `<name>.bias` where the layout has one). */
   #linear(x: tf.Tensor, name: string): tf.Tensor {
-    const w = this.#p(name);
+    const w = this.#p(`${name}.weight`);
+    const bias = this.params.get(`${name}.bias`);
     const shape = x.shape;
-    const y = tf.matMul(x.reshape([-1, shape[shape.length - 1]!]), w, false, true);
+    let y = tf.matMul(x.reshape([-1, shape[shape.length - 1]!]), w, false, true);
+    if (bias) y = tf.add(y, bias);
     return y.reshape([...shape.slice(0, -1), w.shape[0]!]);
   }
 
@@ -181,9 +243,12 @@ export class LlamaModel {
     const p = `model.layers.${i}`;
     const x = this.#rmsNorm(h, this.#p(`${p}.input_layernorm.weight`));
     const heads = (t: tf.Tensor, n: number) => tf.transpose(t.reshape([B, T, n, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
-    const q = this.#applyRotary(heads(this.#linear(x, `${p}.self_attn.q_proj.weight`), nH), cos, sin);
-    let k = this.#applyRotary(heads(this.#linear(x, `${p}.self_attn.k_proj.weight`), nKv), cos, sin);
-    let v = heads(this.#linear(x, `${p}.self_attn.v_proj.weight`), nKv);
+    // Qwen3 normalizes each query and key head over its head_dim values before the rotation.
+    const qkNorm = (t: tf.Tensor4D, which: 'q' | 'k') =>
+      this.#layout.qkNorm ? (this.#rmsNorm(t, this.#p(`${p}.self_attn.${which}_norm.weight`)) as tf.Tensor4D) : t;
+    const q = this.#applyRotary(qkNorm(heads(this.#linear(x, `${p}.self_attn.q_proj`), nH), 'q'), cos, sin);
+    let k = this.#applyRotary(qkNorm(heads(this.#linear(x, `${p}.self_attn.k_proj`), nKv), 'k'), cos, sin);
+    let v = heads(this.#linear(x, `${p}.self_attn.v_proj`), nKv);
     if (cache) {
       k = tf.concat([cache.k, k], 2);
       v = tf.concat([cache.v, v], 2);
@@ -197,11 +262,11 @@ export class LlamaModel {
     const scores = tf.add(tf.mul(tf.matMul(q, expand(k), false, true), 1 / Math.sqrt(hd)), bias);
     const attn = tf.matMul(tf.softmax(scores), expand(v)); // [B, nH, T, hd]
     const merged = tf.transpose(attn, [0, 2, 1, 3]).reshape([B, T, nH * hd]);
-    const h1 = tf.add(h, this.#linear(merged, `${p}.self_attn.o_proj.weight`)) as tf.Tensor3D;
+    const h1 = tf.add(h, this.#linear(merged, `${p}.self_attn.o_proj`)) as tf.Tensor3D;
     const y = this.#rmsNorm(h1, this.#p(`${p}.post_attention_layernorm.weight`));
-    const gate = this.#linear(y, `${p}.mlp.gate_proj.weight`);
-    const up = this.#linear(y, `${p}.mlp.up_proj.weight`);
-    const mlp = this.#linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), `${p}.mlp.down_proj.weight`);
+    const gate = this.#linear(y, `${p}.mlp.gate_proj`);
+    const up = this.#linear(y, `${p}.mlp.up_proj`);
+    const mlp = this.#linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), `${p}.mlp.down_proj`);
     return { h: tf.add(h1, mlp) as tf.Tensor3D, cache: newCache };
   }
 
