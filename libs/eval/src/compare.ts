@@ -58,7 +58,9 @@ export function comparisonHtml(c: Comparison): string {
   const charts = c.keys
     .map((k) => {
       const values = Object.fromEntries(c.runs.filter((r) => r.results.scores[k] !== undefined).map((r) => [r.label, r.results.scores[k]!]));
-      return `<h3>${esc(k)}</h3>${barChart(values)}`;
+      // On the key's own scale (a 0-10 judge score, a 1-5 rubric) when a run's protocol gives one.
+      const range = c.runs.map((r) => r.results.ranges?.scores?.[k]).find((x) => x !== undefined);
+      return `<h3>${esc(k)}</h3>${barChart(values, range)}`;
     })
     .join('');
   return htmlPage({

@@ -153,7 +153,7 @@ describe('the report page', () => {
     expect(html).not.toContain('<script>');
     expect(html).toContain('m&lt;script&gt;');
     expect(html).toContain('x &amp; y');
-    expect(html).toContain('Incomplete: 1 of 3 cases have not run');
+    expect(html).toContain('Incomplete: 1 case has not run (of 3 cases in all).');
     expect(html).toContain('judge &lt;unreadable&gt;');
   });
 });

@@ -1,6 +1,7 @@
 // report.html: one self-contained page per run (no scripts, no external files): the headline
 // numbers as a table and bars, the breakdowns, the case counts, the failures with their reasons,
 // the deviations from the official protocol, the models and usage, and a sample of transcripts.
+// Bars are drawn on each number's own scale where the protocol gives one (results.ranges).
 import { barChart, escapeHtml as esc, formatFixed as fmt, htmlPage, htmlTable } from '@rapo/report';
 import type { CaseRecord, EvalResults } from './types.js';
 
@@ -21,10 +22,30 @@ function caseHtml(r: CaseRecord): string {
         `<details><summary>judge: ${esc(j.dimension)}${j.parsed === null ? ' (unreadable)' : ''}</summary>${j.raw.map((a) => `<pre>${esc(a)}</pre>`).join('')}${j.error ? `<p class="err">${esc(j.error)}</p>` : ''}</details>`,
     )
     .join('');
+  const returned = r.returned?.length
+    ? `<details><summary>what the models returned (${r.returned.length} answer${r.returned.length === 1 ? '' : 's'}, raw)</summary>${r.returned
+        .map((a) => `<p class="meta">${esc(a.role)}</p><pre>${esc(a.text)}</pre>`)
+        .join('')}</details>`
+    : '';
   const scores = Object.entries(r.scores)
     .map(([k, v]) => `${esc(k)} ${fmt(v)}`)
     .join(', ');
-  return `<details class="case"><summary>${esc(r.id)} — ${r.status === 'ok' ? esc(scores) : `<span class="err">failed: ${esc(r.error ?? '')}</span>`}</summary>${lines}${judged}</details>`;
+  return `<details class="case"><summary>${esc(r.id)} — ${r.status === 'ok' ? esc(scores) : `<span class="err">failed: ${esc(r.error ?? '')}</span>`}</summary>${lines}${judged}${returned}</details>`;
+}
+
+/**
+ * The notice of a run with work left, or '' when none is: cases that have not run, and cases that
+ * failed on a call error (they run again on the next run). Other failures are final, not pending.
+ */
+function incompleteNotice(c: EvalResults['cases']): string {
+  const callErrors = c.failures?.['call-error'] ?? 0;
+  const cases = (n: number) => `${n} case${n === 1 ? '' : 's'}`;
+  const parts = [
+    ...(c.pending > 0 ? [`${cases(c.pending)} ${c.pending === 1 ? 'has' : 'have'} not run`] : []),
+    ...(callErrors > 0 ? [`${cases(callErrors)} failed on a call error and will run again`] : []),
+  ];
+  if (!parts.length) return '';
+  return `<p class="warn">Incomplete: ${parts.join('; ')} (of ${cases(c.total)} in all). Rerun the same command to finish.</p>`;
 }
 
 /** The report page for a run. Shows up to `maxCases` transcripts (the failures first). */
@@ -33,7 +54,7 @@ export function renderReport(results: EvalResults, records: CaseRecord[], maxCas
   const shown = [...failed, ...records.filter((r) => r.status === 'ok')].slice(0, maxCases);
   const c = results.cases;
   const breakdowns = Object.entries(results.breakdown)
-    .map(([name, values]) => `<h3>${esc(name)}</h3>${barChart(values)}${table(values)}`)
+    .map(([name, values]) => `<h3>${esc(name)}</h3>${barChart(values, results.ranges?.breakdown?.[name] ?? {})}${table(values)}`)
     .join('');
   const usage = (u: EvalResults['usage']['model']) =>
     `${u.requests} requests (${u.cachedResponses} from the cache, ${u.retries} retries), ${u.promptTokens} prompt + ${u.completionTokens} completion tokens`;
@@ -43,13 +64,13 @@ export function renderReport(results: EvalResults, records: CaseRecord[], maxCas
 table { border-collapse: collapse; margin: .5em 0 1.5em; } td, th { border: 1px solid #ccc; padding: 3px 8px; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .err { color: #b00; } .warn { background: #fff4d6; padding: .5em 1em; border-left: 4px solid #e0a800; }
 details.case { border-top: 1px solid #ddd; padding: 4px 0; } .line { margin: 2px 0 2px 1em; } .line.model { color: #124; } .line.environment { color: #555; font-style: italic; }
-pre { white-space: pre-wrap; background: #f6f6f6; padding: 6px; }
+pre { white-space: pre-wrap; background: #f6f6f6; padding: 6px; } .meta { color: #555; margin: .4em 0 0; font-size: .9em; }
 `,
     body: `<h1>${esc(results.benchmark)}: ${esc(results.model)}</h1>
 <p>Judge <b>${esc(results.judge)}</b>; reasoning <b>${esc(results.reasoning)}</b>; language ${esc(results.lang)}; data <code>${esc(results.data)}</code>; written ${esc(results.createdAt)}.</p>
-${results.complete ? '' : `<p class="warn">Incomplete: ${c.pending} of ${c.total} cases have not run${c.failed ? ` and some failed on call errors` : ''}. Rerun the same command to finish.</p>`}
+${incompleteNotice(c)}
 <h2>Results</h2>
-${barChart(results.scores)}${table(results.scores)}
+${barChart(results.scores, results.ranges?.scores ?? {})}${table(results.scores)}
 <p>${c.ok} of ${c.total} cases scored; <span class="${c.failed ? 'err' : ''}">${c.failed} failed</span> (counted, not scored); ${c.pending} pending.</p>
 ${breakdowns ? `<h2>Breakdown</h2>${breakdowns}` : ''}
 <h2>Deviations from the official protocol</h2>

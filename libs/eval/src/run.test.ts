@@ -57,6 +57,8 @@ describe('runEval on the testbed', () => {
     expect(results.scores.fidelity).toBeCloseTo(want.reduce((a, b) => a + b, 0) / want.length, 10);
     expect(results.scores.judge).toBe(7);
     expect(results.complete).toBe(true);
+    // The scales the report draws bars on: the judge's 0-10 rubric, fidelity and generic rate as shares.
+    expect(results.ranges?.scores).toEqual({ fidelity: [0, 1], judge: [0, 10], generic_rate: [0, 1] });
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toEqual(results);
     const records = readCases(join(out, 'cases.jsonl'));
     expect([...records.keys()].sort()).toEqual(held.map((p) => p.id).sort());
@@ -137,7 +139,31 @@ describe('runEval on the testbed', () => {
     expect(r.meta.failure).toBe('unscorable');
     expect(r.error).toMatch(/judge answer unreadable after 2 attempts: Expected "Score: <number>"/);
     expect(r.judgements[0]!.raw).toHaveLength(2);
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('2 failed');
+    // The failed case keeps every answer raw, in order: the reply, then both judge answers.
+    expect(r.returned).toEqual([
+      { role: 'model', text: 'Fine words.' },
+      { role: 'judge', text: 'I would rather not give a number.' },
+      { role: 'judge', text: 'I would rather not give a number.' },
+    ]);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('2 failed');
+    expect(html).toContain('what the models returned (3 answers, raw)');
+    // Every case ran (and failed for good): nothing is pending, so no "Incomplete" notice.
+    expect(html).not.toContain('Incomplete');
+  });
+
+  it('a case whose judge call fails keeps what the model had answered, and the report says it runs again', async () => {
+    server.respond((body) => (isJudge(body) ? { kind: 'status', status: 500 } : { kind: 'answer', content: 'My <b>ledger</b> stays shut.' }));
+    const data = 'testbed:seed=5,characters=10,heldout=0.3,per=1';
+    const results = await runEval({ protocol: testbed as never, benchmark: 'testbed', data, ...models(), out, reasoning: 'none', limit: 1 });
+    expect(results.cases).toMatchObject({ total: 1, failed: 1, pending: 0, failures: { 'call-error': 1 } });
+    const r = [...readCases(join(out, 'cases.jsonl')).values()][0]!;
+    expect(r.meta).toMatchObject({ failure: 'call-error', role: 'judge' });
+    expect(r.returned).toEqual([{ role: 'model', text: 'My <b>ledger</b> stays shut.' }]);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<pre>My &lt;b&gt;ledger&lt;/b&gt; stays shut.</pre>');
+    expect(html).toContain('Incomplete: 1 case failed on a call error and will run again (of 1 case in all).');
+    expect(html).not.toContain('not run');
   });
 
   it('a case whose calls fail is recorded as a call error and runs again next time', async () => {

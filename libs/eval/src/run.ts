@@ -10,7 +10,8 @@ import type { Lang, ReasoningStyle } from '@rapo/psycot';
 import { writeFileAtomic, writeJsonAtomic } from '@rapo/files';
 import { appendCase, readCases } from './files.js';
 import { renderReport } from './report.js';
-import type { BenchmarkName, CaseRecord, EvalResults, FailureKind, Protocol, ProtocolOptions } from './types.js';
+import { RecordingChatModel } from './returned.js';
+import type { Aggregate, BenchmarkName, CaseRecord, EvalContext, EvalResults, FailureKind, Protocol, ProtocolOptions, ReturnedText } from './types.js';
 import { MeteredChatModel } from './usage.js';
 
 export interface RunOptions {
@@ -160,14 +161,26 @@ export async function runEval(o: RunOptions): Promise<EvalResults> {
     const r = records.get(c.id);
     return r !== undefined && r.status === 'failed' && failureOf(r) !== 'call-error';
   }).length;
+  // Each case sees the models through wrappers that note what they answered, kept on its record if it fails.
+  const recording = (returned: ReturnedText[]): EvalContext => ({
+    ...ctx,
+    model: new RecordingChatModel(ctx.model, 'model', returned),
+    judge: new RecordingChatModel(ctx.judge, 'judge', returned),
+    options: {
+      ...ctx.options,
+      ...(ctx.options.environment ? { environment: new RecordingChatModel(ctx.options.environment, 'environment', returned) } : {}),
+      ...(ctx.options.nextSpeaker ? { nextSpeaker: new RecordingChatModel(ctx.options.nextSpeaker, 'nextSpeaker', returned) } : {}),
+    },
+  });
   const worker = async () => {
     while (next < pending.length && !o.signal?.aborted) {
       const c = pending[next++]!;
       const t0 = performance.now();
       let record: CaseRecord;
       let error: unknown;
+      const returned: ReturnedText[] = [];
       try {
-        record = await protocol.runCase(c, ctx);
+        record = await protocol.runCase(c, recording(returned));
         if (record.status === 'failed' && !record.meta.failure) record.meta = { ...record.meta, failure: 'unscorable' };
       } catch (e) {
         if (o.signal?.aborted) return; // interrupted: the case has no record and runs next time
@@ -175,6 +188,7 @@ export async function runEval(o: RunOptions): Promise<EvalResults> {
         record = failedCall(c.id, o.benchmark, e, typeof e === 'object' && e !== null ? roleOf.get(e) : undefined);
       }
       record.seconds = (performance.now() - t0) / 1000;
+      if (record.status === 'failed' && returned.length) record.returned = returned;
       records.set(c.id, record);
       appendCase(casesPath, record);
       done++;
@@ -235,7 +249,7 @@ function checkIdentity(out: string, identity: RunIdentity) {
 
 function summarize(roles: { model: ChatModel; judge: ChatModel }, id: RunIdentity, protocol: Protocol, records: CaseRecord[], total: number): EvalResults {
   const ok = records.filter((r) => r.status === 'ok');
-  const agg = ok.length ? protocol.aggregate(ok) : { scores: {}, breakdown: {} };
+  const agg: Aggregate = ok.length ? protocol.aggregate(ok) : { scores: {}, breakdown: {} };
   const failures: Partial<Record<FailureKind, number>> = {};
   for (const r of records) {
     const f = failureOf(r);
@@ -250,6 +264,7 @@ function summarize(roles: { model: ChatModel; judge: ChatModel }, id: RunIdentit
     lang: id.lang,
     scores: agg.scores,
     breakdown: agg.breakdown ?? {},
+    ...(agg.ranges ? { ranges: agg.ranges } : {}),
     cases: { total, ok: ok.length, failed: records.length - ok.length, pending: total - records.length, failures },
     deviations: protocol.deviations({ lang: id.lang, reasoning: id.reasoning }),
     usage: { model: roles.model.usage(), judge: roles.judge.usage() },

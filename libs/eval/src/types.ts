@@ -78,6 +78,13 @@ export interface Judgement {
  */
 export type FailureKind = 'call-error' | 'context-overflow' | 'unscorable';
 
+/** A text a model returned during a case, as it came (reasoning and all). */
+export interface ReturnedText {
+  /** The role that answered: "model", "judge", "environment", "nextSpeaker". */
+  role: string;
+  text: string;
+}
+
 export interface CaseRecord {
   id: string;
   benchmark: BenchmarkName;
@@ -92,6 +99,23 @@ export interface CaseRecord {
   meta: Record<string, unknown>;
   /** Seconds the case took (0 when every call came from the cache). */
   seconds: number;
+  /**
+   * Failed cases only: every answer the models gave during the case, in order, raw (the reply that
+   * broke the format, the judge answers that could not be read, what came back before a call
+   * failed), so a failure can be read from cases.jsonl and the report.
+   */
+  returned?: ReturnedText[];
+}
+
+/** The scale a number is read on, [lowest, highest]: a 0-10 judge score, a 1-5 rubric, a 0-1 share. */
+export type ScoreRange = [lo: number, hi: number];
+
+/** The scales of the numbers of a run whose scale is known, for the report's bars. */
+export interface ScoreRanges {
+  /** By headline key. */
+  scores?: Record<string, ScoreRange>;
+  /** By breakdown name, then key. Counts (cases, files) have none. */
+  breakdown?: Record<string, Record<string, ScoreRange>>;
 }
 
 export interface Aggregate {
@@ -99,6 +123,8 @@ export interface Aggregate {
   scores: Record<string, number>;
   /** Breakdowns for the report (per file, per metric, per dimension...). */
   breakdown?: Record<string, Record<string, number>>;
+  /** The scale of each number whose scale is known (a judge's 0-10, a 1-5 rubric, a 0-1 share). */
+  ranges?: ScoreRanges;
 }
 
 /** A benchmark: load cases, run one, aggregate the records. */
@@ -123,6 +149,8 @@ export interface EvalResults {
   /** Headline numbers under the official key names (means over the cases that were scored). */
   scores: Record<string, number>;
   breakdown: Record<string, Record<string, number>>;
+  /** The protocol's scales of the numbers above, where known (absent in results.json from before them). */
+  ranges?: ScoreRanges;
   /** failed counts every failed record, call errors included; failures splits it by kind. */
   cases: { total: number; ok: number; failed: number; pending: number; failures?: Partial<Record<FailureKind, number>> };
   deviations: string[];

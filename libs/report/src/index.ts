@@ -3,7 +3,7 @@
 // number formats, the page shell, tables, inline SVG line and bar charts. Self-contained output:
 // no scripts, no network, the same input always gives the same string.
 export { escapeHtml, formatFixed, formatNumber, formatSigned } from './format.js';
-export { barChart } from './bars.js';
+export { barChart, type BarRange, type BarScale } from './bars.js';
 export { htmlPage, type PageOptions } from './page.js';
 export { htmlTable, type Cell, type TableOptions } from './table.js';
 export { lineChart, niceTicks, PALETTE, stackedBarChart } from './svg.js';

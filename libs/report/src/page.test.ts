@@ -49,6 +49,28 @@ describe('barChart', () => {
     expect(barChart({ a: NaN })).toBe('');
     expect(barChart({})).toBe('');
   });
+
+  const widths = (svg: string) => [...svg.matchAll(/<rect x="220" y="[^"]*" width="([^"]*)" height="[^"]*" fill="#4b7bd1"/g)].map((m) => Number(m[1]));
+
+  it('draws a value with a known range on that range, not on the largest value shown', () => {
+    // A judge score of 3 on 0-10 fills 30% of the bar even when it is the largest value.
+    expect(widths(barChart({ judge: 3 }, [0, 10]))).toEqual([108]);
+    const svg = barChart({ judge: 3, fidelity: 0.5, cases: 40, other: 20 }, { judge: [0, 10], fidelity: [0, 1] });
+    // ranged: 30% and 50%; the others scale to the largest of them (40)
+    expect(widths(svg)).toEqual([108, 180, 360, 180]);
+    expect(svg).toContain('(0–10)</tspan>');
+    expect(svg).toContain('(0–1)</tspan>');
+    // a 1-5 rubric: 1 is an empty bar, 5 a full one, out-of-range values are clamped
+    expect(widths(barChart({ a: 1, b: 3, c: 5, d: 7 }, [1, 5]))).toEqual([0, 180, 360, 360]);
+  });
+
+  it('refuses a range that is not [lo, hi] with hi > lo, naming the key', () => {
+    expect(() => barChart({ judge: 3 }, { judge: [10, 0] })).toThrow(
+      'the range of "judge" must be two finite numbers [lo, hi] with hi > lo, but it is [10, 0]',
+    );
+    expect(() => barChart({ a: 1 }, [0, Number.NaN])).toThrow(/range of every bar/);
+    expect(() => barChart({ a: 1 }, 0)).toThrow(/range of every bar/);
+  });
 });
 
 describe('formatFixed', () => {

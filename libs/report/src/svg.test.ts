@@ -206,6 +206,13 @@ describe('lineChart', () => {
     expect(empty).toContain('no data');
   });
 
+  it('keeps its own size: it may shrink to a narrow column but never grows past its width, so its text keeps its size', () => {
+    const svg = chart([{ name: 'r', points: [[1, 1]] }], { width: 480, height: 200 });
+    expect(svg).toMatch(/^<svg class="chart" viewBox="0 0 480 200" width="480" height="200" style="width:100%;max-width:480px;height:auto"/);
+    const bars = stackedBarChart({ title: 'Time', x: [1], parts: [{ name: 'a', values: [1] }] });
+    expect(bars).toContain('style="width:100%;max-width:560px;height:auto"');
+  });
+
   it('escapes series names and titles', () => {
     const svg = lineChart({
       title: '<b>',

@@ -202,7 +202,9 @@ function chartShell(
     .join('');
   const xLabel = opts.xLabel ? `<text x="${c(left + pw / 2)}" y="${c(height - 6)}" text-anchor="middle" fill="#6b7280">${escapeHtml(opts.xLabel)}</text>` : '';
   return (
-    `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}" font-family="${FONT}" font-size="11">` +
+    // Drawn at its own size in CSS pixels: it may shrink to fit a narrow column, never grow past
+    // `width` (inline, so a page's "width:100%" cannot stretch it and scale its text up).
+    `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" style="width:100%;max-width:${width}px;height:auto" role="img" aria-label="${escapeHtml(title)}" font-family="${FONT}" font-size="11">` +
     `<title>${escapeHtml(title)}</title>` +
     `<text x="${c(left)}" y="18" font-size="13" font-weight="600" fill="#111827">${escapeHtml(title)}</text>` +
     leg.svg +

@@ -12,6 +12,7 @@ import { ablatedPromptIds, rapoWeights, responseRows } from './rapo.js';
 import { AdamW, clipGlobalNorm, learningRate } from './optim.js';
 import { correlation, groupAdvantages, ppoLoss, summary } from './rl.js';
 import { scoreAll, type RewardSource } from './rewards.js';
+import { tokenTexts } from './token-text.js';
 
 export interface Ctx {
   config: TrainConfig;
@@ -309,7 +310,7 @@ export async function rlStep(ctx: Ctx, state: RlState, prompts: PromptRecord[], 
       responseIds: r,
       reward: total[i]!,
       advantage: adv[i]!,
-      tokens: r.slice(0, n).map((id) => tokenizer.decode([id])),
+      tokens: tokenTexts(r.slice(0, n), (ids) => tokenizer.decode(ids)),
       ...(mi && score ? { mi: Array.from(mi.subarray(k, k + n)), score: Array.from(score.subarray(k, k + n)) } : {}),
     };
     k += n;

@@ -3,7 +3,7 @@
 // file mean(score) / max(gold score in the file) * 5, and "average" over the files given.
 import type { Lang } from '@rapo/psycot';
 import { judgeReply, replyingAgent, replyOrFailure, type CaseOutcome } from '../single-reply.js';
-import type { Aggregate, CaseRecord, EvalContext, Protocol, TranscriptEntry } from '../types.js';
+import type { Aggregate, CaseRecord, EvalContext, Protocol, ScoreRange, TranscriptEntry } from '../types.js';
 import { DIMENSIONS, FILE_ORDER } from './dimensions.js';
 import { loadCharacterBench, type CharacterBenchCase } from './load.js';
 import { judgeMessages, readCharacterBenchScore, REPLY_BUDGET } from './prompt.js';
@@ -125,13 +125,25 @@ export function aggregateCharacterBench(records: CaseRecord[]): Aggregate {
     maxGold[f] = e.maxGold;
   }
   const values = Object.values(perFile);
+  const scores = { ...(values.length ? { average: mean(values) } : {}), ...perFile };
+  // Normalised scores (mean / max gold * 5) read on the 1-5 scale; raw ones on the file's rubric.
+  const rubric = (f: string): ScoreRange => [1, DIMENSIONS[byFile.get(f)!.dimension as keyof typeof DIMENSIONS]?.max ?? 5];
+  const onFiles = (range: (f: string) => ScoreRange) => Object.fromEntries(files.map((f) => [f, range(f)]));
   return {
-    scores: { ...(values.length ? { average: mean(values) } : {}), ...perFile },
+    scores,
     breakdown: {
       'mean judge score on the rubric scale': raw,
       'max gold score in the file (normaliser)': maxGold,
       'human gold of the same items, normalised alike': gold,
       'scored cases': counts,
+    },
+    ranges: {
+      scores: Object.fromEntries(Object.keys(scores).map((k): [string, ScoreRange] => [k, [1, 5]])),
+      breakdown: {
+        'mean judge score on the rubric scale': onFiles(rubric),
+        'max gold score in the file (normaliser)': onFiles(rubric),
+        'human gold of the same items, normalised alike': onFiles(() => [1, 5]),
+      },
     },
   };
 }

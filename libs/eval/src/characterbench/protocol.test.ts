@@ -146,6 +146,15 @@ describe('characterbench protocol', () => {
     expect(agg.breakdown!['scored cases']).toEqual({ memory_consistency_test: 2, engagement_test: 2 });
     // The gold of the same scored items, normalised alike: memory mean(1, 4) / 4 * 5, engagement mean(5, 3) / 5 * 5.
     expect(agg.breakdown!['human gold of the same items, normalised alike']).toEqual({ memory_consistency_test: 3.125, engagement_test: 4 });
+    // The scales the report draws bars on: normalised scores 1-5, raw ones on each file's rubric, counts none.
+    expect(agg.ranges).toEqual({
+      scores: { average: [1, 5], memory_consistency_test: [1, 5], engagement_test: [1, 5] },
+      breakdown: {
+        'mean judge score on the rubric scale': { memory_consistency_test: [1, 4], engagement_test: [1, 5] },
+        'max gold score in the file (normaliser)': { memory_consistency_test: [1, 4], engagement_test: [1, 5] },
+        'human gold of the same items, normalised alike': { memory_consistency_test: [1, 5], engagement_test: [1, 5] },
+      },
+    });
   });
 
   it('by default reads answers as all_eval.py does: no score counts 3, a score off the scale counts as written, nothing is asked again', async () => {

@@ -5,7 +5,7 @@
 // leaderboard's three group means.
 import type { Lang } from '@rapo/psycot';
 import { judgeReply, replyingAgent, replyOrFailure, type CaseOutcome } from '../single-reply.js';
-import type { Aggregate, CaseRecord, EvalContext, Protocol, TranscriptEntry } from '../types.js';
+import type { Aggregate, CaseRecord, EvalContext, Protocol, ScoreRange, TranscriptEntry } from '../types.js';
 import { contextTurns, loadCharacterEval, type CharacterEvalCase } from './load.js';
 import { GROUPS, METRIC_NAMES } from './metrics.js';
 import { parseScoreLine } from '../judge.js';
@@ -128,6 +128,15 @@ export function aggregateCharacterEval(records: CaseRecord[]): Aggregate {
       'metric means (1-5)': metrics,
       'scored cases per metric': counts,
       'metrics present per group': groupCoverage,
+    },
+    ranges: {
+      // Every metric is a 1-5 score (the reward model's 4x+1, here the judge's integer), and so is a group's mean of them.
+      scores: Object.fromEntries([...Object.keys(groups), ...Object.keys(metrics)].map((k): [string, ScoreRange] => [k, [1, 5]])),
+      breakdown: {
+        'group means (mean of the metric means)': Object.fromEntries(Object.keys(groups).map((k): [string, ScoreRange] => [k, [1, 5]])),
+        'metric means (1-5)': Object.fromEntries(Object.keys(metrics).map((k): [string, ScoreRange] => [k, [1, 5]])),
+        'metrics present per group': Object.fromEntries(Object.keys(groupCoverage).map((g): [string, ScoreRange] => [g, [0, GROUPS[g]!.length]])),
+      },
     },
   };
 }

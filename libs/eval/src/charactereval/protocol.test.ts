@@ -133,6 +133,15 @@ describe('charactereval protocol', () => {
       Empathy: 3,
     });
     expect(agg.breakdown!['scored cases per metric']).toEqual({ Fluency: 2, Coherence: 1, Behavior: 1, Empathy: 1 });
+    // Every metric and group mean is read on 1-5; a group's coverage on 0 to its number of metrics.
+    expect(Object.keys(agg.ranges!.scores!)).toEqual(Object.keys(agg.scores));
+    expect(new Set(Object.values(agg.ranges!.scores!).map(String))).toEqual(new Set(['1,5']));
+    expect(agg.ranges!.breakdown!['metrics present per group']).toEqual({
+      'Conversational Ability': [0, 3],
+      'Character Consistency': [0, 5],
+      'Role-playing Attractiveness': [0, 4],
+    });
+    expect(agg.ranges!.breakdown!['scored cases per metric']).toBeUndefined();
     expect(agg.breakdown!['metrics present per group']).toEqual({ 'Conversational Ability': 2, 'Character Consistency': 1, 'Role-playing Attractiveness': 1 });
   });
 

@@ -7,7 +7,7 @@ import { judgeMaterial, stripReasoning, type Lang, type ReasoningStyle } from '@
 import { askJudge } from '../judge.js';
 import { bleu } from '../metrics/bleu.js';
 import { rougeL } from '../metrics/rouge.js';
-import type { Aggregate, CaseRecord, EvalContext, Judgement, Protocol, TranscriptEntry } from '../types.js';
+import type { Aggregate, CaseRecord, EvalContext, Judgement, Protocol, ScoreRange, TranscriptEntry } from '../types.js';
 import {
   countActorTurns,
   countedSeverities,
@@ -209,6 +209,11 @@ function headline(records: readonly CaseRecord[]): Record<string, number> {
   return out;
 }
 
+/** The scales of the headline keys: each dimension and their mean 0-100, BLEU and ROUGE-L 0-1. */
+function headlineRanges(keys: readonly string[]): Record<string, ScoreRange> {
+  return Object.fromEntries(keys.filter((k) => k !== 'cases').map((k): [string, ScoreRange] => [k, k === 'bleu' || k === 'rouge_l' ? [0, 1] : [0, 100]]));
+}
+
 function aggregate(records: CaseRecord[]): Aggregate {
   const ok = records.filter((r) => r.status === 'ok');
   const breakdown: Record<string, Record<string, number>> = {};
@@ -219,7 +224,12 @@ function aggregate(records: CaseRecord[]): Aggregate {
     }
   }
   for (const [key, rs] of [...groups].sort(([a], [b]) => a.localeCompare(b))) breakdown[key] = { ...headline(rs), cases: rs.length };
-  return { scores: headline(ok), breakdown };
+  const scores = headline(ok);
+  const ranges = {
+    scores: headlineRanges(Object.keys(scores)),
+    breakdown: Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, headlineRanges(Object.keys(v))])),
+  };
+  return { scores, breakdown, ranges };
 }
 
 function deviations(ctx: { lang: Lang; reasoning: ReasoningStyle }): string[] {

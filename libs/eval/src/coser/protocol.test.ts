@@ -228,6 +228,11 @@ describe('CoSER end to end against a scripted server', () => {
     expect(agg.scores.avg).toBeCloseTo((81 + 86 + 100 + 6) / 4, 10);
     expect(agg.scores.avg).toBeCloseTo(68.25, 10);
     expect(agg.breakdown?.['tag: ood']).toMatchObject({ cases: 1 });
+    // Dimensions and their mean on 0-100, BLEU and ROUGE-L on 0-1; a count has no scale.
+    expect(agg.ranges!.scores).toMatchObject({ avg: [0, 100], 'Character Fidelity': [0, 100], bleu: [0, 1], rouge_l: [0, 1] });
+    expect(Object.keys(agg.ranges!.scores!).sort()).toEqual(Object.keys(agg.scores).sort());
+    expect(agg.ranges!.breakdown!['tag: ood']).toMatchObject({ avg: [0, 100], bleu: [0, 1] });
+    expect(agg.ranges!.breakdown!['tag: ood']!.cases).toBeUndefined();
   });
 
   it('fails a case whose judge answer never parses: counted, never scored', async () => {

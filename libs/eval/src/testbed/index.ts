@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { buildJudgeMessages, Character, JUDGE_RESPONSE_BUDGET, parseJudgeScore, parseProfile } from '@rapo/psycot';
 import { fidelity, FIDELITY_DIMENSIONS, generateWorld, prompts, summarizeFidelity, type FidelityScore, type Prompt, type World } from '@rapo/testbed';
 import { askJudge } from '../judge.js';
-import type { CaseRecord, EvalContext, Protocol } from '../types.js';
+import type { CaseRecord, EvalContext, Protocol, ScoreRange } from '../types.js';
 
 /** The world a testbed evaluation uses: the same rules as rapo-train's data section. */
 export interface TestbedWorldSpec {
@@ -161,6 +161,14 @@ export const testbed: Protocol<TestbedCase> = {
       breakdown: {
         'fidelity by dimension': Object.fromEntries(FIDELITY_DIMENSIONS.map((d) => [d, fid[d]])),
         'fidelity by kind of user turn': byKind,
+      },
+      // Fidelity and its dimensions are shares in [0, 1]; the judge rates on psycot's 0-10 rubric.
+      ranges: {
+        scores: { fidelity: [0, 1], judge: [0, 10], generic_rate: [0, 1] },
+        breakdown: {
+          'fidelity by dimension': Object.fromEntries(FIDELITY_DIMENSIONS.map((d): [string, ScoreRange] => [d, [0, 1]])),
+          'fidelity by kind of user turn': Object.fromEntries(Object.keys(byKind).map((k): [string, ScoreRange] => [k, [0, 1]])),
+        },
       },
     };
   },

@@ -1,6 +1,8 @@
 // The per-token heatmap of sample responses: each decoded token is a <span> whose background maps
 // its role-specificity score from blue (-1) through white (0) to red (+1), with a tooltip giving
 // the token, its score and its PMI. Whitespace is kept as written (the container is pre-wrap).
+// A character whose bytes span several tokens is written to samples.jsonl on the last of them,
+// the others empty (tokenTexts): those tokens are drawn as one span, coloured by their mean score.
 import { escapeHtml, formatNumber, formatSigned } from '@rapo/report';
 import type { SampleRow } from './types.js';
 
@@ -25,9 +27,36 @@ export function scoreColor(score: number | undefined): string | undefined {
   return rgb(mix);
 }
 
-function tokenSpan(token: string, score: number | undefined, pmi: number | undefined): string {
+/** A value of the span's tokens: the one, or the mean of several followed by each in brackets. */
+function spanValue(values: readonly (number | undefined)[]): { value: number | undefined; text: string } {
+  const value = values.length === 1 ? values[0] : mean(values.filter((v): v is number => v !== undefined));
+  if (value === undefined) return { value, text: 'n/a' };
+  const each = values.length > 1 ? ` (${values.map((v) => (v === undefined ? 'n/a' : formatSigned(v))).join(', ')})` : '';
+  return { value, text: formatSigned(value) + each };
+}
+
+/**
+ * The tokens drawn as one span each, as [first, end) index ranges: a run of empty tokens goes with
+ * the token that ends it (the tokens of one character); empty tokens at the end stay alone.
+ */
+function tokenSpans(tokens: readonly string[]): [number, number][] {
+  const spans: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i] === '' && i < tokens.length - 1) continue;
+    spans.push([start, i + 1]);
+    start = i + 1;
+  }
+  return spans;
+}
+
+function tokenSpan(tokens: readonly string[], scores: readonly (number | undefined)[], pmis: readonly (number | undefined)[] | undefined): string {
+  const token = tokens.join('');
+  const s = spanValue(scores);
+  const p = pmis && pmis.some((v) => v !== undefined) ? spanValue(pmis) : undefined;
+  const score = s.value;
   const tip =
-    `${JSON.stringify(token)} · s ${score === undefined ? 'n/a' : formatSigned(score)}` + (pmi === undefined ? '' : ` · PMI ${formatSigned(pmi)} nats`);
+    `${JSON.stringify(token)}${tokens.length > 1 ? ` · ${tokens.length} tokens` : ''} · s ${s.text}` + (p === undefined ? '' : ` · PMI ${p.text} nats`);
   const background = scoreColor(score);
   // Strong colours get white text so the token stays readable.
   const style = background ? ` style="background:${background}${Math.abs(score!) >= 0.6 ? ';color:#fff' : ''}"` : '';
@@ -43,13 +72,16 @@ const mean = (values: readonly number[]): number | undefined => {
 export function renderSample(sample: SampleRow, index: number): string {
   const { tokens, score } = sample;
   const scored = tokens !== undefined && tokens.length > 0 && score !== undefined && score.length > 0;
-  const facts = [`step ${formatNumber(sample.step, 6)}`];
+  // Steps counted from 1, as on the console and in the plots (samples.jsonl counts from 0).
+  const facts = [`step ${formatNumber(sample.step + 1, 6)}`];
   if (typeof sample.reward === 'number') facts.push(`reward ${formatNumber(sample.reward)}`);
   if (typeof sample.advantage === 'number') facts.push(`advantage ${formatSigned(sample.advantage)}`);
   const meanScore = scored ? mean(score) : undefined;
   if (meanScore !== undefined) facts.push(`mean s ${formatSigned(meanScore)} over ${tokens!.length} tokens`);
   const body = scored
-    ? `<div class="tokens">${tokens.map((t, i) => tokenSpan(t, score[i], sample.pmi?.[i])).join('')}</div>`
+    ? `<div class="tokens">${tokenSpans(tokens)
+        .map(([a, b]) => tokenSpan(tokens.slice(a, b), score.slice(a, b), sample.pmi?.slice(a, b)))
+        .join('')}</div>`
     : `<div class="tokens plain">${escapeHtml(sample.response)}</div>`;
   return (
     `<article class="sample"><h3>Sample ${index + 1} <span class="meta">${escapeHtml(facts.join(' · '))}</span></h3>` +

@@ -105,7 +105,8 @@ describe('renderReport', () => {
       'Mean RAPO weight',
       'corr(PMI, advantage)',
       'Time per RL step (s)',
-      'Tokens per second',
+      'SFT tokens per second',
+      'RL tokens per second',
     ];
     expect(chartTitles(html)).toEqual(expected);
     expect(html).toContain('addresses the judge');
@@ -135,8 +136,6 @@ describe('renderReport', () => {
       'scoring',
       'ablated',
       'update',
-      'sft',
-      'rl',
     ]) {
       expect(html).toContain(`>${name}</text>`);
     }
@@ -178,7 +177,7 @@ describe('renderReport', () => {
     expect(page).toContain('<span class="tok" style="background:rgb(255,255,255)" title="&quot; calm&quot; · s 0 · PMI 0 nats"> calm</span>');
     expect(page).toContain('<span class="tok" style="background:rgb(217,140,149)" title="&quot;\\n&quot; · s +0.5 · PMI +1 nats">\n</span>');
     expect(page).toContain('<span class="tok" style="background:rgb(178,24,43);color:#fff" title="&quot;lamp&quot; · s +1 · PMI +4.25 nats">lamp</span>');
-    expect(page).toContain('Sample 1 <span class="meta">step 3 · reward 0.25 · advantage +0.5 · mean s +0.125 over 4 tokens</span>');
+    expect(page).toContain('Sample 1 <span class="meta">step 4 · reward 0.25 · advantage +0.5 · mean s +0.125 over 4 tokens</span>');
     expect(page).toContain('<details><summary>Prompt</summary><pre>p</pre></details>');
     expect(page).toContain('class="scale"');
   });
@@ -213,7 +212,7 @@ describe('renderReport', () => {
       `>${E}</span>`,
       `title="&quot;${E}&quot; · s +0.5"`,
       `>${E}</text>`,
-      `<title>step 2: ${E} 2 s; total 2 s</title>`,
+      `<title>step 3: ${E} 2 s; total 2 s</title>`,
     ])
       expect(page).toContain(fragment);
     expect(page).toContain('>&quot;&#39;&amp;</span>');
@@ -221,7 +220,7 @@ describe('renderReport', () => {
 
   it('omits the sections of data the run did not log', () => {
     const sftOnly = renderReport({ ...input, metrics: input.metrics.filter((m) => m.phase === 'sft'), samples: [], config: '' });
-    expect(chartTitles(sftOnly)).toEqual(['Loss', 'Learning rate', 'Tokens per second']);
+    expect(chartTitles(sftOnly)).toEqual(['Loss', 'Learning rate', 'SFT tokens per second']);
     for (const id of ['reward', 'fidelity', 'stability', 'rapo', 'samples', 'config']) expect(sftOnly).not.toContain(`id="${id}"`);
     expect(sftOnly).not.toContain('RL reward');
     expect(sftOnly).toContain('40 SFT steps · 0 RL steps · 0 samples');
@@ -270,6 +269,100 @@ describe('renderReport', () => {
     expect(page).toContain('id="judge-failures"');
     expect(page).toContain('3 judge answers were unreadable or failed calls (1 training step had some)');
     expect(chartTitles(page)).toContain('Judge failures');
+  });
+
+  /** The x positions and x tick labels of a chart's first line (by chart title). */
+  const chartOf = (page: string, title: string) => {
+    const svg = new RegExp(`<svg [^>]*aria-label="${title.replace(/[()]/g, '\\$&')}"[\\s\\S]*?</svg>`).exec(page)?.[0] ?? '';
+    const ticks = [...svg.matchAll(/text-anchor="middle" fill="#6b7280">(\d+)</g)].map((m) => Number(m[1]));
+    return { svg, ticks };
+  };
+
+  /** metrics.jsonl as a run writes it: training rows from step 0, evaluation rows after `step` updates (0 and every 10, and the end). */
+  const sftRun = (steps: number): MetricRow[] => {
+    const rows: MetricRow[] = [];
+    for (let step = 0; step < steps; step++) {
+      if (step % 10 === 0) rows.push({ step, phase: 'sft', evalLoss: 3 - step / 100 });
+      rows.push({ step, phase: 'sft', loss: 2 - step / 100, lr: 1e-4, tokensPerSecond: 5000 });
+    }
+    rows.push({ step: steps, phase: 'sft', evalLoss: 3 - steps / 100 });
+    return rows;
+  };
+
+  it('counts distinct training steps in the header, not the evaluation rows between them', () => {
+    const page = renderReport({ title: 't', summary: {}, config: '', samples: [], metrics: sftRun(40) });
+    expect(page).toContain('40 SFT steps · 0 RL steps · 0 samples');
+    const one = renderReport({ title: 't', summary: {}, config: '', samples: [], metrics: sftRun(1) });
+    expect(one).toContain('1 SFT step · 0 RL steps');
+  });
+
+  it('draws steps from 1 as the console counts them, evaluations after the update they followed', () => {
+    const page = renderReport({ title: 't', summary: {}, config: '', samples: [], metrics: sftRun(5) });
+    const { ticks } = chartOf(page, 'Learning rate');
+    // 5 training rows (steps 0-4 in the file) are the console's steps 1-5.
+    expect(ticks[0]).toBe(1);
+    expect(ticks.at(-1)).toBe(5);
+    // The evaluation after all 5 updates sits at 5, the one before any at 0.
+    const loss = chartOf(page, 'Loss').ticks;
+    expect(loss[0]).toBe(0);
+    expect(loss.at(-1)).toBe(5);
+    // the stacked bars' tooltips and a sample's header count from 1 too
+    const rl = renderReport({
+      title: 't',
+      summary: {},
+      config: '',
+      metrics: [{ step: 0, phase: 'rl', reward: 0.1, timing: { rollout: 1 } }],
+      samples: [{ step: 0, prompt: 'p', response: 'r' }],
+    });
+    expect(rl).toContain('<title>step 1: rollout 1 s; total 1 s</title>');
+    expect(rl).toContain('Sample 1 <span class="meta">step 1</span>');
+  });
+
+  it('keeps a training row and the evaluation drawn at the same step apart: the greedy truncation survives', () => {
+    const metrics: MetricRow[] = [
+      { step: 0, phase: 'rl', evalReward: 0.1, truncated: 0.5 },
+      { step: 0, phase: 'rl', reward: 0.2, truncated: 0 },
+      { step: 1, phase: 'rl', evalReward: 0.3, truncated: 0.25 },
+      { step: 1, phase: 'rl', reward: 0.3, truncated: 0 },
+    ];
+    const page = renderReport({ title: 't', summary: {}, config: '', samples: [], metrics });
+    const { svg } = chartOf(page, 'Answers cut at the token limit');
+    const paths = [...svg.matchAll(/<path class="line" d="([^"]*)"/g)].map((m) => m[1]!);
+    expect(paths).toHaveLength(2); // sampled (at 1, 2) and greedy (at 0, 1)
+    const ys = (d: string) =>
+      d
+        .replace('M', '')
+        .split('L')
+        .map((p) => Number(p.split(',')[1]));
+    expect(new Set(ys(paths[0]!)).size).toBe(1); // sampled: 0 and 0
+    expect(ys(paths[1]!)[0]).toBeLessThan(ys(paths[1]!)[1]!); // greedy: 0.5 then 0.25 (higher is up)
+  });
+
+  it('draws SFT and RL throughput on their own step axes, one chart each', () => {
+    expect(chartTitles(html)).not.toContain('Tokens per second');
+    expect(chartOf(html, 'SFT tokens per second').ticks.at(-1)).toBeGreaterThanOrEqual(41);
+    expect(chartOf(html, 'RL tokens per second').ticks.at(-1)).toBeLessThanOrEqual(40);
+    expect(html).toContain('one chart per phase');
+  });
+
+  it('never stretches a chart past its own width, so a chart alone in its row keeps its font size', () => {
+    // The reward chart is alone in its section: it keeps its 560 px width at most.
+    const reward = /<section id="reward">[\s\S]*?<\/section>/.exec(html)![0];
+    expect(reward.match(/<svg /g)).toHaveLength(1);
+    expect(reward).toMatch(/<svg class="chart" viewBox="0 0 560 260" width="560" height="260" style="width:100%;max-width:560px;height:auto"/);
+    // and no page rule stretches it again
+    const css = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+    expect(css).not.toMatch(/svg[^{]*\{[^}]*(?<!max-)width:100%/);
+  });
+
+  it('draws the tokens of a character split across tokens as one span: no U+FFFD', () => {
+    const page = renderReport({
+      ...input,
+      samples: [{ step: 0, prompt: 'p', response: 'café', tokens: ['caf', '', 'é'], score: [0.5, 0.25, 0.75], pmi: [1, 2, 3] }],
+    });
+    expect(page).not.toContain('\uFFFD');
+    expect(page).toContain('title="&quot;é&quot; · 2 tokens · s +0.5 (+0.25, +0.75) · PMI +2.5 (+2, +3) nats">é</span>');
+    expect(page.match(/class="tok"/g)).toHaveLength(2);
   });
 
   it('is deterministic', () => {

@@ -10,11 +10,42 @@ type Getter = (row: MetricRow) => unknown;
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 const isFiniteNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/** Rows of one phase ordered by step; rows sharing a step are merged, later fields winning. */
+/**
+ * Whether a row was written by a training step (SFT loss, RL reward) rather than measured on the
+ * model between steps (held-out evaluation, probe).
+ */
+function isTrainingRow(row: MetricRow): boolean {
+  return row.loss !== undefined || row.reward !== undefined;
+}
+
+/**
+ * The step a row is drawn at, counted from 1 as the console counts ("rl 4/10" is the 4th update).
+ * metrics.jsonl keeps its own meaning (docs/trainer.md): a training row's `step` counts updates
+ * from 0, so it is drawn at step + 1; an evaluation or probe row measures the model after `step`
+ * updates, so it is drawn at `step`, beside the update it followed (0: before the phase's first).
+ */
+function displayStep(row: MetricRow): number {
+  return isTrainingRow(row) ? row.step + 1 : row.step;
+}
+
+/**
+ * Rows of one phase ordered by the step they are drawn at (their `step` is that display step);
+ * rows drawn at one step are merged, the training row's fields winning over an evaluation's, and
+ * rows of one kind, the later fields.
+ */
 export function phaseRows(metrics: readonly MetricRow[], phase: MetricRow['phase']): MetricRow[] {
   const byStep = new Map<number, MetricRow>();
-  for (const row of metrics) if (row.phase === phase) byStep.set(row.step, { ...byStep.get(row.step), ...row });
+  const mine = metrics.filter((r) => r.phase === phase);
+  for (const row of [...mine.filter((r) => !isTrainingRow(r)), ...mine.filter(isTrainingRow)]) {
+    const step = displayStep(row);
+    byStep.set(step, { ...byStep.get(step), ...row, step });
+  }
   return [...byStep.values()].sort((a, b) => a.step - b.step);
+}
+
+/** The number of distinct training steps of a phase (evaluation and probe rows share step numbers, and are not steps). */
+function trainingSteps(metrics: readonly MetricRow[], phase: MetricRow['phase']): number {
+  return new Set(metrics.filter((r) => r.phase === phase && isTrainingRow(r)).map((r) => r.step)).size;
 }
 
 /**
@@ -135,7 +166,11 @@ function probeSection(metrics: readonly MetricRow[]): Section | undefined {
   const probes = metrics.filter((r) => r.probe);
   const readings = metrics.filter((r) => r.reading);
   if (!probes.length && !readings.length) return undefined;
-  const head = (rows: readonly MetricRow[]) => ['', ...rows.map((r) => escapeHtml(`${r.phase.toUpperCase()} step ${r.step}`))];
+  // A probe measures the model after `step` updates: "before RL", "after SFT step 300" (steps counted from 1, as in the plots).
+  const head = (rows: readonly MetricRow[]) => [
+    '',
+    ...rows.map((r) => escapeHtml(r.step === 0 ? `before ${r.phase.toUpperCase()}` : `after ${r.phase.toUpperCase()} step ${r.step}`)),
+  ];
   const cell = (v: number | undefined, pct = false) =>
     v === undefined || !Number.isFinite(v) ? '' : escapeHtml(pct ? `${(100 * v).toFixed(1)}%` : formatNumber(v));
   const tables: string[] = [];
@@ -210,6 +245,11 @@ function judgeFailureSection(metrics: readonly MetricRow[], rl: readonly MetricR
 function sections(input: ReportInput): Section[] {
   const sft = phaseRows(input.metrics ?? [], 'sft');
   const rl = phaseRows(input.metrics ?? [], 'rl');
+  // Held-out evaluation rows alone: their truncation share would be hidden by a training row's at the same step.
+  const rlEval = phaseRows(
+    (input.metrics ?? []).filter((r) => !isTrainingRow(r)),
+    'rl',
+  );
   const rewardParts = keysOf(rl, (r) => r.rewardParts);
   const fidelityDims = keysOf(rl, (r) => r.fidelity).filter((k) => k !== 'overall');
   const timedRl = rl.filter((r) => r.timing && Object.keys(r.timing).length > 0);
@@ -258,7 +298,7 @@ function sections(input: ReportInput): Section[] {
           'Answers cut at the token limit',
           [
             metricSeries(rl, 'sampled', (r) => (r.reward !== undefined ? r.truncated : undefined)),
-            metricSeries(rl, 'greedy, held-out', (r) => (r.evalReward !== undefined ? r.truncated : undefined), { dashed: true }),
+            metricSeries(rlEval, 'greedy, held-out', (r) => (r.evalReward !== undefined ? r.truncated : undefined), { dashed: true }),
           ],
           { yInclude: [0] },
         ),
@@ -279,20 +319,26 @@ function sections(input: ReportInput): Section[] {
         lines('corr(PMI, advantage)', [metricSeries(rl, 'correlation', (r) => r.corrPmiAdvantage)], { yInclude: [0] }),
       ],
     ),
-    section('throughput', 'Throughput', 'Wall-clock seconds per RL step by phase, and training throughput.', [
-      parts.length
-        ? figure(
-            stackedBarChart({
-              title: 'Time per RL step (s)',
-              x: timedRl.map((r) => r.step),
-              parts: parts.map((p) => ({ name: p.name, values: timedRl.map(p.get) })),
-              unit: 's',
-              xLabel: 'step',
-            }),
-          )
-        : '',
-      lines('Tokens per second', [metricSeries(sft, 'sft', (r) => r.tokensPerSecond), metricSeries(rl, 'rl', (r) => r.tokensPerSecond)]),
-    ]),
+    section(
+      'throughput',
+      'Throughput',
+      'Wall-clock seconds per RL step by phase, and throughput: one chart per phase, each on its own steps, since they count different tokens (SFT: tokens trained on per second; RL: tokens sampled per second of the whole step).',
+      [
+        parts.length
+          ? figure(
+              stackedBarChart({
+                title: 'Time per RL step (s)',
+                x: timedRl.map((r) => r.step),
+                parts: parts.map((p) => ({ name: p.name, values: timedRl.map(p.get) })),
+                unit: 's',
+                xLabel: 'step',
+              }),
+            )
+          : '',
+        lines('SFT tokens per second', [metricSeries(sft, 'trained', (r) => r.tokensPerSecond)]),
+        lines('RL tokens per second', [metricSeries(rl, 'sampled', (r) => r.tokensPerSecond)]),
+      ],
+    ),
   ];
   const samples = renderSamples(input.samples ?? []);
   if (samples) out.push({ id: 'samples', title: 'Sample responses', html: samples });
@@ -320,7 +366,7 @@ th{font-weight:600}
 .glance td{font-variant-numeric:tabular-nums;text-align:right}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:16px}
 figure{margin:0}
-svg.chart{display:block;width:100%;height:auto;max-width:100%}
+svg.chart{display:block}
 figcaption{font-size:13px;margin-top:2px}
 .scale{display:flex;align-items:center;gap:10px;flex-wrap:wrap;font-size:13px;margin-bottom:12px}
 .ramp{display:inline-block;width:180px;height:12px;border:1px solid var(--line);border-radius:3px}
@@ -337,9 +383,10 @@ footer{color:var(--muted);font-size:12px;text-align:center}
 /** The complete HTML5 document of a run. */
 export function renderReport(input: ReportInput): string {
   const all = sections(input);
-  const sft = phaseRows(input.metrics ?? [], 'sft').length;
-  const rl = phaseRows(input.metrics ?? [], 'rl').length;
-  const counts = [`${sft} SFT steps`, `${rl} RL steps`, `${(input.samples ?? []).length} samples`].join(' · ');
+  const sft = trainingSteps(input.metrics ?? [], 'sft');
+  const rl = trainingSteps(input.metrics ?? [], 'rl');
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const counts = [count(sft, 'SFT step'), count(rl, 'RL step'), count((input.samples ?? []).length, 'sample')].join(' · ');
   const nav = all.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join('');
   const body = all.map((s) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>${s.html}</section>`).join('\n');
   return htmlPage({

@@ -71,7 +71,10 @@ export interface SampleRow {
   response: string;
   reward?: number;
   advantage?: number;
-  /** The response split into decoded tokens. */
+  /**
+   * The response split into decoded tokens, one string per token: a character whose bytes span
+   * several tokens is on the last of them and the others are '' (the heatmap draws them as one).
+   */
   tokens?: string[];
   /** Role-specificity per token, in [-1, 1]. */
   score?: number[];
