@@ -56,14 +56,22 @@ export function saveCheckpoint(dir: string, model: LlamaModel, tokenizer: BpeTok
     { format: 'pt', ...options.metadata },
   );
   tokenizer.save(join(dir, 'tokenizer.json'));
-  writeJsonAtomic(join(dir, 'tokenizer_config.json'), {
-    tokenizer_class: 'PreTrainedTokenizerFast',
-    chat_template: options.chatTemplate ?? CHATML_TEMPLATE,
-    eos_token: END_OF_TURN,
-    pad_token: PAD_TOKEN,
-    model_max_length: model.config.max_position_embeddings,
-    clean_up_tokenization_spaces: false,
-  });
+  // A foreign tokenizer (Qwen's, ...) keeps its own tokenizer_config.json: its chat template,
+  // special tokens and the rest go back to Hugging Face tools as they came.
+  const source = tokenizer.sourceConfig;
+  writeJsonAtomic(
+    join(dir, 'tokenizer_config.json'),
+    source
+      ? { ...source, ...(options.chatTemplate ? { chat_template: options.chatTemplate } : {}), model_max_length: model.config.max_position_embeddings }
+      : {
+          tokenizer_class: 'PreTrainedTokenizerFast',
+          chat_template: options.chatTemplate ?? CHATML_TEMPLATE,
+          eos_token: END_OF_TURN,
+          pad_token: PAD_TOKEN,
+          model_max_length: model.config.max_position_embeddings,
+          clean_up_tokenization_spaces: false,
+        },
+  );
   writeJsonAtomic(join(dir, 'generation_config.json'), { ...ids, ...options.generation });
   // config.json last: its presence marks a complete checkpoint.
   writeJsonAtomic(join(dir, 'config.json'), toHfConfig(model.config, ids));

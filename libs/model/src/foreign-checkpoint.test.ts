@@ -66,6 +66,21 @@ describe('a checkpoint with Qwen3 tokenizer files', () => {
     c.model.dispose();
   });
 
+  it('saves back its own tokenizer_config.json, so a fine-tuned model keeps the template and special tokens', () => {
+    const c = loadCheckpoint(qwenDir);
+    // Saved through the loaded tokenizer only (no copy of the file this time), as the trainer does.
+    const again = join(dir, 'qwen-again');
+    saveCheckpoint(again, c.model, c.tokenizer);
+    c.model.dispose();
+    const written = JSON.parse(readFileSync(join(again, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    expect({ ...written, model_max_length: qwenConfig.model_max_length }).toEqual(qwenConfig);
+    expect(written.model_max_length).toBe(128);
+    const back = loadCheckpoint(again);
+    expect(back.chatTemplate).toBe(qwenConfig.chat_template);
+    expect(back.eosToken).toBe('<|im_end|>');
+    back.model.dispose();
+  });
+
   it('renders with template arguments and chats', async () => {
     const plain = LocalChatModel.load(qwenDir);
     const noThinking = LocalChatModel.load(qwenDir, { enable_thinking: false });

@@ -52,11 +52,17 @@ export class BpeTokenizer {
   /** Set for files beyond the byte-level pipeline: it encodes and decodes instead of the code below. */
   readonly #foreign: ForeignCodec | null;
   readonly #delegation: string | null;
+  /**
+   * A foreign tokenizer's tokenizer_config.json as it was read (chat template, special tokens,
+   * ...), so a checkpoint saved after fine-tuning keeps it; undefined for rapo's own tokenizers.
+   */
+  readonly sourceConfig: TokenizerConfig | undefined;
 
   /** Use train, fromJSON or load; the parts must already be consistent. */
-  private constructor(parts: BpeParts, foreign: { codec: ForeignCodec; reason: string } | null = null) {
+  private constructor(parts: BpeParts, foreign: { codec: ForeignCodec; reason: string; config?: TokenizerConfig } | null = null) {
     this.#foreign = foreign?.codec ?? null;
     this.#delegation = foreign?.reason ?? null;
+    this.sourceConfig = foreign?.config;
     this.#tokens = parts.tokens;
     this.#ids = new Map(parts.tokens.flatMap((t, id): Array<[string, number]> => (t === '' ? [] : [[t, id]])));
     this.#added = [...parts.added].sort((x, y) => x.id - y.id);
@@ -214,7 +220,7 @@ export class BpeTokenizer {
     const { parts, delegation } = parseTokenizerJson(json);
     if (delegation === null) return new BpeTokenizer(parts);
     const codec = new ForeignCodec(json as Record<string, unknown>, checked, delegation);
-    return new BpeTokenizer(parts, { codec, reason: delegation });
+    return new BpeTokenizer(parts, { codec, reason: delegation, ...(config ? { config } : {}) });
   }
 
   /** Reads a tokenizer.json file (see fromJSON). */
