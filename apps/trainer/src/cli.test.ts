@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -116,6 +116,11 @@ describe('rapo-train, the bundled app', () => {
     const ra = await a.done;
     expect(ra.code, ra.stderr).toBe(0);
     expect(ra.stdout).toContain(`Report:     ${join(straight, 'report.html')}`);
+    // The hint runs as printed from the checkout (npx finds the rapo-serve command).
+    const hint = /\(serve it: (npx rapo-serve \S+)\)/.exec(ra.stdout)?.[1];
+    expect(hint).toBe(`npx rapo-serve ${join(straight, 'final')}`);
+    const help = spawnSync('npx', ['--no-install', 'rapo-serve', '--help'], { encoding: 'utf8' });
+    expect(help.status, help.stderr).toBe(0);
     const resumed = await runCli(['--resume', killed]).done;
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming from .*step-000006 \(rl step 2\)/);

@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     const f = result.final?.fidelity?.overall;
     console.log(`Run folder: ${args.out}`);
     console.log(`Report:     ${join(args.out, 'report.html')}`);
-    console.log(`Model:      ${join(args.out, 'final')}  (serve it: rapo-serve ${join(args.out, 'final')})`);
+    console.log(`Model:      ${join(args.out, 'final')}  (serve it: npx rapo-serve ${join(args.out, 'final')})`);
     if (f !== undefined) console.log(`Held-out fidelity of the final policy: ${f.toFixed(3)}`);
     return 0;
   } catch (e) {
