@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Bundles an app with esbuild: one ESM file for Node 20. tfjs and its backends stay external
 // (their wasm files and native bindings are found at run time in node_modules), and so does the
-// rapo addon, which the app's loader finds next to the bundle or in native/build.
+// rapo addon, which the app's loader finds next to the bundle or in native/build. The @rapo
+// libraries are bundled from their TypeScript sources (the "rapo-source" export condition), so an
+// app builds without building the libraries first.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +20,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // Setting conditions drops esbuild's implicit "module" condition: it is listed to keep resolving packages as before.
+  conditions: ['rapo-source', 'module'],
   sourcemap: true,
   external: ['@tensorflow/*', '*.node'],
   banner: { js: "import { createRequire as __rapoRequire } from 'node:module'; const require = __rapoRequire(import.meta.url);" },

@@ -16,7 +16,9 @@ tar -cJf .gpu/nm.tar.xz --exclude='node_modules/@tensorflow' --exclude='node_mod
   --exclude='node_modules/@rapo' --exclude='node_modules/.cache' node_modules
 node_include="$(dirname "$(command -v node)")/../include"
 tar -cJf .gpu/node-headers.tar.xz -C "$node_include" node
-npx esbuild tools/bench/kernels.ts --bundle --platform=node --format=esm --target=node20 \
+# The @rapo libs are bundled from source (the rapo-source export condition; "module" is what
+# esbuild adds when no conditions are given).
+npx esbuild tools/bench/kernels.ts --bundle --platform=node --format=esm --target=node20 --conditions=rapo-source,module \
   --outfile=.gpu/bench.mjs --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
   --external:@tensorflow/tfjs-backend-wasm --log-level=warning \
   --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"

@@ -85,7 +85,9 @@ describe('Character', () => {
     // A structured profile is rendered; what the character learned is shown too.
     const learned = compact(good);
     await new Character({ profile: new DynamicProfile(profile).learn('The user is a sailor.'), model: learned }).turn({ message: 'x' });
-    expect(learned.requests[0]!.messages[0]!.content).toBe('Name: Mara\nIdentity: retired smuggler\nLearned during this conversation:\n- The user is a sailor.');
+    expect(learned.requests[0]!.messages[0]!.content).toBe(
+      'Name: Mara\nIdentity: retired smuggler\nLearned during this conversation:\n- The user is a sailor.',
+    );
     // A wrong format is not sent back with instructions: lenient recovery, or the parse error, at once.
     const bad = '<think><perception>a</perception><empathy>b</empathy></think> Fine.';
     const once = compact(bad);
