@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   const onSignal = (signal: string) => {
     interrupts++;
     if (interrupts > 1) {
-      console.error(`\nrapo-train: ${signal} again, exiting now; --resume continues from the last checkpoint`);
+      console.error(`\nrapo-train: ${signal} again, exiting now; continue from the last checkpoint with: npm run train -- --resume ${args.out}`);
       process.exit(130);
     }
     clearBar();
