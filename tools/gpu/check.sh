@@ -13,7 +13,10 @@ unxz_to() { xz -dc "$1" > "$2" 2>/dev/null || python3 -c "import lzma,sys; sys.s
 untar_xz() { tar -xJf "$1" -C "$2" 2>/dev/null || python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$1" "$2"; }
 mkdir -p /tmp/nb && unxz_to .gpu/node.xz /tmp/nb/node && chmod +x /tmp/nb/node && export PATH=/tmp/nb:$PATH
 node --version
-untar_xz .gpu/nm.tar.xz . && mkdir -p node_modules/@rapo && ln -sfn ../../libs/kernels node_modules/@rapo/kernels && ln -sfn ../../native node_modules/@rapo/native
+# The workspace packages, as npm ci links them (each lib's folder is named as its package; the
+# kernels' tests import @rapo/random too).
+untar_xz .gpu/nm.tar.xz . && mkdir -p node_modules/@rapo && ln -sfn ../../native node_modules/@rapo/native
+for lib in libs/*/; do lib=${lib%/}; ln -sfn "../../$lib" "node_modules/@rapo/${lib#libs/}"; done
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv
 echo "cpus: $(nproc) $(grep -m1 'model name' /proc/cpuinfo)"
 stamp "addon info"
