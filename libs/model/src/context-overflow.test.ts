@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isContextOverflow, LlmContextOverflowError, OpenAICompatibleModel } from '@rapo/llm';
-import { BpeTokenizer, CHAT_SPECIAL_TOKENS, initBackend, LlamaModel, LocalChatModel, parseConfig, saveCheckpoint, serve, type RunningServer } from './index.js';
+import { initBackend, LocalChatModel, serve, type RunningServer } from './index.js';
+import { saveTestCheckpoint } from './test-checkpoint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rapo-overflow-'));
 let local: LocalChatModel;
@@ -15,18 +16,13 @@ let server: RunningServer;
 
 beforeAll(async () => {
   await initBackend();
-  const tokenizer = BpeTokenizer.train(['The harbour is quiet tonight, says Mara.'], { vocabSize: 300, specialTokens: [...CHAT_SPECIAL_TOKENS] });
-  const config = parseConfig({
-    vocab_size: tokenizer.vocabSize,
-    hidden_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    intermediate_size: 32,
-    max_position_embeddings: 64,
+  const { model } = saveTestCheckpoint(join(dir, 'ck'), {
+    corpus: ['The harbour is quiet tonight, says Mara.'],
+    vocabSize: 300,
+    maxPositions: 64,
+    seed: 1,
+    maxNewTokens: 4,
   });
-  const model = LlamaModel.init(config, 1);
-  saveCheckpoint(join(dir, 'ck'), model, tokenizer, { generation: { max_new_tokens: 4 } });
   model.dispose();
   local = LocalChatModel.load(join(dir, 'ck'));
   server = await serve(local, { port: 0, modelName: 'tiny' });

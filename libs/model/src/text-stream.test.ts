@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpeTokenizer, CHAT_SPECIAL_TOKENS, generate, initBackend, LlamaModel, LocalChatModel, parseConfig, saveCheckpoint } from './index.js';
+import { generate, initBackend, LocalChatModel, type BpeTokenizer } from './index.js';
+import { saveTestCheckpoint } from './test-checkpoint.js';
 import { settledPrefix, TextStream } from './text-stream.js';
 
 const corpus = Array.from({ length: 120 }, (_, i) => `Mara ${i % 5} watches the harbour; the tide is ${i % 2 ? 'high' : 'low'} and the gulls cry.`);
@@ -15,19 +16,9 @@ let local: LocalChatModel;
 
 beforeAll(async () => {
   await initBackend();
-  tokenizer = BpeTokenizer.train(corpus, { vocabSize: 320, specialTokens: [...CHAT_SPECIAL_TOKENS] });
-  const config = parseConfig({
-    vocab_size: tokenizer.vocabSize,
-    hidden_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    intermediate_size: 32,
-    max_position_embeddings: 128,
-  });
-  const model = LlamaModel.init(config, 4);
-  saveCheckpoint(join(dir, 'ck'), model, tokenizer, { generation: { max_new_tokens: 24 } });
-  model.dispose();
+  const saved = saveTestCheckpoint(join(dir, 'ck'), { corpus, vocabSize: 320, maxPositions: 128, seed: 4, maxNewTokens: 24 });
+  tokenizer = saved.tokenizer;
+  saved.model.dispose();
   local = LocalChatModel.load(join(dir, 'ck'));
 });
 
