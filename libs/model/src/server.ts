@@ -61,6 +61,11 @@ class HttpError extends Error {
   }
 }
 
+/** OpenAI's usage object. */
+function usageOf(promptTokens: number, completionTokens: number) {
+  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+}
+
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -365,16 +370,10 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
   let counter = 0;
   let pending = 0;
 
+  const unknownModel = (id: string) =>
+    new HttpError(404, `The model "${id}" does not exist here; this server serves "${modelName}"`, 'model', 'invalid_request_error', 'model_not_found');
   const checkModel = (body: Record<string, unknown>) => {
-    if (body.model !== undefined && body.model !== modelName) {
-      throw new HttpError(
-        404,
-        `The model "${String(body.model)}" does not exist here; this server serves "${modelName}"`,
-        'model',
-        'invalid_request_error',
-        'model_not_found',
-      );
-    }
+    if (body.model !== undefined && body.model !== modelName) throw unknownModel(String(body.model));
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -432,15 +431,7 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
       } catch {
         // Not percent-encoding after all: the id as written.
       }
-      if (id !== modelName) {
-        throw new HttpError(
-          404,
-          `The model "${id}" does not exist here; this server serves "${modelName}"`,
-          'model',
-          'invalid_request_error',
-          'model_not_found',
-        );
-      }
+      if (id !== modelName) throw unknownModel(id);
       send(res, 200, modelEntry);
       return;
     }
@@ -500,11 +491,6 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
     const msgs = messages(body);
     const signal = clientGone(res);
     const id = `chatcmpl-${++counter}`;
-    const usage = (r: { usage: { promptTokens: number; completionTokens: number } }) => ({
-      prompt_tokens: r.usage.promptTokens,
-      completion_tokens: r.usage.completionTokens,
-      total_tokens: r.usage.promptTokens + r.usage.completionTokens,
-    });
     if (!stream) {
       const r = await model.chat({ messages: msgs, ...p }, { signal });
       send(res, 200, {
@@ -518,7 +504,7 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
           finish_reason: c.finishReason,
           logprobs: chatLogprobs(c),
         })),
-        usage: usage(r),
+        usage: usageOf(r.usage.promptTokens, r.usage.completionTokens),
       });
       return;
     }
@@ -548,7 +534,7 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
         open(index);
         chunk([{ index, delta: {}, logprobs: chatLogprobs(c), finish_reason: c.finishReason }]);
       });
-      if (stream.includeUsage) chunk([], { usage: usage(r) });
+      if (stream.includeUsage) chunk([], { usage: usageOf(r.usage.promptTokens, r.usage.completionTokens) });
     });
   };
 
@@ -587,16 +573,22 @@ export async function serve(model: LocalChatModel, options: ServeOptions = {}): 
         }
       }
     };
-    const usage = () => ({ prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens });
     if (events) {
       await streamed(events, 'prompt', async () => {
         await run();
-        if (stream!.includeUsage) chunk([], { usage: usage() });
+        if (stream!.includeUsage) chunk([], { usage: usageOf(promptTokens, completionTokens) });
       });
       return;
     }
     await run();
-    send(res, 200, { id, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: modelName, choices, usage: usage() });
+    send(res, 200, {
+      id,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: modelName,
+      choices,
+      usage: usageOf(promptTokens, completionTokens),
+    });
   };
 
   const server = createServer((req, res) => {
