@@ -13,16 +13,22 @@ const RUN_APP = resolve(root, 'tools/run-app.mjs');
 const nxJson = readFileSync(resolve(root, 'nx.json'), 'utf8');
 
 describe('npm run <tool> -- --help', () => {
-  for (const [script, usage] of [
-    ['train', /rapo-train/],
-    ['eval', /^Usage: rapo-eval run/],
-    ['serve', /^Usage: rapo-serve/],
-    ['study', /rapo-study/],
+  // The tools, and the benchmarks with one of their own options.
+  for (const [script, usage, option] of [
+    ['train', /rapo-train/, ''],
+    ['eval', /^Usage: rapo-eval run/, ''],
+    ['serve', /^Usage: rapo-serve/, ''],
+    ['study', /rapo-study/, ''],
+    ['bench', /Usage: npm run bench\b/, '--max-slow-mb'],
+    ['bench:model', /Usage: npm run bench:model/, '--backends'],
+    ['bench:rl', /Usage: npm run bench:rl/, '--reps'],
+    ['bench:training', /Usage: npm run bench:training/, '--quick'],
   ] as const) {
     it(`${script} prints the tool's own help and nothing of Nx`, () => {
       const out = execFileSync(npm, ['run', '--silent', script, '--', '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       expect(out).toMatch(usage);
-      expect(out).not.toMatch(/\bNX\b|Successfully ran target|nx run/);
+      expect(out).toContain(option);
+      expect(out).not.toMatch(/\bNX\b|Successfully ran target|nx run|Run a target for a project/);
     }, 180_000);
   }
 });
