@@ -39,6 +39,8 @@ export {
   type GatherShape,
 } from './tensor-ops.js';
 export { binaryReference, unaryReference, stridedCopyReference, softmaxRowsReference, sumAxisReference, gatherReference } from './reference/tensor-ops.js';
+export { KvDecoder, checkDecoder, decoderCacheSize, nativeDecoderError, type DecoderShape, type DecoderWeights, type DecoderLayerWeights } from './decoder.js';
+export { decodeStepReference, referenceDecoderState, type ReferenceDecoderState } from './reference/decoder.js';
 export { streamRead, timeSgemmDirect, timeDeviceCopyCuda, timeMiForwardCuda, timeLogprobBackwardCuda } from './bench-probes.js';
 export { DeviceTensor } from './device.js';
 

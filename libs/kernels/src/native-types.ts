@@ -112,5 +112,33 @@ export interface RawAddon {
   sumAxis(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number, scale: number): void;
   /** x is outer x axis x inner (4-byte words); out[o][j][i] = x[o][indices[j]][i]; throws on an index outside [0, axis). */
   gather(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array, outer: number, axis: number, inner: number): void;
+  /** The KV-cached decoding step of a Llama-style decoder; see decoder.ts. */
+  decodeStep(
+    spec: RawDecoderSpec,
+    weights: (Float32Array | null)[],
+    kCache: Float32Array,
+    vCache: Float32Array,
+    ids: Int32Array,
+    positions: Int32Array,
+    keyMask: Uint8Array,
+    start: number,
+    count: number,
+    logits: Float32Array,
+  ): void;
   DeviceBuffer: new (byteLength: number) => RawDeviceBuffer;
+}
+
+/** decodeStep's sizes (native DecoderSpec). */
+export interface RawDecoderSpec {
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+  vocab: number;
+  batch: number;
+  capacity: number;
+  eps: number;
+  invFreq: Float32Array;
 }

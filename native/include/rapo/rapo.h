@@ -163,6 +163,8 @@ BlasInfo blasInfo();
 // "auto" (BLAS when built with one, the default) or "blocked" (the portable loop; tests
 // compare both).
 void setMatmulImpl(const std::string& impl);
+// Whether matmulCpu calls the BLAS now (built with one and not set to "blocked").
+bool matmulUsesBlas();
 
 // Elementwise and data-movement kernels for tfjs training (float32, or any 4-byte type for
 // the copies). Shapes have rank <= kMaxRank; strides are in elements, and a stride of 0
@@ -191,6 +193,51 @@ void gatherCpu(const float* x, const int32_t* index, float* out, int64_t outer, 
 // `threads` threads, on m x k times k x n; returns seconds per call (median of `iterations`
 // after a warm-up). Without a BLAS it times the blocked loop.
 double timeSgemmDirect(int64_t m, int64_t n, int64_t k, int iterations, int threads);
+
+// --- KV-cached decoding (CPU) ------------------------------------------------------------------
+
+// A Llama-style decoder (libs/model): sizes, rotary inverse frequencies [headDim / 2], and the
+// shape of the caller's key/value cache, [layers, batch, kvHeads, capacity, headDim] each.
+struct DecoderSpec {
+  int64_t layers = 0, hidden = 0, heads = 0, kvHeads = 0, headDim = 0, intermediate = 0, vocab = 0;
+  int64_t batch = 0, capacity = 0;
+  float eps = 1e-6f;
+  const float* invFreq = nullptr;
+};
+
+// One layer's weights, Hugging Face layout (Linear weights [out, in]); biases and the q/k norms
+// (Qwen3, [headDim]) may be null.
+struct DecoderLayerWeights {
+  const float *inputNorm = nullptr, *q = nullptr, *qBias = nullptr, *k = nullptr, *kBias = nullptr, *v = nullptr, *vBias = nullptr;
+  const float *o = nullptr, *oBias = nullptr, *qNorm = nullptr, *kNorm = nullptr, *postNorm = nullptr;
+  const float *gate = nullptr, *gateBias = nullptr, *up = nullptr, *upBias = nullptr, *down = nullptr, *downBias = nullptr;
+};
+
+struct DecoderWeights {
+  const float* embed = nullptr;      // [vocab, hidden]
+  const float* finalNorm = nullptr;  // [hidden]
+  const float* head = nullptr;       // [vocab, hidden] (the embedding when tied)
+  std::vector<DecoderLayerWeights> layer;
+};
+
+// `count` new tokens per sequence go into cache slots [start, start + count): ids and positions
+// are [batch, count]; keyMask [batch, capacity] is 1 where a slot holds a token others may
+// attend to (it must already cover the new slots). A query at slot start + t attends to the
+// slots j <= start + t with keyMask 1. Writes the new keys (rotated) and values into the cache
+// and the logits [batch, vocab] of each sequence's last new token.
+struct DecodeCall {
+  int64_t start = 0, count = 0;
+  const int32_t* ids = nullptr;
+  const int32_t* positions = nullptr;
+  const uint8_t* keyMask = nullptr;
+  float* kCache = nullptr;
+  float* vCache = nullptr;
+  float* logits = nullptr;
+};
+
+// Checks sizes, weights and the ids (array lengths are the binding's job); throws rapo::Error.
+void validateDecoder(const DecoderSpec& s, const DecoderWeights& w, const DecodeCall& c);
+void decodeCpu(const DecoderSpec& s, const DecoderWeights& w, const DecodeCall& c);
 
 // --- stage 2, shared by every backend that computes rows on the host ------------------------
 

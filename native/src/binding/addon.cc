@@ -475,6 +475,112 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+
+// --- KV-cached decoding -------------------------------------------------------------------------
+
+// A typed array of `type` with exactly `want` elements (or null when `optional`), by name.
+template <typename T>
+T* sizedArray(Napi::Env env, const Napi::Value& v, napi_typedarray_type type, const char* typeName, const std::string& name, int64_t want,
+              bool optional = false) {
+  if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw Napi::TypeError::New(env, std::string("Expected a ") + typeName + (optional ? " or null" : "") + " for " + name + " but received another type");
+  }
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  if (static_cast<int64_t>(t.ElementLength()) != want) {
+    throw Napi::RangeError::New(env, "Expected " + std::to_string(want) + " elements for " + name + " but received " + std::to_string(t.ElementLength()));
+  }
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
+}
+
+int64_t specInt(Napi::Env env, const Napi::Object& o, const char* key) {
+  const Napi::Value v = o.Get(key);
+  const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!v.IsNumber() || x < 0 || x != std::floor(x) || x > 2147483647.0) {
+    throw Napi::RangeError::New(env, std::string("Expected an integer >= 0 for spec.") + key + " but received " + (v.IsNumber() ? jsNumber(x) : "another type"));
+  }
+  return static_cast<int64_t>(x);
+}
+
+// decodeStep(spec, weights, kCache, vCache, ids, positions, keyMask, start, count, logits): the
+// decoding step of rapo.h's decodeCpu. `weights` is [embed, finalNorm, head] followed by 18
+// entries per layer (inputNorm, q, qBias, k, kBias, v, vBias, o, oBias, qNorm, kNorm,
+// postNorm, gate, gateBias, up, upBias, down, downBias; biases and q/k norms may be null).
+Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (info.Length() < 10 || !info[0].IsObject() || !info[1].IsArray()) {
+      throw Napi::TypeError::New(env, "Expected (spec, weights, kCache, vCache, ids, positions, keyMask, start, count, logits) but received other arguments");
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    DecoderSpec s;
+    s.layers = specInt(env, o, "layers");
+    s.hidden = specInt(env, o, "hidden");
+    s.heads = specInt(env, o, "heads");
+    s.kvHeads = specInt(env, o, "kvHeads");
+    s.headDim = specInt(env, o, "headDim");
+    s.intermediate = specInt(env, o, "intermediate");
+    s.vocab = specInt(env, o, "vocab");
+    s.batch = specInt(env, o, "batch");
+    s.capacity = specInt(env, o, "capacity");
+    const Napi::Value eps = o.Get("eps");
+    if (!eps.IsNumber()) throw Napi::TypeError::New(env, "Expected a number for spec.eps but received another type");
+    s.eps = eps.As<Napi::Number>().FloatValue();
+    s.invFreq = sizedArray<float>(env, o.Get("invFreq"), napi_float32_array, "Float32Array", "spec.invFreq", s.headDim / 2);
+    const int64_t H = s.hidden, hd = s.headDim, q = s.heads * hd, kv = s.kvHeads * hd, I = s.intermediate, V = s.vocab;
+    Napi::Array wa = info[1].As<Napi::Array>();
+    const int64_t want = 3 + 18 * s.layers;
+    if (static_cast<int64_t>(wa.Length()) != want) {
+      throw Napi::RangeError::New(env, "Expected " + std::to_string(want) + " entries for weights (3 + 18 per layer) but received " + std::to_string(wa.Length()));
+    }
+    auto f32 = [&](uint32_t i, const std::string& name, int64_t n, bool optional = false) -> const float* {
+      return sizedArray<float>(env, wa.Get(i), napi_float32_array, "Float32Array", name, n, optional);
+    };
+    DecoderWeights w;
+    w.embed = f32(0, "weights[0] (embed)", V * H);
+    w.finalNorm = f32(1, "weights[1] (finalNorm)", H);
+    w.head = f32(2, "weights[2] (head)", V * H);
+    struct Entry {
+      const char* name;
+      int64_t size;
+      bool optional;
+      const float* DecoderLayerWeights::*field;
+    };
+    const Entry entries[18] = {
+        {"inputNorm", H, false, &DecoderLayerWeights::inputNorm}, {"q", q * H, false, &DecoderLayerWeights::q},
+        {"qBias", q, true, &DecoderLayerWeights::qBias},          {"k", kv * H, false, &DecoderLayerWeights::k},
+        {"kBias", kv, true, &DecoderLayerWeights::kBias},         {"v", kv * H, false, &DecoderLayerWeights::v},
+        {"vBias", kv, true, &DecoderLayerWeights::vBias},         {"o", H * q, false, &DecoderLayerWeights::o},
+        {"oBias", H, true, &DecoderLayerWeights::oBias},          {"qNorm", hd, true, &DecoderLayerWeights::qNorm},
+        {"kNorm", hd, true, &DecoderLayerWeights::kNorm},         {"postNorm", H, false, &DecoderLayerWeights::postNorm},
+        {"gate", I * H, false, &DecoderLayerWeights::gate},       {"gateBias", I, true, &DecoderLayerWeights::gateBias},
+        {"up", I * H, false, &DecoderLayerWeights::up},           {"upBias", I, true, &DecoderLayerWeights::upBias},
+        {"down", H * I, false, &DecoderLayerWeights::down},       {"downBias", H, true, &DecoderLayerWeights::downBias},
+    };
+    w.layer.resize(static_cast<size_t>(s.layers));
+    for (int64_t l = 0; l < s.layers; ++l) {
+      for (int e = 0; e < 18; ++e) {
+        const uint32_t i = static_cast<uint32_t>(3 + 18 * l + e);
+        const std::string name = "weights[" + std::to_string(i) + "] (layer " + std::to_string(l) + " " + entries[e].name + ")";
+        w.layer[static_cast<size_t>(l)].*(entries[e].field) = f32(i, name, entries[e].size, entries[e].optional);
+      }
+    }
+    DecodeCall c;
+    const int64_t start = offsetArg(info, 7, "start"), count = offsetArg(info, 8, "count");
+    c.start = start;
+    c.count = count;
+    const int64_t cache = s.layers * s.batch * s.kvHeads * s.capacity * hd;
+    c.kCache = sizedArray<float>(env, info[2], napi_float32_array, "Float32Array", "kCache", cache);
+    c.vCache = sizedArray<float>(env, info[3], napi_float32_array, "Float32Array", "vCache", cache);
+    c.ids = sizedArray<int32_t>(env, info[4], napi_int32_array, "Int32Array", "ids", s.batch * count);
+    c.positions = sizedArray<int32_t>(env, info[5], napi_int32_array, "Int32Array", "positions", s.batch * count);
+    c.keyMask = sizedArray<uint8_t>(env, info[6], napi_uint8_array, "Uint8Array", "keyMask", s.batch * s.capacity);
+    c.logits = sizedArray<float>(env, info[9], napi_float32_array, "Float32Array", "logits", s.batch * V);
+    decodeCpu(s, w, c);
+    return env.Undefined();
+  });
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -496,6 +602,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumAxis", Napi::Function::New(env, SumAxis));
   exports.Set("gather", Napi::Function::New(env, Gather));
+  exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
   exports.Set("setMatmulImpl", Napi::Function::New(env, SetMatmulImpl));
   exports.Set("timeSgemmDirect", Napi::Function::New(env, TimeSgemmDirect));
   exports.Set("timeMiForwardCuda", Napi::Function::New(env, TimeMiForwardCuda));

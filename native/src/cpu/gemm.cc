@@ -127,6 +127,14 @@ void matmulCpu(const float* a, const float* b, float* c, const MatmulShape& s) {
   });
 }
 
+bool matmulUsesBlas() {
+#ifdef RAPO_HAVE_OPENBLAS
+  return !gBlocked.load();
+#else
+  return false;
+#endif
+}
+
 void setMatmulImpl(const std::string& impl) {
   if (impl == "auto") {
     gBlocked.store(false);
