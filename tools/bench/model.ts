@@ -6,7 +6,7 @@
 // fewer tokens). Results: bench/results/model-<device>.json and a table; docs/perf.md.
 import { join } from 'node:path';
 import { blasInfo } from '@rapo/kernels';
-import { generate, initBackend, LlamaModel, parameterCount, resetBackendChoice, type TfBackendName } from '@rapo/model';
+import { generate, initBackend, LlamaModel, parameterCount, resetBackendChoice, type GenerateEngine, type TfBackendName } from '@rapo/model';
 import { runTorch, torchAvailable } from './lib/torch.js';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
@@ -29,6 +29,8 @@ interface Row {
   tokens: number;
   seconds: number;
   tokensPerSecond: number;
+  /** Who ran the cached steps: the addon's decoder or the backend's tfjs ops. */
+  engine?: 'native' | 'tfjs';
 }
 
 const rows: Row[] = [];
@@ -36,15 +38,22 @@ const record = (r: Omit<Row, 'tokensPerSecond'>) => {
   const row = { ...r, tokensPerSecond: r.tokens / r.seconds };
   rows.push(row);
   console.log(
-    `  ${r.config.padEnd(4)} ${r.backend.padEnd(8)} ${r.task.padEnd(17)} batch ${String(r.batch).padStart(2)}: ${row.tokensPerSecond.toFixed(1)} tokens/s (${r.tokens} tokens in ${r.seconds.toFixed(2)} s)`,
+    `  ${r.config.padEnd(4)} ${r.backend.padEnd(8)} ${(r.engine ?? '').padEnd(6)} ${r.task.padEnd(17)} batch ${String(r.batch).padStart(2)}: ${row.tokensPerSecond.toFixed(1)} tokens/s (${r.tokens} tokens in ${r.seconds.toFixed(2)} s)`,
   );
 };
 
-async function generationTime(model: LlamaModel, batch: number, newTokens: number, useCache: boolean, temperature = 1): Promise<number> {
+async function generationTime(
+  model: LlamaModel,
+  batch: number,
+  newTokens: number,
+  useCache: boolean,
+  engine: GenerateEngine,
+  temperature = 1,
+): Promise<number> {
   const prompts = Array.from({ length: batch }, (_, b) => Array.from({ length: 16 }, (_, t) => (b * 7 + t * 13) % model.config.vocab_size));
-  await generate(model, prompts, { maxNewTokens: 4, temperature, seed: 1, useCache }); // warm-up
+  await generate(model, prompts, { maxNewTokens: 4, temperature, seed: 1, useCache, engine }); // warm-up
   const t0 = performance.now();
-  const g = await generate(model, prompts, { maxNewTokens: newTokens, temperature, seed: 1, useCache });
+  const g = await generate(model, prompts, { maxNewTokens: newTokens, temperature, seed: 1, useCache, engine });
   const s = (performance.now() - t0) / 1000;
   if (g.tokens.some((t) => t.length !== newTokens)) throw new Error('generation stopped early; the benchmark needs full lengths');
   return s;
@@ -62,6 +71,9 @@ for (const backend of wanted) {
     console.log(`${backend}: skipped (${(e as Error).message.split('.')[0]})`);
     continue;
   }
+  // The backend's own ops decode on every backend; on rapo-native the addon's decoder (what
+  // generate() uses there) is measured too.
+  const engines: ('native' | 'tfjs')[] = backend === 'rapo-native' ? ['native', 'tfjs'] : ['tfjs'];
   for (const [name, config] of Object.entries(CONFIGS)) {
     if (opt.quick && name !== '1M') continue;
     const params = parameterCount(config);
@@ -71,19 +83,25 @@ for (const backend of wanted) {
     // The cache comparison: one sequence, 256 new tokens (64 in quick mode; the 10M model
     // without the cache runs 64 steps, which already costs minutes on one core).
     const n = opt.quick ? 64 : 256;
-    const withCache = await generationTime(model, 1, n, true);
-    record({ config: name, parameters: params, backend, task: 'generate-cache', batch: 1, tokens: n, seconds: withCache });
+    for (const engine of engines) {
+      const withCache = await generationTime(model, 1, n, true, engine);
+      record({ config: name, parameters: params, backend, engine, task: 'generate-cache', batch: 1, tokens: n, seconds: withCache });
+    }
     const nNo = name === '10M' ? 64 : n;
-    const noCache = await generationTime(model, 1, nNo, false);
+    const noCache = await generationTime(model, 1, nNo, false, 'tfjs');
     record({ config: name, parameters: params, backend, task: 'generate-nocache', batch: 1, tokens: nNo, seconds: noCache });
     if (!opt.quick) {
-      const batched = await generationTime(model, 8, 128, true);
-      record({ config: name, parameters: params, backend, task: 'generate-cache', batch: 8, tokens: 8 * 128, seconds: batched });
+      for (const engine of engines) {
+        const batched = await generationTime(model, 8, 128, true, engine);
+        record({ config: name, parameters: params, backend, engine, task: 'generate-cache', batch: 8, tokens: 8 * 128, seconds: batched });
+      }
     }
     if (backend === 'rapo-native' || backend === 'node' || backend === 'node-gpu') {
-      for (const batch of GREEDY_BATCHES) {
-        const seconds = await generationTime(model, batch, GREEDY_TOKENS, true, 0);
-        record({ config: name, parameters: params, backend, task: 'generate-greedy', batch, tokens: batch * GREEDY_TOKENS, seconds });
+      for (const engine of engines) {
+        for (const batch of GREEDY_BATCHES) {
+          const seconds = await generationTime(model, batch, GREEDY_TOKENS, true, engine, 0);
+          record({ config: name, parameters: params, backend, engine, task: 'generate-greedy', batch, tokens: batch * GREEDY_TOKENS, seconds });
+        }
       }
     }
     model.dispose();
@@ -109,17 +127,17 @@ else {
   }
   console.log('\nrapo-native / torch (tokens/s, same run; target >= 2x):');
   for (const r of rows.filter((x) => x.backend === 'torch')) {
-    const ours = rows.find((x) => x.backend === 'rapo-native' && x.task === r.task && x.config === r.config && x.batch === r.batch);
-    if (ours)
+    for (const ours of rows.filter((x) => x.backend === 'rapo-native' && x.task === r.task && x.config === r.config && x.batch === r.batch)) {
       console.log(
-        `  ${r.config.padEnd(4)} ${r.task.padEnd(16)} batch ${String(r.batch).padStart(2)}: ${(ours.tokensPerSecond / r.tokensPerSecond).toFixed(2)}x`,
+        `  ${r.config.padEnd(4)} ${r.task.padEnd(16)} ${(ours.engine ?? '').padEnd(6)} batch ${String(r.batch).padStart(2)}: ${(ours.tokensPerSecond / r.tokensPerSecond).toFixed(2)}x`,
       );
+    }
   }
 }
 
 console.log('\nKV-cache speedup (same config, backend, length):');
 for (const r of rows.filter((x) => x.task === 'generate-nocache')) {
-  const c = rows.find((x) => x.task === 'generate-cache' && x.batch === 1 && x.config === r.config && x.backend === r.backend);
+  const c = rows.find((x) => x.task === 'generate-cache' && x.batch === 1 && x.config === r.config && x.backend === r.backend && x.engine === 'tfjs');
   if (c)
     console.log(
       `  ${r.config} ${r.backend}: ${(c.tokensPerSecond / r.tokensPerSecond).toFixed(1)}x at ${r.tokens} new tokens without the cache vs ${c.tokens} with it`,

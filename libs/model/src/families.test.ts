@@ -349,7 +349,7 @@ describe('Hugging Face checkpoints of the Llama, Qwen2 and Qwen3 families', () =
     scaled.model.dispose();
   });
 
-  it('KV-cached generation equals the full forward on a Qwen3 layout', async () => {
+  it.each(['native', 'tfjs'] as const)('KV-cached generation (%s engine) equals the full forward on a Qwen3 layout', async (engine) => {
     const cfg = qwen3(false, true);
     const { model } = loadCheckpoint(writeHfFolder('qwen3-generate', cfg, hfTensors(cfg, 5)));
     const cached: Float32Array[] = [];
@@ -360,7 +360,7 @@ describe('Hugging Face checkpoints of the Llama, Qwen2 and Qwen3 families', () =
         [3, 4, 5],
         [7, 8],
       ],
-      { maxNewTokens: 6, temperature: 0, onLogits: (_, l) => cached.push(l.slice()) },
+      { maxNewTokens: 6, temperature: 0, engine, onLogits: (_, l) => cached.push(l.slice()) },
     );
     const b = await generate(
       model,

@@ -2,8 +2,12 @@
 // step feeds one token per sequence and attends over the cached keys and values. Temperature,
 // top-k, top-p, stop tokens, stop strings and a seed; the same seed gives the same tokens.
 // Returns the tokens and their log-probabilities under softmax(logits / T) (before top-k/top-p).
+// The cached steps run on the addon's native decoder (@rapo/kernels KvDecoder: one call per
+// token for the whole model) where it loads and the weights live on the host; otherwise, and
+// with `engine: 'tfjs'`, as tfjs ops (LlamaModel.forward and step). Both are the same arithmetic.
 import { tf } from './backend.js';
 import type { LayerCache, LlamaModel } from './model.js';
+import { KvDecoder, nativeDecoderError } from '@rapo/kernels';
 import { mulberry32 } from '@rapo/random';
 
 export interface GenerateOptions {
@@ -23,6 +27,12 @@ export interface GenerateOptions {
   decode?: (ids: number[]) => string;
   /** Default true; false recomputes the whole sequence every step (for comparison). */
   useCache?: boolean;
+  /**
+   * Who runs the cached steps: "native" (the addon's decoder), "tfjs" (tfjs ops), or "auto"
+   * (the default: native unless the addon is missing or tfjs keeps tensors on a device, as
+   * tfjs-node-gpu does). RAPO_DECODER=native|tfjs overrides "auto".
+   */
+  engine?: GenerateEngine;
   /** Called with each step's next-token logits [B * V] (tests compare cached and full runs). */
   onLogits?: (step: number, logits: Float32Array) => void;
   /** Called with each new token of sequence `index` as soon as it is drawn (for streaming). */
@@ -31,6 +41,21 @@ export interface GenerateOptions {
 }
 
 export type FinishReason = 'stop' | 'length';
+export type GenerateEngine = 'auto' | 'native' | 'tfjs';
+
+/** The engine `generate` uses for cached steps with `engine`, or why "native" cannot run. */
+export function resolveEngine(engine: GenerateEngine = 'auto'): { engine: 'native' | 'tfjs'; reason?: string } {
+  const env = process.env.RAPO_DECODER;
+  if (engine === 'auto' && env !== undefined && env !== '') {
+    if (env !== 'native' && env !== 'tfjs' && env !== 'auto') throw new TypeError(`Expected "native", "tfjs" or "auto" for RAPO_DECODER but received "${env}"`);
+    engine = env;
+  }
+  if (engine === 'tfjs') return { engine: 'tfjs' };
+  const why = nativeDecoderError() ?? (tf.getBackend() === 'tensorflow' ? 'tfjs keeps the weights in TensorFlow (tfjs-node)' : undefined);
+  if (why === undefined) return { engine: 'native' };
+  if (engine === 'native') throw new Error(`engine "native" cannot run: ${why}`);
+  return { engine: 'tfjs', reason: why };
+}
 
 export interface Generation {
   /** New tokens per sequence (up to and including a stop token). */
@@ -90,6 +115,9 @@ function checkOptions(o: GenerateOptions, prompts: number[][], model: LlamaModel
   if (o.temperature !== undefined && !(o.temperature >= 0)) throw new RangeError(`Expected a number >= 0 for temperature but received ${o.temperature}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new RangeError(`Expected a number in (0, 1] for topP but received ${o.topP}`);
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) throw new RangeError(`Expected an integer >= 0 for topK but received ${o.topK}`);
+  if (o.engine !== undefined && !['auto', 'native', 'tfjs'].includes(o.engine)) {
+    throw new TypeError(`Expected "auto", "native" or "tfjs" for engine but received ${JSON.stringify(o.engine)}`);
+  }
   if (o.stopStrings?.length && !o.decode) throw new TypeError('Expected a decode function with stopStrings but received none');
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new RangeError('Expected at least one prompt, each with at least one token');
   const V = model.config.vocab_size;
@@ -121,7 +149,11 @@ export async function generate(model: LlamaModel, prompts: number[][], options: 
   const out: Generation = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), finishReasons: prompts.map(() => 'length') };
   const done = prompts.map(() => false);
   const useCache = options.useCache ?? true;
+  const engine = useCache ? resolveEngine(options.engine).engine : 'tfjs';
   let cache: LayerCache[] | undefined;
+  let decoder: KvDecoder | undefined;
+  // Per sequence: tokens so far that are not padding (the next position is this count).
+  const seen = mask.map((row) => row.reduce((a, b) => a + b, 0));
 
   const lastLogits = (logits: tf.Tensor3D): Float32Array => {
     const T = logits.shape[1];
@@ -131,28 +163,64 @@ export async function generate(model: LlamaModel, prompts: number[][], options: 
     return data;
   };
 
+  /** Native: the prompt in one call, then each new column (one token per sequence). */
+  const nativeLogits = (step: number): Float32Array => {
+    if (step === 0) {
+      const { shape, weights } = model.decoderInputs();
+      decoder = new KvDecoder(shape, weights, B, P + options.maxNewTokens);
+      const S = decoder.capacity;
+      const flatIds = new Int32Array(B * P);
+      const positions = new Int32Array(B * P);
+      for (let b = 0; b < B; b++) {
+        let n = 0;
+        for (let t = 0; t < P; t++) {
+          flatIds[b * P + t] = ids[b]![t]!;
+          positions[b * P + t] = Math.max(0, n + mask[b]![t]! - 1);
+          n += mask[b]![t]!;
+          decoder.keyMask[b * S + t] = mask[b]![t]!;
+        }
+      }
+      return decoder.step(flatIds, positions, 0, P);
+    }
+    const d = decoder!;
+    const slot = P + step - 1;
+    const last = new Int32Array(B);
+    const positions = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      last[b] = ids[b]![slot]!;
+      seen[b]! += mask[b]![slot]!;
+      positions[b] = Math.max(0, seen[b]! - 1);
+      d.keyMask[b * d.capacity + slot] = mask[b]![slot]!;
+    }
+    return d.step(last, positions, slot, 1);
+  };
+
+  const tfjsLogits = (step: number): Float32Array => {
+    if (step === 0 || !useCache) {
+      const idsT = tf.tensor2d(ids, [B, ids[0]!.length], 'int32');
+      const maskT = tf.tensor2d(mask, [B, mask[0]!.length], 'int32');
+      const r = model.forward(idsT, maskT, useCache);
+      const logits = lastLogits(r.logits);
+      tf.dispose([idsT, maskT, r.logits]);
+      cache = r.cache;
+      return logits;
+    }
+    const last = ids.map((row) => [row[row.length - 1]!]);
+    const positions = mask.map((row) => [row.reduce((a, b) => a + b, 0) - 1]);
+    const idsT = tf.tensor2d(last, [B, 1], 'int32');
+    const maskT = tf.tensor2d(mask, [B, mask[0]!.length], 'int32');
+    const posT = tf.tensor2d(positions, [B, 1], 'int32');
+    const r = model.step(idsT, maskT, posT, cache!);
+    const logits = lastLogits(r.logits);
+    tf.dispose([idsT, maskT, posT, r.logits]);
+    cache = r.cache;
+    return logits;
+  };
+
   try {
     for (let step = 0; step < options.maxNewTokens; step++) {
       if (options.signal?.aborted) throw options.signal.reason;
-      let logits: Float32Array;
-      if (step === 0 || !useCache) {
-        const idsT = tf.tensor2d(ids, [B, ids[0]!.length], 'int32');
-        const maskT = tf.tensor2d(mask, [B, mask[0]!.length], 'int32');
-        const r = model.forward(idsT, maskT, useCache);
-        logits = lastLogits(r.logits);
-        tf.dispose([idsT, maskT, r.logits]);
-        cache = r.cache;
-      } else {
-        const last = ids.map((row) => [row[row.length - 1]!]);
-        const positions = mask.map((row) => [row.reduce((a, b) => a + b, 0) - 1]);
-        const idsT = tf.tensor2d(last, [B, 1], 'int32');
-        const maskT = tf.tensor2d(mask, [B, mask[0]!.length], 'int32');
-        const posT = tf.tensor2d(positions, [B, 1], 'int32');
-        const r = model.step(idsT, maskT, posT, cache!);
-        logits = lastLogits(r.logits);
-        tf.dispose([idsT, maskT, posT, r.logits]);
-        cache = r.cache;
-      }
+      const logits = engine === 'native' ? nativeLogits(step) : tfjsLogits(step);
       options.onLogits?.(step, logits);
       for (let b = 0; b < B; b++) {
         const s = sampleToken(logits.subarray(b * V, (b + 1) * V), temperature, topK, topP, randoms[b]!);

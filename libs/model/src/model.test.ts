@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeBackend, initBackend, tf } from './backend.js';
 import { parseConfig, parameterCount, type ModelConfig } from './config.js';
-import { generate, sampleToken } from './generate.js';
+import { generate, resolveEngine, sampleToken } from './generate.js';
 import { shiftTargets, tokenLogprobs } from './logprob.js';
 import { LlamaModel, parameterShapes } from './model.js';
 
@@ -108,12 +108,12 @@ describe('LlamaModel', () => {
     m.dispose();
   });
 
-  it('KV-cached generation gives the logits of a full forward, step by step', async () => {
+  it.each(['native', 'tfjs'] as const)('KV-cached generation (%s engine) gives the logits of a full forward, step by step', async (engine) => {
     const m = LlamaModel.init(config, 5);
     const prompts = [[3, 4, 5], [7, 8, 9, 10, 11], [12]];
     const cached: Float32Array[] = [];
     const full: Float32Array[] = [];
-    const a = await generate(m, prompts, { maxNewTokens: 12, temperature: 0, onLogits: (_, l) => cached.push(l.slice()) });
+    const a = await generate(m, prompts, { maxNewTokens: 12, temperature: 0, engine, onLogits: (_, l) => cached.push(l.slice()) });
     const b = await generate(m, prompts, { maxNewTokens: 12, temperature: 0, useCache: false, onLogits: (_, l) => full.push(l.slice()) });
     expect(a.tokens).toEqual(b.tokens);
     expect(cached).toHaveLength(12);
@@ -125,6 +125,47 @@ describe('LlamaModel', () => {
       const row = tf.slice(logits, [0, prompts[1]!.length - 1 + s, 0], [1, 1, 61]).dataSync();
       expect(maxAbsDiff(row, cached[s]!.subarray(61, 122))).toBeLessThan(1e-4);
     }
+    m.dispose();
+  });
+
+  it('the native and tfjs engines sample the same tokens, with stops and finished rows', async () => {
+    const m = LlamaModel.init(config, 11);
+    const prompts = [
+      [1, 2, 3],
+      [4, 5],
+      [6, 7, 8, 9, 10, 11],
+    ];
+    const opts = { maxNewTokens: 24, temperature: 1, seed: 3 };
+    const tfjs = await generate(m, prompts, { ...opts, engine: 'tfjs' });
+    const stop = tfjs.tokens[1]![2]!;
+    const a = await generate(m, prompts, { ...opts, engine: 'native', stopTokenIds: [stop] });
+    const b = await generate(m, prompts, { ...opts, engine: 'tfjs', stopTokenIds: [stop] });
+    expect(a.tokens).toEqual(b.tokens);
+    expect(a.finishReasons).toEqual(b.finishReasons);
+    expect(a.finishReasons).toContain('stop');
+    for (let i = 0; i < prompts.length; i++)
+      for (let j = 0; j < a.logprobs[i]!.length; j++) expect(Math.abs(a.logprobs[i]![j]! - b.logprobs[i]![j]!)).toBeLessThan(1e-4);
+    m.dispose();
+  });
+
+  it('picks its engine: native by default here, RAPO_DECODER or the option to choose, a clear error for a bad one', async () => {
+    expect(resolveEngine()).toEqual({ engine: 'native' });
+    expect(resolveEngine('tfjs')).toEqual({ engine: 'tfjs' });
+    const saved = process.env.RAPO_DECODER;
+    try {
+      process.env.RAPO_DECODER = 'tfjs';
+      expect(resolveEngine().engine).toBe('tfjs');
+      expect(resolveEngine('native').engine).toBe('native');
+      process.env.RAPO_DECODER = 'fast';
+      expect(() => resolveEngine()).toThrow('Expected "native", "tfjs" or "auto" for RAPO_DECODER but received "fast"');
+    } finally {
+      if (saved === undefined) delete process.env.RAPO_DECODER;
+      else process.env.RAPO_DECODER = saved;
+    }
+    const m = LlamaModel.init(config, 1);
+    await expect(generate(m, [[1]], { maxNewTokens: 2, engine: 'gpu' as never })).rejects.toThrow(
+      'Expected "auto", "native" or "tfjs" for engine but received "gpu"',
+    );
     m.dispose();
   });
 

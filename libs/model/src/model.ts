@@ -8,6 +8,7 @@
 import { tf } from './backend.js';
 import { headDim, layerLayout, parseConfig, type LayerLayout, type ModelConfig } from './config.js';
 import { normalArray } from '@rapo/random';
+import type { DecoderLayerWeights, DecoderShape, DecoderWeights } from '@rapo/kernels';
 
 export interface NamedTensor {
   name: string;
@@ -172,6 +173,61 @@ export class LlamaModel {
   /** Copies of the weights, in parameter order. */
   toTensors(): NamedTensor[] {
     return [...this.params].map(([name, v]) => ({ name, shape: v.shape, data: v.dataSync() as Float32Array }));
+  }
+
+  /**
+   * The sizes and current weights in the form of @rapo/kernels' KvDecoder, for native cached
+   * decoding. The arrays are the backend's values where it keeps them on the host (the cpu and
+   * rapo-native backends), so read them again after the weights change.
+   */
+  decoderInputs(): { shape: DecoderShape; weights: DecoderWeights } {
+    const c = this.config;
+    const data = (name: string) => this.params.get(name)?.dataSync() as Float32Array | undefined;
+    const need = (name: string) => data(name)!;
+    const shape: DecoderShape = {
+      layers: c.num_hidden_layers,
+      hidden: c.hidden_size,
+      heads: c.num_attention_heads,
+      kvHeads: c.num_key_value_heads,
+      headDim: headDim(c),
+      intermediate: c.intermediate_size,
+      vocab: c.vocab_size,
+      eps: c.rms_norm_eps,
+      invFreq: this.#invFreq,
+    };
+    const layers = Array.from({ length: c.num_hidden_layers }, (_, i): DecoderLayerWeights => {
+      const p = `model.layers.${i}`;
+      const layer: DecoderLayerWeights = {
+        inputNorm: need(`${p}.input_layernorm.weight`),
+        q: need(`${p}.self_attn.q_proj.weight`),
+        k: need(`${p}.self_attn.k_proj.weight`),
+        v: need(`${p}.self_attn.v_proj.weight`),
+        o: need(`${p}.self_attn.o_proj.weight`),
+        postNorm: need(`${p}.post_attention_layernorm.weight`),
+        gate: need(`${p}.mlp.gate_proj.weight`),
+        up: need(`${p}.mlp.up_proj.weight`),
+        down: need(`${p}.mlp.down_proj.weight`),
+      };
+      const optional: [keyof DecoderLayerWeights, string][] = [
+        ['qBias', 'self_attn.q_proj.bias'],
+        ['kBias', 'self_attn.k_proj.bias'],
+        ['vBias', 'self_attn.v_proj.bias'],
+        ['oBias', 'self_attn.o_proj.bias'],
+        ['qNorm', 'self_attn.q_norm.weight'],
+        ['kNorm', 'self_attn.k_norm.weight'],
+        ['gateBias', 'mlp.gate_proj.bias'],
+        ['upBias', 'mlp.up_proj.bias'],
+        ['downBias', 'mlp.down_proj.bias'],
+      ];
+      for (const [key, name] of optional) {
+        const d = data(`${p}.${name}`);
+        if (d) layer[key] = d;
+      }
+      return layer;
+    });
+    const embed = need('model.embed_tokens.weight');
+    const weights: DecoderWeights = { embed, finalNorm: need('model.norm.weight'), head: c.tie_word_embeddings ? embed : need('lm_head.weight'), layers };
+    return { shape, weights };
   }
 
   get trainableVariables(): tf.Variable[] {
