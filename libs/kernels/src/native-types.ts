@@ -125,6 +125,32 @@ export interface RawAddon {
     count: number,
     logits: Float32Array,
   ): void;
+  /** Fused training kernels; see layers.ts. */
+  rmsNormForward(x: Float32Array, weight: Float32Array, y: Float32Array, rstd: Float32Array, rows: number, size: number, eps: number): void;
+  rmsNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dweight: Float32Array,
+    rows: number,
+    size: number,
+  ): void;
+  swigluForward(gate: Float32Array, up: Float32Array, y: Float32Array, sig: Float32Array | null): void;
+  swigluBackward(dy: Float32Array, gate: Float32Array, up: Float32Array, dgate: Float32Array, dup: Float32Array, sig: Float32Array | null): void;
+  scatterAddRows(src: Float32Array, index: Int32Array, out: Float32Array, rows: number, width: number): void;
+  rotary(
+    x: Float32Array,
+    cos: Float32Array,
+    sin: Float32Array,
+    out: Float32Array,
+    batch: number,
+    heads: number,
+    seq: number,
+    headDim: number,
+    inverse: boolean,
+  ): void;
   DeviceBuffer: new (byteLength: number) => RawDeviceBuffer;
 }
 

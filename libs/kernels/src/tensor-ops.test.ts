@@ -20,6 +20,7 @@ import {
   type UnaryOpName,
 } from './tensor-ops.js';
 import { gaussian, rng } from './test-helpers.js';
+import { setCpuIsa, type CpuIsa } from './index.js';
 
 const info = backendInfo();
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -209,6 +210,24 @@ describe.skipIf(!info.native)(`native tensor ops${info.native ? '' : ` (skipped:
     expectClose(out, softmaxRowsReference(x, 2, 3), 2e-6, 1e-9, 'masked');
     expect(out[1]).toBe(0);
     expect(Number.isNaN(out[3]!)).toBe(true);
+  });
+
+  it('softmaxRows rows sum to 1 even far from 0 (the softmax gradient relies on it), on every row kernel', () => {
+    for (const isa of backendInfo().native?.cpu.available ?? []) {
+      setCpuIsa(isa as CpuIsa);
+      const r = rng(5);
+      const rows = 64,
+        cols = 128;
+      const x = Float32Array.from({ length: rows * cols }, () => 90 + 3 * gaussian(r));
+      const out = new Float32Array(rows * cols);
+      softmaxRows(x, out, rows, cols);
+      for (let i = 0; i < rows; i++) {
+        let sum = 0;
+        for (let j = 0; j < cols; j++) sum += out[i * cols + j]!;
+        expect(Math.abs(sum - 1), `${isa} row ${i}`).toBeLessThan(1e-6);
+      }
+    }
+    setCpuIsa('auto');
   });
 
   it('sumAxis matches the reference: rows, columns, wide columns, an empty reduction and a mean', () => {

@@ -24,6 +24,7 @@ export {
 } from './config.js';
 export { LlamaModel, ModelError, parameterShapes, rotaryFrequencies, type NamedTensor, type LayerCache, type ForwardResult } from './model.js';
 export { tokenLogprobs, shiftTargets, type TokenLogprobOptions } from './logprob.js';
+export { setFusedLayers, fusedLayersActive } from './fused.js';
 export { generate, resolveEngine, sampleToken, type GenerateOptions, type GenerateEngine, type Generation, type FinishReason } from './generate.js';
 export { renderChat, templateTokens, stripChatMarkers, CHATML_TEMPLATE, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN, type RenderChatOptions } from './chat.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type Checkpoint, type GenerationConfig, type SaveOptions } from './checkpoint.js';

@@ -7,6 +7,7 @@
 // the full forward are the same arithmetic.
 import { tf } from './backend.js';
 import { headDim, layerLayout, parseConfig, type LayerLayout, type ModelConfig } from './config.js';
+import { embeddingGradFused, fusedLayersActive, rmsNormFused, rotaryFused, swigluFused } from './fused.js';
 import { normalArray } from '@rapo/random';
 import type { DecoderLayerWeights, DecoderShape, DecoderWeights } from '@rapo/kernels';
 
@@ -249,14 +250,16 @@ export class LlamaModel {
   #embed(ids: tf.Tensor2D): tf.Tensor3D {
     const table = this.#p('model.embed_tokens.weight');
     const [V, H] = table.shape as [number, number];
+    const fused = fusedLayersActive();
     const f = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
       value: tf.gather(inputs[0] as tf.Tensor, ids),
-      gradFunc: (dy: tf.Tensor) => tf.matMul(tf.oneHot(ids.reshape([-1]), V), dy.reshape([-1, H]), true, false),
+      gradFunc: (dy: tf.Tensor) => (fused ? embeddingGradFused(dy, ids, V) : tf.matMul(tf.oneHot(ids.reshape([-1]), V), dy.reshape([-1, H]), true, false)),
     }));
     return f(table) as tf.Tensor3D;
   }
 
   #rmsNorm(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
+    if (fusedLayersActive()) return rmsNormFused(x, weight, this.config.rms_norm_eps);
     const rms = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), this.config.rms_norm_eps));
     return tf.mul(tf.mul(x, rms), weight);
   }
@@ -270,6 +273,7 @@ export class LlamaModel {
   }
 
   #applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+    if (fusedLayersActive()) return rotaryFused(x, cos, sin);
     const half = x.shape[3] / 2;
     const [x1, x2] = tf.split(x, [half, half], 3);
     const rotated = tf.concat([tf.neg(x2!), x1!], 3);
@@ -322,7 +326,8 @@ export class LlamaModel {
     const y = this.#rmsNorm(h1, this.#p(`${p}.post_attention_layernorm.weight`));
     const gate = this.#linear(y, `${p}.mlp.gate_proj`);
     const up = this.#linear(y, `${p}.mlp.up_proj`);
-    const mlp = this.#linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), `${p}.mlp.down_proj`);
+    const act = fusedLayersActive() ? swigluFused(gate, up) : tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+    const mlp = this.#linear(act, `${p}.mlp.down_proj`);
     return { h: tf.add(h1, mlp) as tf.Tensor3D, cache: newCache };
   }
 

@@ -13,16 +13,33 @@ import {
   contiguousStrides as stridesOf,
   gather,
   matmul,
+  nativeLayersError,
   nativeTensorOpsError,
+  rmsNormBackward,
+  rmsNormForward,
+  rotary,
+  scatterAddRows,
   softmaxRows,
   stridedCopy,
   sumAxis,
+  swigluBackward,
+  swigluForward,
   unaryOp,
   type BinaryOpName,
   type UnaryOpName,
 } from '@rapo/kernels';
 
 export const NATIVE_BACKEND = 'rapo-native';
+
+/** The fused layer kernels only rapo-native has (fused.ts calls them). */
+export const FUSED_KERNELS = {
+  rmsNorm: 'RapoRmsNorm',
+  rmsNormGrad: 'RapoRmsNormGrad',
+  swiglu: 'RapoSwiGlu',
+  swigluGrad: 'RapoSwiGluGrad',
+  scatterAddRows: 'RapoScatterAddRows',
+  rotary: 'RapoRotary',
+} as const;
 
 /**
  * Output arrays of the native kernels are recycled: a fresh typed array costs more than most
@@ -446,6 +463,68 @@ export function registerNativeBackend(): string | undefined {
     gather(valuesOf(args.backend, x), idx, out as Float32Array, { outer, axis: size, inner });
     return args.backend.makeTensorInfo(shape, x.dtype, out);
   });
+
+  // Fused layer kernels (fused.ts): RMSNorm, SwiGLU and the embedding gradient in one pass each.
+  if (nativeLayersError() === undefined) {
+    const add = (kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]) =>
+      tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    const rowsOf = (x: tf.TensorInfo) => {
+      const size = x.shape[x.shape.length - 1]!;
+      return { rows: tf.util.sizeFromShape(x.shape) / size, size };
+    };
+    add(FUSED_KERNELS.rmsNorm, (args) => {
+      const { x, weight } = args.inputs as { x: tf.TensorInfo; weight: tf.TensorInfo };
+      const { eps } = args.attrs as { eps: number };
+      const { rows, size } = rowsOf(x);
+      const y = allocF32(args.backend, rows * size);
+      const rstd = allocF32(args.backend, rows);
+      rmsNormForward(valuesOf(args.backend, x), valuesOf(args.backend, weight), rows, size, eps, { y, rstd });
+      return [args.backend.makeTensorInfo(x.shape, 'float32', y), args.backend.makeTensorInfo([rows], 'float32', rstd)];
+    });
+    add(FUSED_KERNELS.rmsNormGrad, (args) => {
+      const { dy, x, weight, rstd } = args.inputs as Record<'dy' | 'x' | 'weight' | 'rstd', tf.TensorInfo>;
+      const { rows, size } = rowsOf(x);
+      const dx = allocF32(args.backend, rows * size);
+      const dweight = allocF32(args.backend, size);
+      const v = (t: tf.TensorInfo) => valuesOf(args.backend, t);
+      rmsNormBackward(v(dy), v(x), v(weight), v(rstd), rows, size, { dx, dweight });
+      return [args.backend.makeTensorInfo(x.shape, 'float32', dx), args.backend.makeTensorInfo(weight.shape, 'float32', dweight)];
+    });
+    add(FUSED_KERNELS.swiglu, (args) => {
+      const { gate, up } = args.inputs as { gate: tf.TensorInfo; up: tf.TensorInfo };
+      const n = tf.util.sizeFromShape(gate.shape);
+      const y = allocF32(args.backend, n);
+      const sig = allocF32(args.backend, n);
+      swigluForward(valuesOf(args.backend, gate), valuesOf(args.backend, up), y, sig);
+      return [args.backend.makeTensorInfo(gate.shape, 'float32', y), args.backend.makeTensorInfo(gate.shape, 'float32', sig)];
+    });
+    add(FUSED_KERNELS.swigluGrad, (args) => {
+      const { dy, gate, up, sig } = args.inputs as Record<'dy' | 'gate' | 'up' | 'sig', tf.TensorInfo>;
+      const n = tf.util.sizeFromShape(gate.shape);
+      const dgate = allocF32(args.backend, n);
+      const dup = allocF32(args.backend, n);
+      const v = (t: tf.TensorInfo) => valuesOf(args.backend, t);
+      swigluBackward(v(dy), v(gate), v(up), { dgate, dup }, v(sig));
+      return [args.backend.makeTensorInfo(gate.shape, 'float32', dgate), args.backend.makeTensorInfo(up.shape, 'float32', dup)];
+    });
+    add(FUSED_KERNELS.rotary, (args) => {
+      const { x, cos, sin } = args.inputs as Record<'x' | 'cos' | 'sin', tf.TensorInfo>;
+      const inverse = Boolean((args.attrs as { inverse: number }).inverse);
+      const [batch, heads, seq, headDim] = x.shape as [number, number, number, number];
+      const out = allocF32(args.backend, tf.util.sizeFromShape(x.shape));
+      const v = (t: tf.TensorInfo) => valuesOf(args.backend, t);
+      rotary(v(x), v(cos), v(sin), { batch, heads, seq, headDim }, inverse, out);
+      return args.backend.makeTensorInfo(x.shape, 'float32', out);
+    });
+    add(FUSED_KERNELS.scatterAddRows, (args) => {
+      const { src, index } = args.inputs as { src: tf.TensorInfo; index: tf.TensorInfo };
+      const { rows } = args.attrs as { rows: number };
+      const width = src.shape[src.shape.length - 1]!;
+      const out = allocF32(args.backend, rows * width);
+      scatterAddRows(valuesOf(args.backend, src), valuesOf(args.backend, index) as unknown as Int32Array, rows, width, out);
+      return args.backend.makeTensorInfo([rows, width], 'float32', out);
+    });
+  }
 
   registered = true;
   return undefined;

@@ -194,6 +194,32 @@ void gatherCpu(const float* x, const int32_t* index, float* out, int64_t outer, 
 // after a warm-up). Without a BLAS it times the blocked loop.
 double timeSgemmDirect(int64_t m, int64_t n, int64_t k, int iterations, int threads);
 
+// --- fused layer kernels for training (CPU) --------------------------------------------------
+
+// RMSNorm over `rows` vectors of `size` values: rstd[r] = 1 / sqrt(mean(x[r]^2) + eps),
+// y[r] = x[r] * rstd[r] * weight. The backward takes the saved rstd and gives dx and the
+// weight's gradient summed over rows (fixed blocks of rows, float64 partials added in order,
+// so the result does not depend on the thread count).
+void rmsNormForwardCpu(const float* x, const float* weight, float* y, float* rstd, int64_t rows, int64_t size, float eps);
+void rmsNormBackwardCpu(const float* dy, const float* x, const float* weight, const float* rstd, float* dx, float* dweight, int64_t rows,
+                        int64_t size);
+// SwiGLU's product y = silu(gate) * up = gate * sigmoid(gate) * up over n values, and its
+// gradients dgate = dy * up * (s + gate * s * (1 - s)), dup = dy * gate * s (s = sigmoid(gate)).
+// The forward can keep s (sig, or null) so the backward need not compute it again (sig null:
+// computed from gate).
+void swigluForwardCpu(const float* gate, const float* up, float* y, float* sig, int64_t n);
+void swigluBackwardCpu(const float* dy, const float* gate, const float* up, const float* sig, float* dgate, float* dup, int64_t n);
+// Rotary position embedding, half-split layout: x and out are [batch, heads, seq, headDim], cos
+// and sin [batch, seq, headDim] (shared by the heads); out[i] = x[i] cos[i] - x[i + h] sin[i] and
+// out[i + h] = x[i + h] cos[i + h] + x[i] sin[i + h] for i < h = headDim / 2. `inverse` rotates
+// the other way (sin negated): the gradient.
+void rotaryCpu(const float* x, const float* cosv, const float* sinv, float* out, int64_t batch, int64_t heads, int64_t seq, int64_t headDim,
+               bool inverse);
+// out [rows, width] = 0, then out[index[j]] += src[j] for j < count, in index order (the
+// gradient of an embedding lookup). Throws a Range error naming the first index outside
+// [0, rows), before writing anything.
+void scatterAddRowsCpu(const float* src, const int32_t* index, float* out, int64_t count, int64_t rows, int64_t width);
+
 // --- KV-cached decoding (CPU) ------------------------------------------------------------------
 
 // A Llama-style decoder (libs/model): sizes, rotary inverse frequencies [headDim / 2], and the

@@ -476,6 +476,145 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 }
 
 
+// --- fused layer kernels -----------------------------------------------------------------------
+
+void expectLength(Napi::Env env, const char* name, size_t length, int64_t want) {
+  if (static_cast<int64_t>(length) != want) {
+    throw Napi::RangeError::New(env, "Expected " + std::to_string(want) + " elements for " + name + " but received " + std::to_string(length));
+  }
+}
+
+// rmsNormForward(x, weight, y, rstd, rows, size, eps)
+Napi::Value RmsNormForward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t lx, lw, ly, lr;
+    const float* x = floatData(info, 0, "x", false, lx);
+    const float* w = floatData(info, 1, "weight", false, lw);
+    float* y = floatData(info, 2, "y", false, ly);
+    float* rstd = floatData(info, 3, "rstd", false, lr);
+    const int64_t rows = offsetArg(info, 4, "rows"), size = offsetArg(info, 5, "size");
+    if (info.Length() < 7 || !info[6].IsNumber()) throw Napi::TypeError::New(env, "Expected a number for eps but received another type");
+    expectLength(env, "x", lx, rows * size);
+    expectLength(env, "weight", lw, size);
+    expectLength(env, "y", ly, rows * size);
+    expectLength(env, "rstd", lr, rows);
+    rmsNormForwardCpu(x, w, y, rstd, rows, size, info[6].As<Napi::Number>().FloatValue());
+    return env.Undefined();
+  });
+}
+
+// rmsNormBackward(dy, x, weight, rstd, dx, dweight, rows, size)
+Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t ldy, lx, lw, lr, ldx, ldw;
+    const float* dy = floatData(info, 0, "dy", false, ldy);
+    const float* x = floatData(info, 1, "x", false, lx);
+    const float* w = floatData(info, 2, "weight", false, lw);
+    const float* rstd = floatData(info, 3, "rstd", false, lr);
+    float* dx = floatData(info, 4, "dx", false, ldx);
+    float* dw = floatData(info, 5, "dweight", false, ldw);
+    const int64_t rows = offsetArg(info, 6, "rows"), size = offsetArg(info, 7, "size");
+    expectLength(env, "dy", ldy, rows * size);
+    expectLength(env, "x", lx, rows * size);
+    expectLength(env, "weight", lw, size);
+    expectLength(env, "rstd", lr, rows);
+    expectLength(env, "dx", ldx, rows * size);
+    expectLength(env, "dweight", ldw, size);
+    rmsNormBackwardCpu(dy, x, w, rstd, dx, dw, rows, size);
+    return env.Undefined();
+  });
+}
+
+// An optional Float32Array argument (null or undefined: none) of `want` elements.
+float* optionalFloats(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t want) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  size_t length;
+  float* p = floatData(info, i, name, false, length);
+  expectLength(info.Env(), name, length, want);
+  return p;
+}
+
+// swigluForward(gate, up, y, sig?)
+Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t lg, lu, ly;
+    const float* g = floatData(info, 0, "gate", false, lg);
+    const float* u = floatData(info, 1, "up", false, lu);
+    float* y = floatData(info, 2, "y", false, ly);
+    const auto n = static_cast<int64_t>(lg);
+    expectLength(env, "up", lu, n);
+    expectLength(env, "y", ly, n);
+    float* sig = optionalFloats(info, 3, "sig", n);
+    swigluForwardCpu(g, u, y, sig, n);
+    return env.Undefined();
+  });
+}
+
+// swigluBackward(dy, gate, up, dgate, dup, sig?)
+Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t ldy, lg, lu, ldg, ldu;
+    const float* dy = floatData(info, 0, "dy", false, ldy);
+    const float* g = floatData(info, 1, "gate", false, lg);
+    const float* u = floatData(info, 2, "up", false, lu);
+    float* dg = floatData(info, 3, "dgate", false, ldg);
+    float* du = floatData(info, 4, "dup", false, ldu);
+    const auto n = static_cast<int64_t>(ldy);
+    expectLength(env, "gate", lg, n);
+    expectLength(env, "up", lu, n);
+    expectLength(env, "dgate", ldg, n);
+    expectLength(env, "dup", ldu, n);
+    const float* sig = optionalFloats(info, 5, "sig", n);
+    swigluBackwardCpu(dy, g, u, sig, dg, du, n);
+    return env.Undefined();
+  });
+}
+
+// rotary(x, cos, sin, out, batch, heads, seq, headDim, inverse)
+Napi::Value Rotary(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t lx, lc, ls, lo;
+    const float* x = floatData(info, 0, "x", false, lx);
+    const float* c = floatData(info, 1, "cos", false, lc);
+    const float* sn = floatData(info, 2, "sin", false, ls);
+    float* out = floatData(info, 3, "out", false, lo);
+    const int64_t batch = offsetArg(info, 4, "batch"), heads = offsetArg(info, 5, "heads"), seq = offsetArg(info, 6, "seq"),
+                  hd = offsetArg(info, 7, "headDim");
+    if (info.Length() < 9 || !info[8].IsBoolean()) throw Napi::TypeError::New(env, "Expected a boolean for inverse but received another type");
+    expectLength(env, "x", lx, batch * heads * seq * hd);
+    expectLength(env, "cos", lc, batch * seq * hd);
+    expectLength(env, "sin", ls, batch * seq * hd);
+    expectLength(env, "out", lo, batch * heads * seq * hd);
+    rotaryCpu(x, c, sn, out, batch, heads, seq, hd, info[8].As<Napi::Boolean>().Value());
+    return env.Undefined();
+  });
+}
+
+// scatterAddRows(src, index, out, rows, width): out = 0; out[index[j]] += src[j].
+Napi::Value ScatterAddRows(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t ls, lo;
+    const float* src = floatData(info, 0, "src", false, ls);
+    if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw Napi::TypeError::New(env, "Expected an Int32Array for index but received another type");
+    }
+    Napi::Int32Array idx = info[1].As<Napi::Int32Array>();
+    float* out = floatData(info, 2, "out", false, lo);
+    const int64_t rows = offsetArg(info, 3, "rows"), width = offsetArg(info, 4, "width");
+    const auto count = static_cast<int64_t>(idx.ElementLength());
+    expectLength(env, "src", ls, count * width);
+    expectLength(env, "out", lo, rows * width);
+    scatterAddRowsCpu(src, idx.Data(), out, count, rows, width);
+    return env.Undefined();
+  });
+}
+
 // --- KV-cached decoding -------------------------------------------------------------------------
 
 // A typed array of `type` with exactly `want` elements (or null when `optional`), by name.
@@ -603,6 +742,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumAxis", Napi::Function::New(env, SumAxis));
   exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
+  exports.Set("rmsNormForward", Napi::Function::New(env, RmsNormForward));
+  exports.Set("rmsNormBackward", Napi::Function::New(env, RmsNormBackward));
+  exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));
+  exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
+  exports.Set("scatterAddRows", Napi::Function::New(env, ScatterAddRows));
+  exports.Set("rotary", Napi::Function::New(env, Rotary));
   exports.Set("setMatmulImpl", Napi::Function::New(env, SetMatmulImpl));
   exports.Set("timeSgemmDirect", Napi::Function::New(env, TimeSgemmDirect));
   exports.Set("timeMiForwardCuda", Napi::Function::New(env, TimeMiForwardCuda));

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/errors.h"
+#include "cpu/op_helpers.h"
 #include "cpu/thread_pool.h"
 #include "rapo/rapo.h"
 
@@ -166,10 +167,27 @@ void stridedCopyCpu(const float* srcF, float* dstF, int rank, const int64_t* sha
 void softmaxRowsCpu(const float* x, float* out, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0) throwRange("rows and cols >= 0", std::to_string(rows) + " x " + std::to_string(cols));
   if (cols == 0) return;
-  cpu::ThreadPool::instance().parallelFor(rows, std::max<int64_t>(1, 4096 / cols), [&](int64_t begin, int64_t end, int) {
+  // The fused ops' vectorized row kernels: the row's log-sum-exp, then exp(x - lse) in one pass.
+  // Rows they cannot take (NaN, +inf, all -inf) go through the plain loop, which gives tfjs's
+  // answers for them.
+  const cpu::RowKernels& k = cpu::activeKernels();
+  auto& pool = cpu::ThreadPool::instance();
+  cpu::Scratch scratch(pool.threads());
+  pool.parallelFor(rows, std::max<int64_t>(1, 4096 / cols), [&](int64_t begin, int64_t end, int worker) {
+    float* sc = scratch.forWorker(worker);
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = x + r * cols;
       float* orow = out + r * cols;
+      const cpu::RowLse l = k.lseF32(xr, cols, 1.0f, false, sc);
+      if (l.finite && l.maxRaw > -INFINITY) {
+        // exp(x - lse) sums to 1 only up to the rounding of lse and of the polynomial; dividing by
+        // the sum the pass returns makes the row sum to 1 as the plain loop's does, which the
+        // softmax gradient (y * (dy - sum(y * dy))) relies on.
+        const double sum = k.backward(xr, DType::F32, cols, 1.0f, static_cast<float>(l.lse), 1.0f, orow, DType::F32, sc);
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int64_t j = 0; j < cols; ++j) orow[j] *= inv;
+        continue;
+      }
       float mx = -INFINITY;
       for (int64_t j = 0; j < cols; ++j) mx = std::max(mx, xr[j]);
       if (mx == -INFINITY) mx = 0;  // an all -inf row: exp gives 0s, then 0/0 = NaN as tfjs does
