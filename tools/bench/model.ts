@@ -79,7 +79,10 @@ for (const backend of wanted) {
     const params = parameterCount(config);
     const model = LlamaModel.init(config, 1);
     const [batch, seq] = opt.quick ? [4, 64] : [8, 128];
-    record({ config: name, parameters: params, backend, task: 'train-step', batch, tokens: batch * seq, seconds: trainStepSeconds(model, batch, seq) });
+    // As bench:training: the fast backends repeat the step for 10 s, so the median settles.
+    const fast = backend === 'rapo-native' || backend === 'node' || backend === 'node-gpu';
+    const stepSeconds = trainStepSeconds(model, batch, seq, fast ? 3 : 2, fast && !opt.quick ? 10 : 0);
+    record({ config: name, parameters: params, backend, task: 'train-step', batch, tokens: batch * seq, seconds: stepSeconds });
     // The cache comparison: one sequence, 256 new tokens (64 in quick mode; the 10M model
     // without the cache runs 64 steps, which already costs minutes on one core).
     const n = opt.quick ? 64 : 256;
@@ -118,7 +121,7 @@ else {
     if (opt.quick && name !== '1M') continue;
     const params = parameterCount(config);
     const [batch, seq] = opt.quick ? [4, 64] : [8, 128];
-    const t = runTorch(config, { task: 'train', batch, seq }, threads, torch.python);
+    const t = runTorch(config, { task: 'train', batch, seq, runs: 3, minSeconds: opt.quick ? 0 : 10 }, threads, torch.python);
     record({ config: name, parameters: params, backend: 'torch', task: 'train-step', batch, tokens: batch * seq, seconds: t.seconds });
     for (const b of GREEDY_BATCHES) {
       const g = runTorch(config, { task: 'generate', batch: b, newTokens: GREEDY_TOKENS }, threads, torch.python);
