@@ -85,6 +85,21 @@ export function sampleToken(row: Float32Array, temperature: number, topK: number
     for (let j = 1; j < V; j++) if (row[j]! > row[best]!) best = j;
     return { token: best, logprob: logprob(best) };
   }
+  if ((topK <= 0 || topK >= V) && topP >= 1) {
+    // The whole vocabulary: an inverse-CDF draw in index order needs no sort.
+    let total = 0;
+    for (let j = 0; j < V; j++) total += Math.exp(logprob(j));
+    let x = random() * total;
+    let last = 0;
+    for (let j = 0; j < V; j++) {
+      const w = Math.exp(logprob(j));
+      if (w <= 0) continue;
+      last = j;
+      x -= w;
+      if (x < 0) return { token: j, logprob: logprob(j) };
+    }
+    return { token: last, logprob: logprob(last) };
+  }
   // Candidates by descending probability, cut by top-k and top-p.
   let order = Array.from({ length: V }, (_, j) => j).sort((a, b) => row[b]! - row[a]! || a - b);
   if (topK > 0 && topK < V) order = order.slice(0, topK);

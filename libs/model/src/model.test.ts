@@ -6,6 +6,7 @@ import { parseConfig, parameterCount, type ModelConfig } from './config.js';
 import { generate, resolveEngine, sampleToken } from './generate.js';
 import { shiftTargets, tokenLogprobs } from './logprob.js';
 import { LlamaModel, parameterShapes } from './model.js';
+import { mulberry32 } from '@rapo/random';
 
 const config: ModelConfig = parseConfig({
   vocab_size: 61,
@@ -219,6 +220,28 @@ describe('LlamaModel', () => {
       const x = i / 50;
       expect([1, 3]).toContain(sampleToken(row, 1, 2, 1, () => x).token);
       expect(sampleToken(row, 1, 0, 0.5, () => x).token).toBe(1);
+    }
+  });
+
+  it('draws each token with its softmax(logits / T) probability, with and without top-k', () => {
+    const row = Float32Array.from([0, 2, 1, 1.5, -1, 0.5]);
+    for (const [T, topK] of [
+      [1, 0],
+      [0.7, 0],
+      [1, 6], // top-k that keeps everything takes the sorted path
+    ] as const) {
+      const p = Array.from(row, (v) => Math.exp(v / T));
+      const z = p.reduce((a, b) => a + b, 0);
+      const counts = new Array<number>(row.length).fill(0);
+      const random = mulberry32(11);
+      const n = 40_000;
+      for (let i = 0; i < n; i++) {
+        const s = sampleToken(row, T, topK, 1, random);
+        counts[s.token]!++;
+        expect(s.logprob).toBeCloseTo(Math.log(p[s.token]! / z), 5);
+      }
+      // Binomial standard error is at most 0.0025 here; 5 of them.
+      for (let j = 0; j < row.length; j++) expect(Math.abs(counts[j]! / n - p[j]! / z), `T ${T} topK ${topK} token ${j}`).toBeLessThan(0.0125);
     }
   });
 
