@@ -123,7 +123,7 @@ describe('rapo-train, the bundled app', () => {
     expect(help.status, help.stderr).toBe(0);
     const resumed = await runCli(['--resume', killed]).done;
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resuming from .*step-000006 \(rl step 2\)/);
+    expect(resumed.stderr).toMatch(/resuming from .*step-000006 \(after 2 rl steps\)/);
     expect(weights(join(killed, 'final'))).toEqual(weights(join(straight, 'final')));
     expect(readdirSync(join(killed, 'checkpoints'))).toEqual(['step-000006', 'step-000008']);
   });
@@ -176,7 +176,7 @@ probe: { prompts: 0 }
     const quiet = await runCli(['--config', config, '--out', join(root, 'judge-down')]).done;
     expect(quiet.code).toBe(1);
     expect(quiet.stderr).toMatch(
-      /rapo-train: the held-out evaluation after rl step 0: rl\.rewards\[0\] .*could not score 2 of 2 answers \(0 unreadable, 2 failed calls\)/,
+      /rapo-train: the held-out evaluation after 0 rl steps: rl\.rewards\[0\] .*could not score 2 of 2 answers \(0 unreadable, 2 failed calls\)/,
     );
     expect(quiet.stderr).toMatch(/could not reach http:\/\/127\.0\.0\.1/);
     expect(quiet.stderr).toMatch(/can be continued from the start with --resume: npm run train -- --resume /);

@@ -159,7 +159,7 @@ describe('an llm-judge that misbehaves, in a tiny RL run', () => {
     );
     expect(server.received.length).toBe(asked); // nothing asked again
     expect(stopped?.message).toMatch(
-      /^rl step 3: rl\.rewards\[0\] \(llm-judge openai:http:\/\/127\.0\.0\.1:\d+\/v1#judge\) could not score 6 of 6 answers \(0 unreadable, 6 failed calls\), more than rl\.rewards\[0\]\.max_failure_share 0\.5 allows\./,
+      /^rl step 4 of \d+: rl\.rewards\[0\] \(llm-judge openai:http:\/\/127\.0\.0\.1:\d+\/v1#judge\) could not score 6 of 6 answers \(0 unreadable, 6 failed calls\), more than rl\.rewards\[0\]\.max_failure_share 0\.5 allows\./,
     );
     expect(stopped?.message).toMatch(/The first failed call: could not reach http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
     expect(stopped?.message).toMatch(/No update was made from these answers/);
@@ -230,7 +230,7 @@ describe('an llm-judge that misbehaves, in a tiny RL run', () => {
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toMatch(/^rl step 0: rl\.rewards\[0\] .* could not score 6 of 6 answers \(6 unreadable, 0 failed calls\)/);
+    expect(err?.message).toMatch(/^rl step 1 of \d+: rl\.rewards\[0\] .* could not score 6 of 6 answers \(6 unreadable, 0 failed calls\)/);
     expect(err?.message).toContain('The first unreadable answer: "Honestly, every reply here is lovely and I could not possibly pick a number for it.');
     expect(err?.message).toMatch(/…"\n/); // shortened
     expect(err?.message).toMatch(/can be continued from the start with --resume/);

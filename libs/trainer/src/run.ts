@@ -402,7 +402,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
   writeJsonlAtomic(join(out, SAMPLES), samples);
   const elapsedBefore = resumeFrom?.state.elapsed ?? 0;
   const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
-  if (resumeFrom) log(`resuming from ${resumeFrom.dir} (${position.phase} step ${position.step})`);
+  if (resumeFrom) log(`resuming from ${resumeFrom.dir} (after ${position.step} ${position.phase} step${position.step === 1 ? '' : 's'})`);
   // Judge answers that were unreadable or failed calls, over the whole run: the count of the
   // last kept row, so it survives a resume.
   let judgeFailuresTotal = [...metrics].reverse().find((r) => r.judgeFailuresTotal !== undefined)?.judgeFailuresTotal ?? 0;
@@ -412,7 +412,8 @@ export async function train(options: RunOptions): Promise<RunResult> {
   const evalPrompts = batchAt(data.rlEval, Math.min(config.rl.eval_prompts, data.rlEval.length), 0, config.seed, 'rl-eval');
   const heldOutRow = async (phase: Phase, step: number): Promise<MetricRow | undefined> => {
     if (!evalPrompts.length) return undefined;
-    doing = `the held-out evaluation after ${phase} step ${step}`;
+    // Counted as the console counts: the evaluation after N steps, step k of n (from 1).
+    doing = `the held-out evaluation after ${step} ${phase} step${step === 1 ? '' : 's'}`;
     const e = await evaluate(ctx, rewards, evalPrompts);
     judgeFailuresTotal += e.judgeFailures;
     const { count: _count, genericRate: _generic, ...fidelity } = e.fidelity ?? { count: 0, genericRate: 0 };
@@ -528,7 +529,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
       const optimizer = resumedAtEnd ? undefined : new AdamW(model.params, { weightDecay: c.weight_decay });
       if (optimizer && resumeFrom?.state.phase === 'sft') loadOptimizer(optimizer, resumeFrom);
       for (let step = position.phase === 'sft' ? position.step : 0; optimizer && step < c.steps; step++) {
-        doing = `sft step ${step}`;
+        doing = `sft step ${step + 1} of ${c.steps}`;
         if (step % c.eval_every === 0) {
           evalRow(step);
           // Pretraining shows how well the model reads as it goes.
@@ -579,7 +580,7 @@ export async function train(options: RunOptions): Promise<RunResult> {
       }
       for (let step = first; step < c.steps; step++) {
         if (step % c.eval_every === 0) await evalRow(step);
-        doing = `rl step ${step}`;
+        doing = `rl step ${step + 1} of ${c.steps}`;
         const t0 = performance.now();
         const prompts = batchAt(data.rlTrain, c.prompts_per_step, step, config.seed, 'rl');
         const { metrics: m, samples: ss } = await rlStep(ctx, state, prompts, step);
