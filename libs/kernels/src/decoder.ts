@@ -4,6 +4,7 @@
 // generate() uses for sampling instead of ~40 tfjs ops per layer and token. The float64 oracle
 // is decodeStepReference (reference/decoder.ts).
 import { loadNative } from './loader.js';
+import { checkInteger, checkTypedArray } from './validate.js';
 import type { RawDecoderSpec } from './native-types.js';
 
 /** Sizes of the decoder; `invFreq` holds the rotary inverse frequencies [headDim / 2]. */
@@ -81,30 +82,17 @@ export function layerEntries(s: DecoderShape): { name: keyof DecoderLayerWeights
   ];
 }
 
-function positiveInteger(v: number, name: string, min = 1): void {
-  if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`Expected an integer >= ${min} for ${name} but received ${v}`);
-}
-
-function sized(a: unknown, want: number, name: string, type: 'Float32Array' | 'Int32Array' | 'Uint8Array'): void {
-  const ok = type === 'Float32Array' ? a instanceof Float32Array : type === 'Int32Array' ? a instanceof Int32Array : a instanceof Uint8Array;
-  if (!ok)
-    throw new TypeError(
-      `Expected a ${type} for ${name} but received ${a === null ? 'null' : typeof a === 'object' ? (a as object).constructor.name : typeof a}`,
-    );
-  if ((a as ArrayLike<number>).length !== want) throw new RangeError(`Expected ${want} elements for ${name} but received ${(a as ArrayLike<number>).length}`);
-}
-
 /** Checks sizes and weight lengths; returns the addon's flat weight list. */
 export function checkDecoder(s: DecoderShape, w: DecoderWeights): (Float32Array | null)[] {
-  for (const k of ['layers', 'hidden', 'heads', 'kvHeads', 'intermediate', 'vocab'] as const) positiveInteger(s[k], `shape.${k}`);
-  positiveInteger(s.headDim, 'shape.headDim', 2);
+  for (const k of ['layers', 'hidden', 'heads', 'kvHeads', 'intermediate', 'vocab'] as const) checkInteger(s[k], `shape.${k}`, 1);
+  checkInteger(s.headDim, 'shape.headDim', 2);
   if (s.headDim % 2 !== 0) throw new RangeError(`Expected an even number for shape.headDim but received ${s.headDim}`);
   if (s.heads % s.kvHeads !== 0) throw new RangeError(`Expected a divisor of shape.heads (${s.heads}) for shape.kvHeads but received ${s.kvHeads}`);
   if (!(s.eps >= 0)) throw new RangeError(`Expected a number >= 0 for shape.eps but received ${s.eps}`);
-  sized(s.invFreq, s.headDim / 2, 'shape.invFreq', 'Float32Array');
-  sized(w.embed, s.vocab * s.hidden, 'weights.embed', 'Float32Array');
-  sized(w.finalNorm, s.hidden, 'weights.finalNorm', 'Float32Array');
-  sized(w.head, s.vocab * s.hidden, 'weights.head', 'Float32Array');
+  checkTypedArray(s.invFreq, 'Float32Array', 'shape.invFreq', s.headDim / 2);
+  checkTypedArray(w.embed, 'Float32Array', 'weights.embed', s.vocab * s.hidden);
+  checkTypedArray(w.finalNorm, 'Float32Array', 'weights.finalNorm', s.hidden);
+  checkTypedArray(w.head, 'Float32Array', 'weights.head', s.vocab * s.hidden);
   if (w.layers.length !== s.layers) throw new RangeError(`Expected ${s.layers} entries for weights.layers but received ${w.layers.length}`);
   const flat: (Float32Array | null)[] = [w.embed, w.finalNorm, w.head];
   const entries = layerEntries(s);
@@ -116,8 +104,8 @@ export function checkDecoder(s: DecoderShape, w: DecoderWeights): (Float32Array 
       const a = layer[e.name];
       if (a === undefined && e.optional) flat.push(null);
       else {
-        sized(a, e.size, `weights.layers[${l}].${e.name}`, 'Float32Array');
-        flat.push(a!);
+        checkTypedArray(a, 'Float32Array', `weights.layers[${l}].${e.name}`, e.size);
+        flat.push(a);
       }
     }
   });
@@ -161,25 +149,24 @@ export class KvDecoder {
     readonly batch: number,
     readonly capacity: number,
   ) {
-    positiveInteger(batch, 'batch');
-    positiveInteger(capacity, 'capacity');
+    checkInteger(batch, 'batch', 1);
+    checkInteger(capacity, 'capacity', 1);
     this.#weights = checkDecoder(shape, weights);
     const size = decoderCacheSize(shape, batch, capacity);
     this.kCache = new Float32Array(size);
     this.vCache = new Float32Array(size);
     this.keyMask = new Uint8Array(batch * capacity);
-    const { layers, hidden, heads, kvHeads, headDim, intermediate, vocab, eps, invFreq } = shape;
-    this.#spec = { layers, hidden, heads, kvHeads, headDim, intermediate, vocab, eps, invFreq, batch, capacity };
+    this.#spec = { ...shape, batch, capacity };
   }
 
   step(ids: Int32Array, positions: Int32Array, start: number, count: number, logits?: Float32Array): Float32Array {
-    positiveInteger(count, 'count');
-    positiveInteger(start, 'start', 0);
+    checkInteger(count, 'count', 1);
+    checkInteger(start, 'start', 0);
     if (start + count > this.capacity) throw new RangeError(`Expected start + count <= capacity (${this.capacity}) but received ${start} + ${count}`);
-    sized(ids, this.batch * count, 'ids', 'Int32Array');
-    sized(positions, this.batch * count, 'positions', 'Int32Array');
+    checkTypedArray(ids, 'Int32Array', 'ids', this.batch * count);
+    checkTypedArray(positions, 'Int32Array', 'positions', this.batch * count);
     const out = logits ?? new Float32Array(this.batch * this.shape.vocab);
-    sized(out, this.batch * this.shape.vocab, 'logits', 'Float32Array');
+    checkTypedArray(out, 'Float32Array', 'logits', this.batch * this.shape.vocab);
     loadNative().decodeStep(this.#spec, this.#weights, this.kCache, this.vCache, ids, positions, this.keyMask, start, count, out);
     return out;
   }

@@ -147,7 +147,7 @@ describe.skipIf(skip)(`fused layer kernels${skip ? ` (skipped: ${skip})` : ''}`,
     expect(() => rmsNormForward(x, new Float32Array(2), 2, 3, 1e-6)).toThrow('Expected 3 elements for weight but received 2');
     expect(() => rmsNormBackward(x, x, new Float32Array(3), new Float32Array(1), 2, 3)).toThrow('Expected 2 elements for rstd but received 1');
     expect(() => swigluForward(x, new Float32Array(5))).toThrow('Expected 6 elements for up but received 5');
-    expect(() => swigluBackward(x, x, [] as never)).toThrow('Expected a Float32Array for up but received object');
+    expect(() => swigluBackward(x, x, [] as never)).toThrow('Expected a Float32Array for up but received Array');
     const out = new Float32Array(8).fill(1);
     expect(() => scatterAddRows(new Float32Array(4), Int32Array.from([1, 4]), 4, 2, out)).toThrow('Expected indices in [0, 4) but received index[1] = 4');
     expect(Array.from(out)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]); // refused before any write

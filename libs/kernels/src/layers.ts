@@ -6,14 +6,10 @@
 // rows) and returns its outputs; the float64 oracles are in reference/layers.ts.
 import { loadNative } from './loader.js';
 
-function wholeNumber(v: number, name: string, min: number): void {
-  if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`Expected an integer >= ${min} for ${name} but received ${v}`);
-}
+import { checkInteger, checkTypedArray } from './validate.js';
 
-function f32(a: unknown, name: string, want?: number): asserts a is Float32Array {
-  if (!(a instanceof Float32Array)) throw new TypeError(`Expected a Float32Array for ${name} but received ${a === null ? 'null' : typeof a}`);
-  if (want !== undefined && a.length !== want) throw new RangeError(`Expected ${want} elements for ${name} but received ${a.length}`);
-}
+// Every array here is float32.
+const f32 = (a: unknown, name: string, want?: number) => checkTypedArray(a, 'Float32Array', name, want);
 
 /** RMSNorm of `rows` vectors of `size` values: y = x / sqrt(mean(x^2) + eps) * weight, and each row's 1 / sqrt(...). */
 export function rmsNormForward(
@@ -24,8 +20,8 @@ export function rmsNormForward(
   eps: number,
   out?: { y: Float32Array; rstd: Float32Array },
 ): { y: Float32Array; rstd: Float32Array } {
-  wholeNumber(rows, 'rows', 0);
-  wholeNumber(size, 'size', 1);
+  checkInteger(rows, 'rows', 0);
+  checkInteger(size, 'size', 1);
   if (!(eps >= 0)) throw new RangeError(`Expected a number >= 0 for eps but received ${eps}`);
   f32(x, 'x', rows * size);
   f32(weight, 'weight', size);
@@ -47,8 +43,8 @@ export function rmsNormBackward(
   size: number,
   out?: { dx: Float32Array; dweight: Float32Array },
 ): { dx: Float32Array; dweight: Float32Array } {
-  wholeNumber(rows, 'rows', 0);
-  wholeNumber(size, 'size', 1);
+  checkInteger(rows, 'rows', 0);
+  checkInteger(size, 'size', 1);
   f32(dy, 'dy', rows * size);
   f32(x, 'x', rows * size);
   f32(weight, 'weight', size);
@@ -94,9 +90,9 @@ export function swigluBackward(
 
 /** out [rows, width]: zeros, then row index[j] += src row j, in index order (an embedding's gradient). */
 export function scatterAddRows(src: Float32Array, index: Int32Array, rows: number, width: number, out?: Float32Array): Float32Array {
-  wholeNumber(rows, 'rows', 0);
-  wholeNumber(width, 'width', 0);
-  if (!(index instanceof Int32Array)) throw new TypeError(`Expected an Int32Array for index but received ${typeof index}`);
+  checkInteger(rows, 'rows', 0);
+  checkInteger(width, 'width', 0);
+  checkTypedArray(index, 'Int32Array', 'index');
   f32(src, 'src', index.length * width);
   const o = out ?? new Float32Array(rows * width);
   f32(o, 'out', rows * width);
@@ -117,8 +113,8 @@ export interface RotaryShape {
  * sin shared by the heads; `inverse` rotates the other way, which is the gradient.
  */
 export function rotary(x: Float32Array, cos: Float32Array, sin: Float32Array, s: RotaryShape, inverse = false, out?: Float32Array): Float32Array {
-  for (const k of ['batch', 'heads', 'seq'] as const) wholeNumber(s[k], k, 0);
-  wholeNumber(s.headDim, 'headDim', 2);
+  for (const k of ['batch', 'heads', 'seq'] as const) checkInteger(s[k], k, 0);
+  checkInteger(s.headDim, 'headDim', 2);
   if (s.headDim % 2 !== 0) throw new RangeError(`Expected an even number for headDim but received ${s.headDim}`);
   const n = s.batch * s.heads * s.seq * s.headDim;
   f32(x, 'x', n);

@@ -1,6 +1,7 @@
 // Batched matrix product on the native CPU kernels (OpenBLAS when the addon was built with it,
 // a blocked loop otherwise), with the tfjs BatchMatMul contract, and its float64 reference.
 import { loadNative } from './loader.js';
+import { checkInteger } from './validate.js';
 
 export interface MatmulShape {
   /** Batch entries of A and of B; entry b of the result uses A[b % batchA] and B[b % batchB]. */
@@ -12,10 +13,6 @@ export interface MatmulShape {
   /** A entries are [k, m] (else [m, k]); B entries are [n, k] (else [k, n]). */
   transA?: boolean;
   transB?: boolean;
-}
-
-function checkInteger(v: number, name: string, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new RangeError(`Expected an integer >= ${min} for ${name} but received ${v}`);
 }
 
 // O(1): runs once per matmul of every training step, so it never touches the data.

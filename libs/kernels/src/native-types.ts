@@ -1,6 +1,8 @@
 // The raw exports of native/build/Release/rapo.node. Only loader.ts and the modules that wrap
 // the addon use these; everyone else goes through index.ts.
 
+import type { DecoderShape } from './decoder.js';
+
 export interface RawBuildInfo {
   sourceHash: string;
   cuda: boolean;
@@ -154,17 +156,8 @@ export interface RawAddon {
   DeviceBuffer: new (byteLength: number) => RawDeviceBuffer;
 }
 
-/** decodeStep's sizes (native DecoderSpec). */
-export interface RawDecoderSpec {
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  intermediate: number;
-  vocab: number;
+/** decodeStep's sizes (native DecoderSpec): the decoder's shape and the cache's. */
+export interface RawDecoderSpec extends DecoderShape {
   batch: number;
   capacity: number;
-  eps: number;
-  invFreq: Float32Array;
 }

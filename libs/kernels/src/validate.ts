@@ -55,6 +55,24 @@ export function fail(kind: 'type' | 'range', expected: string, arg: string, rece
   throw kind === 'type' ? new TypeError(msg) : new RangeError(msg);
 }
 
+/** RangeError unless `v` is an integer >= min: the check of every size argument in this package. */
+export function checkInteger(v: number, name: string, min: number): void {
+  if (!(Number.isInteger(v) && v >= min)) fail('range', `an integer >= ${min}`, name, String(v));
+}
+
+const SIZED_ARRAYS = { Float32Array, Int32Array, Uint8Array } as const;
+
+/** TypeError unless `a` is a `type` array; RangeError unless it holds `want` elements (when given). */
+export function checkTypedArray<K extends keyof typeof SIZED_ARRAYS>(
+  a: unknown,
+  type: K,
+  name: string,
+  want?: number,
+): asserts a is InstanceType<(typeof SIZED_ARRAYS)[K]> {
+  if (!(a instanceof SIZED_ARRAYS[type])) fail('type', `a ${type}`, name, kindOf(a));
+  if (want !== undefined && a.length !== want) fail('range', `${want} elements`, name, String(a.length));
+}
+
 /** RangeError for messages where the argument is part of the expectation. */
 export function failRange(expected: string, received: string): never {
   throw new RangeError(`Expected ${expected} but received ${received}`);
