@@ -4,6 +4,7 @@ import { setMatmulImpl } from './matmul.js';
 import { decodeStepReference, referenceDecoderState } from './reference/decoder.js';
 import { gaussian, rng } from './test-helpers.js';
 import { setCpuThreads } from './index.js';
+import { loadNative } from './loader.js';
 
 const skip = nativeDecoderError();
 
@@ -135,5 +136,25 @@ describe.skipIf(skip)(`native KV decoder${skip ? ` (skipped: ${skip})` : ''}`, (
     // Checked inside the addon, which reads the ids.
     expect(() => d.step(Int32Array.of(1, 37), Int32Array.of(0, 0), 0, 1)).toThrow('Expected token ids in [0, 37) but received ids[1] = 37');
     expect(() => d.step(Int32Array.of(1, 2), Int32Array.of(0, -1), 0, 1)).toThrow('Expected positions >= 0 but received positions[1] = -1');
+    // Called directly, the addon checks every weight itself and names the one that is wrong.
+    const flat = [w.embed, w.finalNorm, w.head, ...w.layers.flatMap((l) => layerEntries(SMALL).map((e) => l[e.name] ?? null))];
+    flat[3 + 18 + 12] = new Float32Array(3);
+    const args = [
+      new Float32Array(2 * 1 * 2 * 4 * 8),
+      new Float32Array(2 * 1 * 2 * 4 * 8),
+      Int32Array.of(1),
+      Int32Array.of(0),
+      new Uint8Array(4),
+      0,
+      1,
+      new Float32Array(37),
+    ] as const;
+    expect(() => loadNative().decodeStep({ ...SMALL, batch: 1, capacity: 4 }, flat, ...args)).toThrow(
+      'Expected 384 elements for weights[33] (layer 1 gate) but received 3',
+    );
+    flat[3] = null;
+    expect(() => loadNative().decodeStep({ ...SMALL, batch: 1, capacity: 4 }, flat, ...args)).toThrow(
+      'Expected a Float32Array for weights[3] (layer 0 inputNorm) but received another type',
+    );
   });
 });

@@ -163,8 +163,6 @@ BlasInfo blasInfo();
 // "auto" (BLAS when built with one, the default) or "blocked" (the portable loop; tests
 // compare both).
 void setMatmulImpl(const std::string& impl);
-// Whether matmulCpu calls the BLAS now (built with one and not set to "blocked").
-bool matmulUsesBlas();
 
 // Elementwise and data-movement kernels for tfjs training (float32, or any 4-byte type for
 // the copies). Shapes have rank <= kMaxRank; strides are in elements, and a stride of 0

@@ -617,17 +617,25 @@ Napi::Value ScatterAddRows(const Napi::CallbackInfo& info) {
 
 // --- KV-cached decoding -------------------------------------------------------------------------
 
+// An argument's name for a message: a string, or a function that spells it, called only when a
+// message is needed (decodeStep checks 18 weights per layer on every token).
+inline std::string label(const char* name) { return name; }
+template <typename Spell>
+std::string label(const Spell& spell) {
+  return spell();
+}
+
 // A typed array of `type` with exactly `want` elements (or null when `optional`), by name.
-template <typename T>
-T* sizedArray(Napi::Env env, const Napi::Value& v, napi_typedarray_type type, const char* typeName, const std::string& name, int64_t want,
+template <typename T, typename Name>
+T* sizedArray(Napi::Env env, const Napi::Value& v, napi_typedarray_type type, const char* typeName, const Name& name, int64_t want,
               bool optional = false) {
   if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
-    throw Napi::TypeError::New(env, std::string("Expected a ") + typeName + (optional ? " or null" : "") + " for " + name + " but received another type");
+    throw Napi::TypeError::New(env, std::string("Expected a ") + typeName + (optional ? " or null" : "") + " for " + label(name) + " but received another type");
   }
   Napi::TypedArray t = v.As<Napi::TypedArray>();
   if (static_cast<int64_t>(t.ElementLength()) != want) {
-    throw Napi::RangeError::New(env, "Expected " + std::to_string(want) + " elements for " + name + " but received " + std::to_string(t.ElementLength()));
+    throw Napi::RangeError::New(env, "Expected " + std::to_string(want) + " elements for " + label(name) + " but received " + std::to_string(t.ElementLength()));
   }
   return reinterpret_cast<T*>(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
 }
@@ -672,7 +680,7 @@ Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
     if (static_cast<int64_t>(wa.Length()) != want) {
       throw Napi::RangeError::New(env, "Expected " + std::to_string(want) + " entries for weights (3 + 18 per layer) but received " + std::to_string(wa.Length()));
     }
-    auto f32 = [&](uint32_t i, const std::string& name, int64_t n, bool optional = false) -> const float* {
+    auto f32 = [&](uint32_t i, const auto& name, int64_t n, bool optional = false) -> const float* {
       return sizedArray<float>(env, wa.Get(i), napi_float32_array, "Float32Array", name, n, optional);
     };
     DecoderWeights w;
@@ -700,7 +708,7 @@ Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
     for (int64_t l = 0; l < s.layers; ++l) {
       for (int e = 0; e < 18; ++e) {
         const uint32_t i = static_cast<uint32_t>(3 + 18 * l + e);
-        const std::string name = "weights[" + std::to_string(i) + "] (layer " + std::to_string(l) + " " + entries[e].name + ")";
+        const auto name = [&] { return "weights[" + std::to_string(i) + "] (layer " + std::to_string(l) + " " + entries[e].name + ")"; };
         w.layer[static_cast<size_t>(l)].*(entries[e].field) = f32(i, name, entries[e].size, entries[e].optional);
       }
     }

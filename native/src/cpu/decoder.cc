@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "cpu/blas.h"
 #include "cpu/thread_pool.h"
 #include "rapo/rapo.h"
 
@@ -24,12 +25,6 @@ namespace rapo {
 
 namespace {
 
-#ifdef RAPO_HAVE_OPENBLAS
-struct BlasOneThread {
-  BlasOneThread() { openblas_set_num_threads(1); }
-};
-#endif
-
 // y[R, N] = x[R, K] * W[N, K]^T (+ bias[N]).
 void linear(const float* x, int64_t rows, int64_t k, const float* w, const float* bias, int64_t n, float* y) {
   auto& pool = cpu::ThreadPool::instance();
@@ -37,9 +32,7 @@ void linear(const float* x, int64_t rows, int64_t k, const float* w, const float
     matmulCpu(x, w, y, MatmulShape{1, 1, rows, n, k, false, true});
   } else {
 #ifdef RAPO_HAVE_OPENBLAS
-    static BlasOneThread once;
-    (void)once;
-    const bool blas = matmulUsesBlas();
+    const bool blas = cpu::blasForTasks();
 #endif
     // Few rows: split the output columns (rows of W) so every thread reads its own part of W.
     const int64_t macs = rows * n * k;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "cpu/blas.h"
 #include "cpu/thread_pool.h"
 #include "rapo/rapo.h"
 
@@ -61,11 +62,6 @@ void gemmBlas(const float* a, const float* b, float* c, int64_t m0, int64_t m1, 
               c + m0 * s.n, static_cast<blasint>(s.n));
 }
 
-// OpenBLAS runs single-threaded inside our tasks; set once, before the first call.
-struct BlasThreadsOnce {
-  BlasThreadsOnce() { openblas_set_num_threads(1); }
-};
-void blasSingleThreaded() { static BlasThreadsOnce once; }
 #endif
 
 std::atomic<bool> gBlocked{false};
@@ -104,8 +100,7 @@ void matmulCpu(const float* a, const float* b, float* c, const MatmulShape& s) {
   const int64_t tasks = batch * blocks;
   const int64_t aStride = s.m * s.k, bStride = s.k * s.n, cStride = s.m * s.n;
 #ifdef RAPO_HAVE_OPENBLAS
-  const bool useBlocked = gBlocked.load();
-  blasSingleThreaded();
+  const bool useBlocked = !cpu::blasForTasks();
 #endif
   pool.parallelFor(tasks, 1, [&](int64_t begin, int64_t end, int) {
     std::vector<float> packed;
@@ -127,8 +122,11 @@ void matmulCpu(const float* a, const float* b, float* c, const MatmulShape& s) {
   });
 }
 
-bool matmulUsesBlas() {
+bool cpu::blasForTasks() {
 #ifdef RAPO_HAVE_OPENBLAS
+  // OpenBLAS runs single-threaded inside our tasks; set once, before the first call.
+  static const bool once = (openblas_set_num_threads(1), true);
+  (void)once;
   return !gBlocked.load();
 #else
   return false;
