@@ -230,6 +230,25 @@ describe.skipIf(!info.native)(`native tensor ops${info.native ? '' : ` (skipped:
     setCpuIsa('auto');
   });
 
+  it('softmaxRows gives exactly 0 for masked (-1e9) entries and no subnormal float, on every row kernel', () => {
+    // A clamped exponential used to leave 2^-125 / sum there: subnormal products in every later
+    // matmul, 50-100x slower on Intel cores.
+    for (const isa of backendInfo().native?.cpu.available ?? []) {
+      setCpuIsa(isa as CpuIsa);
+      const r = rng(9);
+      const rows = 32,
+        cols = 128;
+      const x = Float32Array.from({ length: rows * cols }, (_, i) => (i % cols > i / cols ? -1e9 : gaussian(r)) + (i % 7 === 0 ? -80 : 0));
+      const out = new Float32Array(rows * cols);
+      softmaxRows(x, out, rows, cols);
+      for (let i = 0; i < rows * cols; i++) {
+        if (x[i]! <= -1e8) expect(out[i], `${isa} masked ${i}`).toBe(0);
+        expect(out[i] === 0 || out[i]! >= 1.1754944e-38, `${isa} subnormal ${out[i]} at ${i}`).toBe(true);
+      }
+    }
+    setCpuIsa('auto');
+  });
+
   it('sumAxis matches the reference: rows, columns, wide columns, an empty reduction and a mean', () => {
     const SHAPES = [
       { outer: 1, reduce: 1, inner: 1 },

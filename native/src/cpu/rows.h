@@ -18,13 +18,19 @@ struct RowLse {
   bool finite;     // false when the row holds NaN or +inf, or overflows after / T
 };
 
+// In base 2: a probability below 2^-100 (7.9e-31) is 0 for every kernel's backward.
+constexpr float kZeroBelowLog2 = -100.0f;
+
 struct RowKernels {
   const char* name;
   // Online log-sum-exp (and entropy) over one row of V logits.
   RowLse (*lseF32)(const float* row, int64_t v, float temperature, bool wantEntropy, float* scratch);
   RowLse (*lseBf16)(const uint16_t* row, int64_t v, float temperature, bool wantEntropy, float* scratch);
   // out[v] = scale * exp(row[v] / T - lse) in the out dtype; returns the sum of exp(row / T - lse),
-  // which is 1 when lse belongs to the row.
+  // which is 1 when lse belongs to the row. Probabilities below 2^kZeroBelowLog2 are written as
+  // exactly 0 (and left out of the sum): a masked entry (-1e9) must give 0, not the clamped
+  // exponential's 2^-125, whose products with anything are subnormal floats, 50-100x slower in
+  // every later matmul and multiply on Intel cores.
   double (*backward)(const void* row, DType inDtype, int64_t v, float temperature, float lse, float scale,
                      void* out, DType outDtype, float* scratch);
   double (*streamRead)(const float* data, int64_t count);

@@ -50,7 +50,8 @@ double backward(const void* row, DType inDtype, int64_t v, float temperature, fl
   for (int64_t j = 0; j < v; ++j) {
     const float x = inDtype == DType::F32 ? static_cast<const float*>(row)[j]
                                           : bf16ToFloat(static_cast<const uint16_t*>(row)[j]);
-    const double e = std::exp(double(x) * invT - double(lse));
+    const double d = double(x) * invT - double(lse);
+    const double e = d < kZeroBelowLog2 * M_LN2 ? 0.0 : std::exp(d);
     sum += e;
     const float g = static_cast<float>(e * scale);
     if (outDtype == DType::F32) {
