@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { blasInfo } from '@rapo/kernels';
 import { generate, initBackend, LlamaModel, parameterCount, resetBackendChoice, type GenerateEngine, type TfBackendName } from '@rapo/model';
-import { runTorch, torchAvailable } from './lib/torch.js';
+import { blasCoreLine, runTorch, torchAvailable } from './lib/torch.js';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 import { benchOptions } from './lib/options.js';
@@ -61,7 +61,7 @@ async function generationTime(
 
 const cpuName = cpuDeviceName();
 const wanted = (opt.backends?.split(',') ?? ['node-gpu', 'node', 'rapo-native', 'wasm', 'cpu']) as TfBackendName[];
-console.log(`device: ${cpuName}`);
+console.log(`device: ${cpuName}; ${blasCoreLine(blasInfo().core)}`);
 for (const backend of wanted) {
   process.env.RAPO_TF_BACKEND = backend;
   resetBackendChoice();
@@ -147,5 +147,5 @@ for (const r of rows.filter((x) => x.task === 'generate-nocache')) {
     );
 }
 const file = join(opt.out!, `model-${slug(cpuName)}${opt.quick ? '.quick' : ''}.json`);
-writeJsonAtomic(file, { device: cpuName, createdAt: new Date().toISOString(), results: rows });
+writeJsonAtomic(file, { device: cpuName, createdAt: new Date().toISOString(), blasCore: blasInfo().core, results: rows });
 console.log(`\nwrote ${file}`);

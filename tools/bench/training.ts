@@ -12,14 +12,14 @@ import { timeSync } from './lib/measure.js';
 import { cpuDeviceName, slug, writeJsonAtomic } from './lib/report.js';
 import { BENCH_CONFIGS, trainStepSeconds } from './lib/train-step.js';
 import { benchOptions } from './lib/options.js';
-import { runTorch, torchAvailable } from './lib/torch.js';
+import { blasCoreLine, runTorch, torchAvailable } from './lib/torch.js';
 
 const opt = benchOptions('Usage: npm run bench:training -- [--quick] [--out DIR]', {});
 
 const cpuName = cpuDeviceName();
 const blas = blasInfo();
 const threads = blas.threads;
-console.log(`device: ${cpuName}; BLAS: ${blas.library} (${blas.impl}), ${threads} kernel threads`);
+console.log(`device: ${cpuName}; BLAS: ${blas.library} (${blas.impl}), ${threads} kernel threads; ${blasCoreLine(blas.core)}`);
 
 const SIZE = 512;
 const FLOPS = 2 * SIZE ** 3;
@@ -150,6 +150,7 @@ writeJsonAtomic(file, {
   trainTokensPerSec,
   createdAt: new Date().toISOString(),
   blas: blas.library,
+  blasCore: blas.core,
   kernelThreads: threads,
   fallbackMatmulGflops,
   trainRuns: trainRows,

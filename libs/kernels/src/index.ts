@@ -20,6 +20,7 @@ export { backendInfo, availableBackends, resetBackendCache, type BackendInfo, ty
 export { NativeAddonError, BUILD_COMMAND, nativeSourceHash, nativeSourceDir } from './loader.js';
 export type { BlasInfo, CpuInfo, CudaInfo } from './native-types.js';
 export { matmul, matmulReference, blasInfo, setMatmulImpl, type MatmulShape } from './matmul.js';
+export { openBlasCoreFor, openBlasCoreChoice } from './openblas-core.js';
 export {
   binaryOp,
   unaryOp,

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RawAddon } from './native-types.js';
+import { withOpenBlasCore } from './openblas-core.js';
 
 export const BUILD_COMMAND = 'npm run build:native';
 
@@ -110,7 +111,7 @@ function tryLoad(): LoadResult {
 export function loadFrom(path: string, sourceDir?: string): LoadResult {
   let addon: RawAddon;
   try {
-    addon = createRequire(import.meta.url)(path) as RawAddon;
+    addon = withOpenBlasCore(() => createRequire(import.meta.url)(path) as RawAddon);
   } catch (e) {
     return {
       path,

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { blasInfo, matmul, matmulReference, setMatmulImpl, type MatmulShape } from './matmul.js';
 import { gaussian, rng } from './test-helpers.js';
@@ -65,5 +66,16 @@ describe('native matmul', () => {
     // CI exports RAPO_BLAS=openblas when it installed libopenblas-dev: the BLAS path is then
     // what gets built and tested, not silently the fallback.
     if (process.env.RAPO_BLAS?.toLowerCase() === 'openblas') expect(info.blas).toBe(true);
+    expect(info.core.length).toBeGreaterThan(0);
+    if (!info.blas) expect(info.core).toBe('none');
+  });
+
+  it('OpenBLAS runs kernels for this CPU, not its generic SSE3 ones, where the CPU has AVX2', () => {
+    // OpenBLAS 0.3.21 falls back to "Prescott" on Intel models newer than its table (4x slower);
+    // the loader names the family from the CPU flags (openblas-core.ts).
+    const info = blasInfo();
+    const flags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+    if (!info.blas || !/^flags\s*:.*\bavx2\b/m.test(flags) || process.env.OPENBLAS_CORETYPE !== undefined) return;
+    expect(info.core).not.toMatch(/^(Prescott|Core2|Nehalem|Katmai|Coppermine|Northwood|Banias|Atom|Unknown)$/i);
   });
 });

@@ -31,6 +31,11 @@ export interface BlasInfo {
   impl: 'blas' | 'blocked';
   /** Threads the matmul uses (the CPU kernel threads). */
   threads: number;
+  /**
+   * The BLAS's kernel family for this CPU, as OpenBLAS names it ("Cooperlake", "SkylakeX",
+   * "Haswell", "Zen"; "Prescott" is its generic SSE3 fallback), or "none" without a BLAS.
+   */
+  core: string;
 }
 
 export interface CudaInfo {

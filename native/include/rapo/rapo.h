@@ -158,6 +158,7 @@ struct BlasInfo {
   std::string library;  // "openblas <version>", or "none"
   std::string impl;     // what matmulCpu uses now: "blas" or "blocked"
   int threads = 1;      // threads the matmul uses (the kernel threads)
+  std::string core;     // the BLAS's kernel family for this CPU ("Cooperlake", "Haswell"), or "none"
 };
 BlasInfo blasInfo();
 // "auto" (BLAS when built with one, the default) or "blocked" (the portable loop; tests

@@ -386,6 +386,7 @@ Napi::Value BlasInfoJs(const Napi::CallbackInfo& info) {
   o.Set("library", b.library);
   o.Set("impl", b.impl);
   o.Set("threads", b.threads);
+  o.Set("core", b.core);
   return o;
 }
 

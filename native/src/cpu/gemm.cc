@@ -153,8 +153,11 @@ BlasInfo blasInfo() {
   // "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." -> "openblas 0.3.21"
   const auto space = version.find(' ', 9);
   info.library = "openblas " + (version.rfind("OpenBLAS ", 0) == 0 ? version.substr(9, space == std::string::npos ? std::string::npos : space - 9) : version);
+  const char* core = openblas_get_corename();
+  info.core = core ? core : "unknown";
 #else
   info.library = "none";
+  info.core = "none";
 #endif
   info.impl = info.blas && !gBlocked.load() ? "blas" : "blocked";
   info.threads = cpu::ThreadPool::instance().threads();

@@ -1,5 +1,6 @@
 // The PyTorch column: skipped with the reason and the remedy when no Python has torch; where one
 // has (apt-get install python3-torch), the reference runs the same work on a tiny decoder.
+import { blasInfo } from '@rapo/kernels';
 import { parseConfig } from '@rapo/model';
 import { describe, expect, it } from 'vitest';
 import { runTorch, torchAvailable } from './torch.js';
@@ -28,6 +29,9 @@ describe('the PyTorch peer', () => {
     if (!torch.ok) return;
     const t = runTorch(TINY, { task: 'train', batch: 2, seq: 16, runs: 1 }, 1, torch.python);
     expect(t.threads).toBe(1);
+    // Both sides run the same OpenBLAS kernels when rapo's loader chose them.
+    const rapoCore = blasInfo().core;
+    if (t.blasCore !== null && rapoCore !== 'none') expect(t.blasCore).toBe(rapoCore);
     expect(t.seconds).toBeGreaterThan(0);
     expect(t.tokensPerSecond).toBeCloseTo(32 / t.seconds, 6);
     const g = runTorch(TINY, { task: 'generate', batch: 3, newTokens: 8 }, 1, torch.python);

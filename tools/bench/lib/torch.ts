@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openBlasCoreChoice } from '@rapo/kernels';
 import type { ModelConfig } from '@rapo/model';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../torch/llama_bench.py');
@@ -43,20 +44,49 @@ export interface TorchGenerate {
 export interface TorchResult {
   torch: string;
   threads: number;
+  /** The kernel family of the OpenBLAS torch ran on ("Cooperlake"), or null when it has none. */
+  blasCore: string | null;
   /** train: median seconds per step; generate: seconds of the whole decoding loop. */
   seconds: number;
   tokensPerSecond: number;
 }
 
-/** Runs one measurement of the PyTorch peer with `python` (from torchAvailable) on `threads` threads; throws with its own error when it fails. */
+/**
+ * Runs one measurement of the PyTorch peer with `python` (from torchAvailable) on `threads`
+ * threads, with the OpenBLAS kernel family rapo's loader chose (if it chose one); throws with its
+ * own error when it fails.
+ */
 export function runTorch(config: ModelConfig, work: TorchTrain | TorchGenerate, threads: number, python: string): TorchResult {
   const args = [SCRIPT, work.task, '--config', JSON.stringify(config), '--batch', String(work.batch), '--threads', String(threads)];
   if (work.task === 'train') args.push('--seq', String(work.seq), '--runs', String(work.runs ?? 3), '--min-seconds', String(work.minSeconds ?? 0));
   else args.push('--new-tokens', String(work.newTokens));
-  const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  // The same OpenBLAS kernels on both sides: Debian's torch runs its matmuls on the same
+  // libopenblas, which falls back to generic SSE3 kernels on CPUs newer than its model table.
+  const core = openBlasCoreChoice();
+  const env = core === undefined ? process.env : { ...process.env, OPENBLAS_CORETYPE: core };
+  const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 20, env });
   if (r.error || r.status !== 0) {
     throw new Error(`The PyTorch benchmark failed (${python} ${work.task}): ${r.error?.message ?? r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   }
-  const out = JSON.parse(r.stdout) as { torch: string; threads: number; secondsPerStep?: number; seconds?: number; tokensPerSecond: number };
-  return { torch: out.torch, threads: out.threads, seconds: out.secondsPerStep ?? out.seconds!, tokensPerSecond: out.tokensPerSecond };
+  const out = JSON.parse(r.stdout) as {
+    torch: string;
+    threads: number;
+    blasCore?: string | null;
+    secondsPerStep?: number;
+    seconds?: number;
+    tokensPerSecond: number;
+  };
+  return {
+    torch: out.torch,
+    threads: out.threads,
+    blasCore: out.blasCore ?? null,
+    seconds: out.secondsPerStep ?? out.seconds!,
+    tokensPerSecond: out.tokensPerSecond,
+  };
+}
+
+/** "OpenBLAS core Cooperlake (chosen from the CPU flags; PyTorch gets the same)", for the benchmarks' headers. */
+export function blasCoreLine(core: string): string {
+  if (core === 'none') return 'no BLAS';
+  return `OpenBLAS core ${core}${openBlasCoreChoice() === undefined ? '' : ' (chosen from the CPU flags; PyTorch gets the same)'}`;
 }

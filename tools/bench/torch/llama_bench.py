@@ -13,6 +13,7 @@ when python3 can import torch (Debian/Ubuntu: apt-get install python3-torch); ne
 dependency of rapo itself.
 """
 import argparse
+import ctypes
 import json
 import math
 import statistics
@@ -140,6 +141,16 @@ def generate(model, batch, new_tokens):
     return time.perf_counter() - t0
 
 
+def openblas_core():
+    """The kernel family of the OpenBLAS this process loaded (torch's BLAS on Debian), or None."""
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("task", choices=["train", "generate"])
@@ -154,7 +165,7 @@ def main():
     torch.manual_seed(1)
     torch.set_num_threads(a.threads)
     model = Decoder(json.loads(a.config))
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blasCore": openblas_core()}
     if a.task == "train":
         s = train(model, a.batch, a.seq, a.runs, a.min_seconds)
         out.update(secondsPerStep=s, tokensPerSecond=a.batch * a.seq / s)
