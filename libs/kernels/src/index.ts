@@ -41,7 +41,19 @@ export {
 } from './tensor-ops.js';
 export { binaryReference, unaryReference, stridedCopyReference, softmaxRowsReference, sumAxisReference, gatherReference } from './reference/tensor-ops.js';
 export { KvDecoder, checkDecoder, decoderCacheSize, nativeDecoderError, type DecoderShape, type DecoderWeights, type DecoderLayerWeights } from './decoder.js';
-export { rmsNormForward, rmsNormBackward, swigluForward, swigluBackward, scatterAddRows, rotary, nativeLayersError, type RotaryShape } from './layers.js';
+export {
+  rmsNormForward,
+  rmsNormBackward,
+  swigluForward,
+  swigluBackward,
+  scatterAddRows,
+  rotary,
+  attentionForward,
+  attentionBackward,
+  nativeLayersError,
+  type RotaryShape,
+  type AttentionShape,
+} from './layers.js';
 export {
   rmsNormReference,
   rmsNormBackwardReference,
@@ -49,6 +61,8 @@ export {
   swigluBackwardReference,
   scatterAddRowsReference,
   rotaryReference,
+  attentionReference,
+  attentionBackwardReference,
 } from './reference/layers.js';
 export { decodeStepReference, referenceDecoderState, type ReferenceDecoderState } from './reference/decoder.js';
 export { streamRead, timeSgemmDirect, timeDeviceCopyCuda, timeMiForwardCuda, timeLogprobBackwardCuda } from './bench-probes.js';

@@ -1,6 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { nativeLayersError, rmsNormBackward, rmsNormForward, rotary, scatterAddRows, swigluBackward, swigluForward } from './layers.js';
 import {
+  attentionBackward,
+  attentionForward,
+  nativeLayersError,
+  rmsNormBackward,
+  rmsNormForward,
+  rotary,
+  scatterAddRows,
+  swigluBackward,
+  swigluForward,
+  type AttentionShape,
+} from './layers.js';
+import { setMatmulImpl } from './matmul.js';
+import {
+  attentionBackwardReference,
+  attentionReference,
   rmsNormBackwardReference,
   rmsNormReference,
   rotaryReference,
@@ -64,6 +78,36 @@ describe('the float64 references', () => {
       expect(dgate[i]!).toBeCloseTo((f(g[i]! + h, u[i]!) - f(g[i]! - h, u[i]!)) / (2 * h), 6);
       expect(dup[i]!).toBeCloseTo((f(g[i]!, u[i]! + h) - f(g[i]!, u[i]! - h)) / (2 * h), 6);
     }
+  });
+  it("attention's backward equals central differences of its forward, with grouped heads, padding and a query that sees nothing", () => {
+    const s: AttentionShape = { batch: 2, heads: 4, kvHeads: 2, seq: 3, keys: 4, headDim: 2, scale: 0.7 };
+    const q = Array.from(randn(2 * 4 * 3 * 2, 11));
+    const k = Array.from(randn(2 * 2 * 4 * 2, 12));
+    const v = Array.from(randn(2 * 2 * 4 * 2, 13));
+    const dout = Array.from(randn(q.length, 14));
+    // Row 1: keys 0 and 1 are padding, so query 0 (which sees keys 0..1) sees none.
+    const mask = [1, 1, 1, 1, 0, 0, 1, 1];
+    const loss = (qs: number[], ks: number[], vs: number[]) => attentionReference(qs, ks, vs, mask, s).out.reduce((a, o, i) => a + o * dout[i]!, 0);
+    const { dq, dk, dv } = attentionBackwardReference(dout, q, k, v, mask, s);
+    const h = 1e-6;
+    const check = (xs: number[], grad: Float64Array, at: (x: number[]) => number) => {
+      for (let i = 0; i < xs.length; i++) {
+        const up = xs.slice();
+        const down = xs.slice();
+        up[i]! += h;
+        down[i]! -= h;
+        expect(grad[i]!).toBeCloseTo((at(up) - at(down)) / (2 * h), 6);
+      }
+    };
+    check(q, dq, (x) => loss(x, k, v));
+    check(k, dk, (x) => loss(q, x, v));
+    check(v, dv, (x) => loss(q, k, x));
+    const { probs } = attentionReference(q, k, v, mask, s);
+    const row = (b: number, hd: number, t: number) => Array.from(probs.subarray(((b * 4 + hd) * 3 + t) * 4, ((b * 4 + hd) * 3 + t + 1) * 4));
+    expect(row(0, 0, 0).slice(2)).toEqual([0, 0]); // query 0 sees keys 0..1 (offset keys - seq = 1)
+    expect(row(0, 0, 0)[0]! + row(0, 0, 0)[1]!).toBeCloseTo(1, 12);
+    expect(row(1, 2, 0)).toEqual([0.25, 0.25, 0.25, 0.25]); // sees nothing: uniform
+    expect(row(0, 1, 1).slice(3)).toEqual([0]); // causal: key 3 comes after query 1
   });
 });
 
@@ -139,6 +183,75 @@ describe.skipIf(skip)(`fused layer kernels${skip ? ` (skipped: ${skip})` : ''}`,
     scatterAddRows(src, index, 10, 40, out);
     expect(worst(out, scatterAddRowsReference(src, index, 10, 40))).toBeLessThan(1e-6);
     expect(out.subarray(40, 80).every((v) => v === 0)).toBe(true);
+  });
+
+  it('attention forward and backward match the float64 reference: grouped heads, padding, a query that sees nothing, both matmul paths, 1 thread and all', () => {
+    const cases: [AttentionShape, number[]][] = [
+      [{ batch: 1, heads: 1, kvHeads: 1, seq: 1, keys: 1, headDim: 1, scale: 1 }, [1]],
+      [{ batch: 2, heads: 4, kvHeads: 2, seq: 5, keys: 5, headDim: 8, scale: 1 / Math.sqrt(8) }, [0, 0, 1, 1, 1, 1, 1, 1, 1, 1]],
+      [{ batch: 1, heads: 2, kvHeads: 1, seq: 3, keys: 7, headDim: 4, scale: 0.5 }, [1, 0, 1, 1, 1, 1, 1]], // keys before the queries (a cache)
+      [
+        { batch: 3, heads: 8, kvHeads: 4, seq: 33, keys: 33, headDim: 32, scale: 1 / Math.sqrt(32) },
+        Array.from({ length: 99 }, (_, i) => (i % 33 < 3 * (i / 33 + 1) ? 0 : 1)),
+      ],
+    ];
+    let seed = 20;
+    for (const impl of ['auto', 'blocked'] as const) {
+      setMatmulImpl(impl);
+      for (const threads of [1, 0]) {
+        setCpuThreads(threads);
+        for (const [s, maskArr] of cases) {
+          const qn = s.batch * s.heads * s.seq * s.headDim;
+          const kvn = s.batch * s.kvHeads * s.keys * s.headDim;
+          const q = randn(qn, seed++, 2);
+          const k = randn(kvn, seed++, 2);
+          const v = randn(kvn, seed++);
+          const dout = randn(qn, seed++);
+          const mask = Float32Array.from(maskArr);
+          const want = attentionReference(q, k, v, mask, s);
+          const got = attentionForward(q, k, v, mask, s);
+          const label = `${impl} threads ${threads} ${JSON.stringify(s)}`;
+          expect(worst(got.probs, want.probs), `probs ${label}`).toBeLessThan(2e-6);
+          expect(worst(got.out, want.out), `out ${label}`).toBeLessThan(2e-6);
+          const g = attentionBackward(dout, q, k, v, mask, got.probs, s);
+          const wantG = attentionBackwardReference(dout, q, k, v, mask, s);
+          expect(worst(g.dq, wantG.dq), `dq ${label}`).toBeLessThan(1e-5);
+          expect(worst(g.dk, wantG.dk), `dk ${label}`).toBeLessThan(1e-5);
+          expect(worst(g.dv, wantG.dv), `dv ${label}`).toBeLessThan(1e-5);
+          // A masked key's probability is exactly 0, never a subnormal float.
+          for (const p of got.probs) expect(p === 0 || p >= 1.1754944e-38).toBe(true);
+        }
+      }
+    }
+    setMatmulImpl('auto');
+  });
+
+  it('attention gives the same bits on 1 thread and on all', () => {
+    const s: AttentionShape = { batch: 2, heads: 8, kvHeads: 2, seq: 40, keys: 40, headDim: 16, scale: 0.25 };
+    const q = randn(2 * 8 * 40 * 16, 1);
+    const k = randn(2 * 2 * 40 * 16, 2);
+    const v = randn(2 * 2 * 40 * 16, 3);
+    const mask = new Float32Array(80).fill(1);
+    const run = (threads: number) => {
+      setCpuThreads(threads);
+      const f = attentionForward(q, k, v, mask, s);
+      return { ...f, ...attentionBackward(q, q, k, v, mask, f.probs, s) };
+    };
+    const one = run(1);
+    const all = run(0);
+    for (const key of ['out', 'probs', 'dq', 'dk', 'dv'] as const) expect(Array.from(all[key]), key).toEqual(Array.from(one[key]));
+  });
+
+  it('names what is wrong', () => {
+    const a = (n: number) => new Float32Array(n);
+    const s: AttentionShape = { batch: 1, heads: 2, kvHeads: 1, seq: 2, keys: 2, headDim: 2, scale: 1 };
+    expect(() => attentionForward(a(8), a(4), a(4), a(2), { ...s, heads: 3, kvHeads: 2 })).toThrow(
+      'Expected heads to be a multiple of kvHeads but received 3 and 2',
+    );
+    expect(() => attentionForward(a(8), a(4), a(4), a(2), { ...s, keys: 1 })).toThrow('Expected an integer >= 2 for keys but received 1');
+    expect(() => attentionForward(a(8), a(4), a(4), a(3), s)).toThrow('Expected 2 elements for keyMask but received 3');
+    expect(() => attentionForward(a(8), a(4), a(4), a(2), { ...s, scale: NaN })).toThrow('Expected a finite number for scale but received NaN');
+    expect(() => attentionBackward(a(8), a(8), a(4), a(4), a(2), a(7), s)).toThrow('Expected 8 elements for probs but received 7');
   });
 
   it('names what is wrong', () => {

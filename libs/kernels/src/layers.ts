@@ -1,5 +1,6 @@
-// Fused layer kernels for training on the native addon (native/src/cpu/layers.cc): RMSNorm and
-// SwiGLU's product, forward and backward, and the embedding gradient as a scatter-add. The
+// Fused layer kernels for training on the native addon (native/src/cpu/layers.cc and
+// attention.cc): RMSNorm and SwiGLU's product, forward and backward, rotary positions, causal
+// grouped-query attention, and the embedding gradient as a scatter-add. The
 // rapo-native tfjs backend registers them as kernels, so a training step runs one pass where
 // the composite tfjs ops run a chain of broadcasting elementwise passes. Each function checks
 // its arguments (O(1), never the data, except that the addon refuses an index outside its
@@ -126,11 +127,95 @@ export function rotary(x: Float32Array, cos: Float32Array, sin: Float32Array, s:
   return o;
 }
 
+/**
+ * Sizes of an attention call: q [batch, heads, seq, headDim], k and v [batch, kvHeads, keys,
+ * headDim], keyMask [batch, keys]; `scale` multiplies q k^T (usually 1 / sqrt(headDim)).
+ */
+export interface AttentionShape {
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  seq: number;
+  keys: number;
+  headDim: number;
+  scale: number;
+}
+
+function checkAttention(s: AttentionShape): { qn: number; kvn: number; pn: number } {
+  for (const k of ['batch', 'seq'] as const) checkInteger(s[k], k, 0);
+  for (const k of ['heads', 'kvHeads', 'headDim'] as const) checkInteger(s[k], k, 1);
+  checkInteger(s.keys, 'keys', s.seq);
+  if (s.heads % s.kvHeads !== 0) throw new RangeError(`Expected heads to be a multiple of kvHeads but received ${s.heads} and ${s.kvHeads}`);
+  if (!Number.isFinite(s.scale)) throw new RangeError(`Expected a finite number for scale but received ${s.scale}`);
+  return { qn: s.batch * s.heads * s.seq * s.headDim, kvn: s.batch * s.kvHeads * s.keys * s.headDim, pn: s.batch * s.heads * s.seq * s.keys };
+}
+
+const attentionArgs = (s: AttentionShape): [number[], number] => [[s.batch, s.heads, s.kvHeads, s.seq, s.keys, s.headDim], s.scale];
+
+/**
+ * Causal grouped-query attention: query t of row b sees key j when keyMask[b, j] != 0 and
+ * j <= t + keys - seq; query head h reads key/value head floor(h / (heads / kvHeads)). Returns
+ * out (like q) and probs [batch, heads, seq, keys], the softmax of scale * q k^T over the visible
+ * keys, which the backward needs. A query that sees no key attends to all keys alike (as an
+ * additive -1e9 mask makes the composite ops do).
+ */
+export function attentionForward(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  keyMask: Float32Array,
+  s: AttentionShape,
+  outputs?: { out: Float32Array; probs: Float32Array },
+): { out: Float32Array; probs: Float32Array } {
+  const { qn, kvn, pn } = checkAttention(s);
+  f32(q, 'q', qn);
+  f32(k, 'k', kvn);
+  f32(v, 'v', kvn);
+  f32(keyMask, 'keyMask', s.batch * s.keys);
+  const out = outputs?.out ?? new Float32Array(qn);
+  const probs = outputs?.probs ?? new Float32Array(pn);
+  f32(out, 'out', qn);
+  f32(probs, 'probs', pn);
+  loadNative().attentionForward(q, k, v, keyMask, out, probs, ...attentionArgs(s));
+  return { out, probs };
+}
+
+/**
+ * The gradients of attentionForward's out for `dout` (like q), from the same inputs and the
+ * probs it returned: dq, dk and dv (a query that sees no key sends q and k none).
+ */
+export function attentionBackward(
+  dout: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  keyMask: Float32Array,
+  probs: Float32Array,
+  s: AttentionShape,
+  outputs?: { dq: Float32Array; dk: Float32Array; dv: Float32Array },
+): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
+  const { qn, kvn, pn } = checkAttention(s);
+  f32(dout, 'dout', qn);
+  f32(q, 'q', qn);
+  f32(k, 'k', kvn);
+  f32(v, 'v', kvn);
+  f32(keyMask, 'keyMask', s.batch * s.keys);
+  f32(probs, 'probs', pn);
+  const dq = outputs?.dq ?? new Float32Array(qn);
+  const dk = outputs?.dk ?? new Float32Array(kvn);
+  const dv = outputs?.dv ?? new Float32Array(kvn);
+  f32(dq, 'dq', qn);
+  f32(dk, 'dk', kvn);
+  f32(dv, 'dv', kvn);
+  loadNative().attentionBackward(dout, q, k, v, keyMask, probs, dq, dk, dv, ...attentionArgs(s));
+  return { dq, dk, dv };
+}
+
 /** Why the fused layer kernels cannot run here, or undefined. */
 export function nativeLayersError(): string | undefined {
   try {
     const addon = loadNative();
-    if (typeof addon.rmsNormForward !== 'function' || typeof addon.rotary !== 'function')
+    if (typeof addon.rmsNormForward !== 'function' || typeof addon.rotary !== 'function' || typeof addon.attentionForward !== 'function')
       return 'the rapo addon predates the fused layer kernels; rebuild it with `npm run build:native`';
     return undefined;
   } catch (e) {

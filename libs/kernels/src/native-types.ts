@@ -158,6 +158,29 @@ export interface RawAddon {
     headDim: number,
     inverse: boolean,
   ): void;
+  attentionForward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyMask: Float32Array,
+    out: Float32Array,
+    probs: Float32Array,
+    shape: number[],
+    scale: number,
+  ): void;
+  attentionBackward(
+    dout: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyMask: Float32Array,
+    probs: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    shape: number[],
+    scale: number,
+  ): void;
   DeviceBuffer: new (byteLength: number) => RawDeviceBuffer;
 }
 

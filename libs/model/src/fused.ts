@@ -1,6 +1,7 @@
-// The model's fused layers on the rapo-native backend: RMSNorm, SwiGLU's product and the
-// embedding gradient, each one native kernel forward and one backward (native-backend.ts,
-// @rapo/kernels layers.ts), where the composite tfjs ops take a chain of broadcasting passes.
+// The model's fused layers on the rapo-native backend: RMSNorm, SwiGLU's product, rotary
+// positions, causal attention and the embedding gradient, each one native kernel forward and one
+// backward (native-backend.ts, @rapo/kernels layers.ts), where the composite tfjs ops take a
+// chain of broadcasting passes.
 // LlamaModel uses them when rapo-native runs and they are enabled (the default;
 // RAPO_FUSED_LAYERS=0 or setFusedLayers(false) turns them off, for comparisons). The composite
 // path stays the definition: tests check both give the same values and gradients.
@@ -75,4 +76,24 @@ export function rotaryFused(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D):
 export function embeddingGradFused(dy: tf.Tensor, ids: tf.Tensor, rows: number): tf.Tensor2D {
   const width = dy.shape[dy.shape.length - 1]!;
   return tf.tidy(() => run(FUSED_KERNELS.scatterAddRows, { src: dy.reshape([-1, width]), index: ids.reshape([-1]) }, { rows }) as tf.Tensor2D);
+}
+
+/**
+ * Causal grouped-query attention: q [B, heads, T, hd], k and v [B, kvHeads, keys, hd], keyMask
+ * [B, keys] float (1: the key may be seen), scores scaled by `scale`; query t sees key j when
+ * keyMask[b, j] is 1 and j <= t + keys - T. One native kernel forward (keeping the softmax) and
+ * one backward, for q, k and v; keyMask gets no gradient.
+ */
+export function attentionFused(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, keyMask: tf.Tensor2D, scale: number): tf.Tensor4D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qIn, kIn, vIn, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [out, probs] = run(FUSED_KERNELS.attention, { q: qIn, k: kIn, v: vIn, keyMask }, { scale }) as tf.Tensor[];
+    save([qIn, kIn, vIn, keyMask, probs!]);
+    return {
+      value: out!,
+      gradFunc: (dout: tf.Tensor, saved: tf.Tensor[]) =>
+        run(FUSED_KERNELS.attentionGrad, { dout, q: saved[0]!, k: saved[1]!, v: saved[2]!, keyMask: saved[3]!, probs: saved[4]! }, { scale }) as tf.Tensor[],
+    };
+  });
+  return op(q, k, v) as tf.Tensor4D;
 }

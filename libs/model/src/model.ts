@@ -7,7 +7,7 @@
 // the full forward are the same arithmetic.
 import { tf } from './backend.js';
 import { headDim, layerLayout, parseConfig, type LayerLayout, type ModelConfig } from './config.js';
-import { embeddingGradFused, fusedLayersActive, rmsNormFused, rotaryFused, swigluFused } from './fused.js';
+import { attentionFused, embeddingGradFused, fusedLayersActive, rmsNormFused, rotaryFused, swigluFused } from './fused.js';
 import { normalArray } from '@rapo/random';
 import type { DecoderLayerWeights, DecoderShape, DecoderWeights } from '@rapo/kernels';
 
@@ -292,9 +292,18 @@ export class LlamaModel {
 
   /**
    * One attention + MLP block. `bias` [B, 1, T, Tk] is 0 where a query may see a key and -1e9
-   * elsewhere; with `cache`, the new keys and values are appended to it.
+   * elsewhere; with `cache`, the new keys and values are appended to it. With `keyMask` [B, Tk]
+   * (the causal forward on rapo-native), the fused attention kernel reads it instead of `bias`.
    */
-  #block(i: number, h: tf.Tensor3D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor4D, cache?: LayerCache): { h: tf.Tensor3D; cache: LayerCache } {
+  #block(
+    i: number,
+    h: tf.Tensor3D,
+    cos: tf.Tensor4D,
+    sin: tf.Tensor4D,
+    bias: tf.Tensor4D | undefined,
+    cache?: LayerCache,
+    keyMask?: tf.Tensor2D,
+  ): { h: tf.Tensor3D; cache: LayerCache } {
     const c = this.config;
     const [B, T] = h.shape;
     const hd = headDim(c);
@@ -319,8 +328,9 @@ export class LlamaModel {
     // Each key/value head serves `rep` query heads (kv head 0 for query heads 0..rep-1, ...).
     // The tile is done in rank 3: tfjs has no gradient for a rank-5 tile.
     const expand = (t: tf.Tensor4D) => (rep === 1 ? t : (tf.tile(t.reshape([B * nKv, 1, Tk * hd]), [1, rep, 1]).reshape([B, nH, Tk, hd]) as tf.Tensor4D));
-    const scores = tf.add(tf.mul(tf.matMul(q, expand(k), false, true), 1 / Math.sqrt(hd)), bias);
-    const attn = tf.matMul(tf.softmax(scores), expand(v)); // [B, nH, T, hd]
+    const attn = keyMask
+      ? attentionFused(q, k, v, keyMask, 1 / Math.sqrt(hd))
+      : tf.matMul(tf.softmax(tf.add(tf.mul(tf.matMul(q, expand(k), false, true), 1 / Math.sqrt(hd)), bias!)), expand(v)); // [B, nH, T, hd]
     const merged = tf.transpose(attn, [0, 2, 1, 3]).reshape([B, T, nH * hd]);
     const h1 = tf.add(h, this.#linear(merged, `${p}.self_attn.o_proj`)) as tf.Tensor3D;
     const y = this.#rmsNorm(h1, this.#p(`${p}.post_attention_layernorm.weight`));
@@ -360,13 +370,18 @@ export class LlamaModel {
       const mask = tf.cast(attentionMask, 'float32');
       const positions = tf.maximum(tf.sub(tf.cumsum(mask, 1), 1), 0) as tf.Tensor2D;
       const { cos, sin } = this.#rotary(positions);
-      const causal = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // j <= i
-      const allowed = tf.mul(causal.reshape([1, 1, T, T]), mask.reshape([B, 1, 1, T]));
-      const bias = tf.mul(tf.sub(1, allowed), NEG) as tf.Tensor4D;
+      // The fused attention kernel applies the causal and padding masks itself.
+      const fused = fusedLayersActive();
+      let bias: tf.Tensor4D | undefined;
+      if (!fused) {
+        const causal = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // j <= i
+        const allowed = tf.mul(causal.reshape([1, 1, T, T]), mask.reshape([B, 1, 1, T]));
+        bias = tf.mul(tf.sub(1, allowed), NEG) as tf.Tensor4D;
+      }
       let h = this.#embed(inputIds);
       const caches: LayerCache[] = [];
       for (let i = 0; i < this.config.num_hidden_layers; i++) {
-        const r = this.#block(i, h, cos, sin, bias);
+        const r = this.#block(i, h, cos, sin, bias, undefined, fused ? (mask as tf.Tensor2D) : undefined);
         h = r.h;
         caches.push(r.cache);
       }

@@ -18,6 +18,9 @@ import {
   rmsNormBackward,
   rmsNormForward,
   rotary,
+  attentionForward,
+  attentionBackward,
+  type AttentionShape,
   scatterAddRows,
   softmaxRows,
   stridedCopy,
@@ -39,6 +42,8 @@ export const FUSED_KERNELS = {
   swigluGrad: 'RapoSwiGluGrad',
   scatterAddRows: 'RapoScatterAddRows',
   rotary: 'RapoRotary',
+  attention: 'RapoAttention',
+  attentionGrad: 'RapoAttentionGrad',
 } as const;
 
 /**
@@ -515,6 +520,34 @@ export function registerNativeBackend(): string | undefined {
       const v = (t: tf.TensorInfo) => valuesOf(args.backend, t);
       rotary(v(x), v(cos), v(sin), { batch, heads, seq, headDim }, inverse, out);
       return args.backend.makeTensorInfo(x.shape, 'float32', out);
+    });
+    // Attention sizes from q [B, heads, T, hd] and k [B, kvHeads, keys, hd].
+    const attentionShapeOf = (q: tf.TensorInfo, k: tf.TensorInfo, scale: number): AttentionShape => {
+      const [batch, heads, seq, headDim] = q.shape as [number, number, number, number];
+      return { batch, heads, kvHeads: k.shape[1]!, seq, keys: k.shape[2]!, headDim, scale };
+    };
+    add(FUSED_KERNELS.attention, (args) => {
+      const { q, k, v, keyMask } = args.inputs as Record<'q' | 'k' | 'v' | 'keyMask', tf.TensorInfo>;
+      const s = attentionShapeOf(q, k, (args.attrs as { scale: number }).scale);
+      const out = allocF32(args.backend, tf.util.sizeFromShape(q.shape));
+      const probs = allocF32(args.backend, s.batch * s.heads * s.seq * s.keys);
+      const v_ = (t: tf.TensorInfo) => valuesOf(args.backend, t);
+      attentionForward(v_(q), v_(k), v_(v), v_(keyMask), s, { out, probs });
+      return [args.backend.makeTensorInfo(q.shape, 'float32', out), args.backend.makeTensorInfo([s.batch, s.heads, s.seq, s.keys], 'float32', probs)];
+    });
+    add(FUSED_KERNELS.attentionGrad, (args) => {
+      const { dout, q, k, v, keyMask, probs } = args.inputs as Record<'dout' | 'q' | 'k' | 'v' | 'keyMask' | 'probs', tf.TensorInfo>;
+      const s = attentionShapeOf(q, k, (args.attrs as { scale: number }).scale);
+      const dq = allocF32(args.backend, tf.util.sizeFromShape(q.shape));
+      const dk = allocF32(args.backend, tf.util.sizeFromShape(k.shape));
+      const dv = allocF32(args.backend, tf.util.sizeFromShape(v.shape));
+      const v_ = (t: tf.TensorInfo) => valuesOf(args.backend, t);
+      attentionBackward(v_(dout), v_(q), v_(k), v_(v), v_(keyMask), v_(probs), s, { dq, dk, dv });
+      return [
+        args.backend.makeTensorInfo(q.shape, 'float32', dq),
+        args.backend.makeTensorInfo(k.shape, 'float32', dk),
+        args.backend.makeTensorInfo(v.shape, 'float32', dv),
+      ];
     });
     add(FUSED_KERNELS.scatterAddRows, (args) => {
       const { src, index } = args.inputs as { src: tf.TensorInfo; index: tf.TensorInfo };

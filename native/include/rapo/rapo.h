@@ -219,6 +219,22 @@ void rotaryCpu(const float* x, const float* cosv, const float* sinv, float* out,
 // [0, rows), before writing anything.
 void scatterAddRowsCpu(const float* src, const int32_t* index, float* out, int64_t count, int64_t rows, int64_t width);
 
+// Causal grouped-query attention (training): q and out [batch, heads, seq, headDim]; k and v
+// [batch, kvHeads, keys, headDim] (query head h reads kv head h / (heads / kvHeads)); keyMask
+// [batch, keys], nonzero where a key may be seen. Query t sees key j when keyMask[b, j] != 0 and
+// j <= t + keys - seq. probs [batch, heads, seq, keys] receives the softmax of scale * q k^T over
+// the visible keys (0 elsewhere; uniform over all keys when none is visible, a constant that
+// gets no gradient), which the backward reads. The backward writes dq (like q), dk and dv (like
+// k); dk and dv sum their query heads in head order.
+struct AttentionShape {
+  int64_t batch = 0, heads = 1, kvHeads = 1, seq = 0, keys = 0, headDim = 1;
+  float scale = 1.0f;
+};
+void attentionForwardCpu(const float* q, const float* k, const float* v, const float* keyMask, float* out, float* probs,
+                         const AttentionShape& s);
+void attentionBackwardCpu(const float* dout, const float* q, const float* k, const float* v, const float* keyMask,
+                          const float* probs, float* dq, float* dk, float* dv, const AttentionShape& s);
+
 // --- KV-cached decoding (CPU) ------------------------------------------------------------------
 
 // A Llama-style decoder (libs/model): sizes, rotary inverse frequencies [headDim / 2], and the

@@ -616,6 +616,75 @@ Napi::Value ScatterAddRows(const Napi::CallbackInfo& info) {
   });
 }
 
+// The attention sizes of attentionForward/Backward: [batch, heads, kvHeads, seq, keys, headDim] and scale.
+AttentionShape attentionShapeArg(const Napi::CallbackInfo& info, size_t i) {
+  int64_t d[6];
+  intList(info, i, "shape", d, 6);
+  if (info.Length() <= i + 1 || !info[i + 1].IsNumber()) throw Napi::TypeError::New(info.Env(), "Expected a number for scale but received another type");
+  AttentionShape s;
+  s.batch = d[0];
+  s.heads = d[1];
+  s.kvHeads = d[2];
+  s.seq = d[3];
+  s.keys = d[4];
+  s.headDim = d[5];
+  s.scale = info[i + 1].As<Napi::Number>().FloatValue();
+  return s;
+}
+
+// attentionForward(q, k, v, keyMask, out, probs, [batch, heads, kvHeads, seq, keys, headDim], scale)
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t lq, lk, lv, lm, lo, lp;
+    const float* q = floatData(info, 0, "q", false, lq);
+    const float* k = floatData(info, 1, "k", false, lk);
+    const float* v = floatData(info, 2, "v", false, lv);
+    const float* mask = floatData(info, 3, "keyMask", false, lm);
+    float* out = floatData(info, 4, "out", false, lo);
+    float* probs = floatData(info, 5, "probs", false, lp);
+    const AttentionShape s = attentionShapeArg(info, 6);
+    expectLength(env, "q", lq, s.batch * s.heads * s.seq * s.headDim);
+    expectLength(env, "k", lk, s.batch * s.kvHeads * s.keys * s.headDim);
+    expectLength(env, "v", lv, s.batch * s.kvHeads * s.keys * s.headDim);
+    expectLength(env, "keyMask", lm, s.batch * s.keys);
+    expectLength(env, "out", lo, s.batch * s.heads * s.seq * s.headDim);
+    expectLength(env, "probs", lp, s.batch * s.heads * s.seq * s.keys);
+    attentionForwardCpu(q, k, v, mask, out, probs, s);
+    return env.Undefined();
+  });
+}
+
+// attentionBackward(dout, q, k, v, keyMask, probs, dq, dk, dv, [batch, heads, kvHeads, seq, keys, headDim], scale)
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    size_t ldo, lq, lk, lv, lm, lp, ldq, ldk, ldv;
+    const float* dout = floatData(info, 0, "dout", false, ldo);
+    const float* q = floatData(info, 1, "q", false, lq);
+    const float* k = floatData(info, 2, "k", false, lk);
+    const float* v = floatData(info, 3, "v", false, lv);
+    const float* mask = floatData(info, 4, "keyMask", false, lm);
+    const float* probs = floatData(info, 5, "probs", false, lp);
+    float* dq = floatData(info, 6, "dq", false, ldq);
+    float* dk = floatData(info, 7, "dk", false, ldk);
+    float* dv = floatData(info, 8, "dv", false, ldv);
+    const AttentionShape s = attentionShapeArg(info, 9);
+    const int64_t qn = s.batch * s.heads * s.seq * s.headDim, kvn = s.batch * s.kvHeads * s.keys * s.headDim;
+    expectLength(env, "dout", ldo, qn);
+    expectLength(env, "q", lq, qn);
+    expectLength(env, "k", lk, kvn);
+    expectLength(env, "v", lv, kvn);
+    expectLength(env, "keyMask", lm, s.batch * s.keys);
+    expectLength(env, "probs", lp, s.batch * s.heads * s.seq * s.keys);
+    expectLength(env, "dq", ldq, qn);
+    expectLength(env, "dk", ldk, kvn);
+    expectLength(env, "dv", ldv, kvn);
+    attentionBackwardCpu(dout, q, k, v, mask, probs, dq, dk, dv, s);
+    return env.Undefined();
+  });
+}
+
 // --- KV-cached decoding -------------------------------------------------------------------------
 
 // An argument's name for a message: a string, or a function that spells it, called only when a
@@ -757,6 +826,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
   exports.Set("scatterAddRows", Napi::Function::New(env, ScatterAddRows));
   exports.Set("rotary", Napi::Function::New(env, Rotary));
+  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("setMatmulImpl", Napi::Function::New(env, SetMatmulImpl));
   exports.Set("timeSgemmDirect", Napi::Function::New(env, TimeSgemmDirect));
   exports.Set("timeMiForwardCuda", Napi::Function::New(env, TimeMiForwardCuda));

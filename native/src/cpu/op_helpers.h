@@ -17,6 +17,12 @@ namespace rapo::cpu {
 // (cpu_settings.cc).
 const RowKernels& activeKernels();
 
+// Softmax of one row of `cols` floats into `orow` (may be `xr`) with the row kernels `k`:
+// -inf entries give exactly 0, a row with NaN or +inf goes through a plain loop that gives
+// tfjs's answers, and an all -inf row gives NaN. `scratch` is a worker's Scratch area
+// (tensor_ops.cc).
+void softmaxRow(const RowKernels& k, const float* xr, float* orow, int64_t cols, float* scratch);
+
 // Grows a per-worker scratch area of kChunk floats (32-byte aligned).
 struct Scratch {
   std::vector<float> data;

@@ -175,32 +175,36 @@ void softmaxRowsCpu(const float* x, float* out, int64_t rows, int64_t cols) {
   cpu::Scratch scratch(pool.threads());
   pool.parallelFor(rows, std::max<int64_t>(1, 4096 / cols), [&](int64_t begin, int64_t end, int worker) {
     float* sc = scratch.forWorker(worker);
-    for (int64_t r = begin; r < end; ++r) {
-      const float* xr = x + r * cols;
-      float* orow = out + r * cols;
-      const cpu::RowLse l = k.lseF32(xr, cols, 1.0f, false, sc);
-      if (l.finite && l.maxRaw > -INFINITY) {
-        // exp(x - lse) sums to 1 only up to the rounding of lse and of the polynomial; dividing by
-        // the sum the pass returns makes the row sum to 1 as the plain loop's does, which the
-        // softmax gradient (y * (dy - sum(y * dy))) relies on.
-        const double sum = k.backward(xr, DType::F32, cols, 1.0f, static_cast<float>(l.lse), 1.0f, orow, DType::F32, sc);
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int64_t j = 0; j < cols; ++j) orow[j] *= inv;
-        continue;
-      }
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < cols; ++j) mx = std::max(mx, xr[j]);
-      if (mx == -INFINITY) mx = 0;  // an all -inf row: exp gives 0s, then 0/0 = NaN as tfjs does
-      float sum = 0;
-      for (int64_t j = 0; j < cols; ++j) {
-        orow[j] = std::exp(xr[j] - mx);
-        sum += orow[j];
-      }
-      const float inv = 1.0f / sum;
-      for (int64_t j = 0; j < cols; ++j) orow[j] *= inv;
-    }
+    for (int64_t r = begin; r < end; ++r) cpu::softmaxRow(k, x + r * cols, out + r * cols, cols, sc);
   });
 }
+
+namespace cpu {
+
+void softmaxRow(const RowKernels& k, const float* xr, float* orow, int64_t cols, float* scratch) {
+  const RowLse l = k.lseF32(xr, cols, 1.0f, false, scratch);
+  if (l.finite && l.maxRaw > -INFINITY) {
+    // exp(x - lse) sums to 1 only up to the rounding of lse and of the polynomial; dividing by
+    // the sum the pass returns makes the row sum to 1 as the plain loop's does, which the
+    // softmax gradient (y * (dy - sum(y * dy))) relies on.
+    const double sum = k.backward(xr, DType::F32, cols, 1.0f, static_cast<float>(l.lse), 1.0f, orow, DType::F32, scratch);
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t j = 0; j < cols; ++j) orow[j] *= inv;
+    return;
+  }
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < cols; ++j) mx = std::max(mx, xr[j]);
+  if (mx == -INFINITY) mx = 0;  // an all -inf row: exp gives 0s, then 0/0 = NaN as tfjs does
+  float sum = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    orow[j] = std::exp(xr[j] - mx);
+    sum += orow[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < cols; ++j) orow[j] *= inv;
+}
+
+}  // namespace cpu
 
 namespace {
 

@@ -89,3 +89,96 @@ export function rotaryReference(
       }
   return out;
 }
+
+/** Sizes for the attention references (as AttentionShape in layers.ts). */
+interface AttentionSizes {
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  seq: number;
+  keys: number;
+  headDim: number;
+  scale: number;
+}
+
+/**
+ * Causal grouped-query attention in float64: the softmax of scale * q k^T over the keys each
+ * query sees (keyMask[b, j] != 0 and j <= t + keys - seq; all keys alike when it sees none),
+ * then the weighted sum of v. Returns out [batch, heads, seq, headDim] and probs.
+ */
+export function attentionReference(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  keyMask: ArrayLike<number>,
+  s: AttentionSizes,
+): { out: Float64Array; probs: Float64Array } {
+  const { batch, heads, kvHeads, seq: T, keys: S, headDim: hd } = s;
+  const rep = heads / kvHeads;
+  const out = new Float64Array(batch * heads * T * hd);
+  const probs = new Float64Array(batch * heads * T * S);
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < heads; h++) {
+      const kv = (b * kvHeads + Math.floor(h / rep)) * S * hd;
+      for (let t = 0; t < T; t++) {
+        const qo = ((b * heads + h) * T + t) * hd;
+        const po = ((b * heads + h) * T + t) * S;
+        const seen = (j: number) => keyMask[b * S + j] !== 0 && j <= t + S - T;
+        let max = -Infinity;
+        const scores = new Float64Array(S);
+        for (let j = 0; j < S; j++) {
+          let dot = 0;
+          for (let i = 0; i < hd; i++) dot += q[qo + i]! * k[kv + j * hd + i]!;
+          scores[j] = s.scale * dot;
+          if (seen(j)) max = Math.max(max, scores[j]!);
+        }
+        let sum = 0;
+        for (let j = 0; j < S; j++) sum += seen(j) ? Math.exp(scores[j]! - max) : 0;
+        for (let j = 0; j < S; j++) probs[po + j] = max === -Infinity ? 1 / S : seen(j) ? Math.exp(scores[j]! - max) / sum : 0;
+        for (let j = 0; j < S; j++) for (let i = 0; i < hd; i++) out[qo + i]! += probs[po + j]! * v[kv + j * hd + i]!;
+      }
+    }
+  return { out, probs };
+}
+
+/** The gradients of attentionReference's out for `dout`, in float64: dq, dk and dv (none to q and k from a query that sees no key). */
+export function attentionBackwardReference(
+  dout: ArrayLike<number>,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  keyMask: ArrayLike<number>,
+  s: AttentionSizes,
+): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const { batch, heads, kvHeads, seq: T, keys: S, headDim: hd } = s;
+  const rep = heads / kvHeads;
+  const { probs } = attentionReference(q, k, v, keyMask, s);
+  const dq = new Float64Array(q.length);
+  const dk = new Float64Array(k.length);
+  const dv = new Float64Array(v.length);
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < heads; h++) {
+      const kv = (b * kvHeads + Math.floor(h / rep)) * S * hd;
+      for (let t = 0; t < T; t++) {
+        const qo = ((b * heads + h) * T + t) * hd;
+        const po = ((b * heads + h) * T + t) * S;
+        const sees = Array.from({ length: S }, (_, j) => keyMask[b * S + j] !== 0 && j <= t + S - T).some(Boolean);
+        const dp = new Float64Array(S);
+        let dot = 0;
+        for (let j = 0; j < S; j++) {
+          for (let i = 0; i < hd; i++) dp[j]! += dout[qo + i]! * v[kv + j * hd + i]!;
+          dot += probs[po + j]! * dp[j]!;
+        }
+        for (let j = 0; j < S; j++) {
+          const p = probs[po + j]!;
+          const ds = sees ? s.scale * p * (dp[j]! - dot) : 0; // seeing nothing, the output is constant
+          for (let i = 0; i < hd; i++) {
+            dv[kv + j * hd + i]! += p * dout[qo + i]!;
+            dq[qo + i]! += ds * k[kv + j * hd + i]!;
+            dk[kv + j * hd + i]! += ds * q[qo + i]!;
+          }
+        }
+      }
+    }
+  return { dq, dk, dv };
+}

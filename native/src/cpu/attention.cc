@@ -1,0 +1,171 @@
+// Causal grouped-query attention for training, forward and backward, one pool task per head
+// (forward) or per key/value head (backward). It replaces the model's composite chain (repeat of
+// the key/value heads, two batched matmuls, scale, additive -1e9 mask, softmax, and the
+// gradients of each) with sgemm calls on one head's rows while they are in cache. The softmax is
+// kept for the backward pass. A query that may see no key (left padding) attends uniformly to
+// every key, as the composite's additive mask does; its output is never used in a loss, and
+// being constant in q and k it sends them no gradient.
+//
+// Gradients (S = scale * Q K^T, P = softmax(S) over the visible keys, O = P V):
+//   dV = P^T dO,  dP = dO V^T,  dS = P * (dP - rowsum(P * dP)),  dQ = scale * dS K,
+//   dK = scale * dS^T Q,
+// with dK and dV summed over the query heads of a group in head order, so results do not depend
+// on the number of threads.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/errors.h"
+#include "cpu/blas.h"
+#include "cpu/op_helpers.h"
+#include "cpu/thread_pool.h"
+#include "rapo/rapo.h"
+
+#ifdef RAPO_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace rapo {
+
+namespace {
+
+// C = alpha * op(A) op(B) + beta * C, row-major, on the calling thread: OpenBLAS when the matmul
+// uses it, else a plain loop (the portable build; tests run both).
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+          int64_t ldb, float beta, float* c, int64_t ldc) {
+#ifdef RAPO_HAVE_OPENBLAS
+  if (cpu::blasForTasks()) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+                static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b,
+                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+    return;
+  }
+#endif
+  std::vector<float> row(static_cast<size_t>(n));
+  for (int64_t i = 0; i < m; ++i) {
+    std::fill(row.begin(), row.end(), 0.0f);
+    for (int64_t p = 0; p < k; ++p) {
+      const float aip = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);
+      if (tb) {
+        for (int64_t j = 0; j < n; ++j) row[j] += aip * b[j * ldb + p];
+      } else {
+        const float* bp = b + p * ldb;
+        for (int64_t j = 0; j < n; ++j) row[j] += aip * bp[j];
+      }
+    }
+    float* ci = c + i * ldc;
+    if (beta == 0.0f) {
+      std::copy(row.begin(), row.end(), ci);
+    } else {
+      for (int64_t j = 0; j < n; ++j) ci[j] = beta * ci[j] + row[j];
+    }
+  }
+}
+
+void checkShape(const AttentionShape& s) {
+  const std::string got = std::to_string(s.batch) + " x " + std::to_string(s.heads) + " (" + std::to_string(s.kvHeads) +
+                          " kv) x " + std::to_string(s.seq) + " x " + std::to_string(s.keys) + " x " + std::to_string(s.headDim);
+  if (s.batch < 0 || s.seq < 0 || s.keys < s.seq || s.heads < 1 || s.kvHeads < 1 || s.headDim < 1)
+    throwRange("batch, seq >= 0, keys >= seq and heads, kvHeads, headDim >= 1", got);
+  if (s.heads % s.kvHeads != 0) throwRange("heads a multiple of kvHeads", got);
+  if (!std::isfinite(s.scale)) throwExpected(ErrorKind::Range, "a finite number", "scale", jsNumber(s.scale));
+}
+
+}  // namespace
+
+void attentionForwardCpu(const float* q, const float* k, const float* v, const float* keyMask, float* out, float* probs,
+                         const AttentionShape& s) {
+  checkShape(s);
+  const int64_t T = s.seq, S = s.keys, hd = s.headDim, rep = s.heads / s.kvHeads, offset = S - T;
+  if (s.batch == 0 || T == 0) return;
+  const cpu::RowKernels& kernels = cpu::activeKernels();
+  auto& pool = cpu::ThreadPool::instance();
+  cpu::Scratch scratch(pool.threads());
+  pool.parallelFor(s.batch * s.heads, 1, [&](int64_t begin, int64_t end, int worker) {
+    float* sc = scratch.forWorker(worker);
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / s.heads, g = (task % s.heads) / rep;
+      const float* qh = q + task * T * hd;
+      const float* kg = k + (b * s.kvHeads + g) * S * hd;
+      const float* vg = v + (b * s.kvHeads + g) * S * hd;
+      const float* mask = keyMask + b * S;
+      float* p = probs + task * T * S;
+      gemm(false, true, T, S, hd, s.scale, qh, hd, kg, hd, 0.0f, p, S);
+      for (int64_t t = 0; t < T; ++t) {
+        float* row = p + t * S;
+        bool any = false;
+        for (int64_t j = 0; j < S; ++j) {
+          if (j > t + offset || mask[j] == 0.0f) {
+            row[j] = -INFINITY;
+          } else {
+            any = true;
+          }
+        }
+        if (any) {
+          cpu::softmaxRow(kernels, row, row, S, sc);
+        } else {
+          std::fill(row, row + S, 1.0f / static_cast<float>(S));
+        }
+      }
+      gemm(false, false, T, hd, S, 1.0f, p, S, vg, hd, 0.0f, out + task * T * hd, hd);
+    }
+  });
+}
+
+void attentionBackwardCpu(const float* dout, const float* q, const float* k, const float* v, const float* keyMask,
+                          const float* probs, float* dq, float* dk, float* dv, const AttentionShape& s) {
+  checkShape(s);
+  const int64_t T = s.seq, S = s.keys, hd = s.headDim, rep = s.heads / s.kvHeads;
+  const int64_t kvSize = s.batch * s.kvHeads * S * hd;
+  if (s.batch == 0 || T == 0) {
+    std::fill(dk, dk + kvSize, 0.0f);
+    std::fill(dv, dv + kvSize, 0.0f);
+    return;
+  }
+  auto& pool = cpu::ThreadPool::instance();
+  std::vector<float> dsAll(static_cast<size_t>(pool.threads()) * static_cast<size_t>(T * S));
+  pool.parallelFor(s.batch * s.kvHeads, 1, [&](int64_t begin, int64_t end, int worker) {
+    float* ds = dsAll.data() + static_cast<size_t>(worker) * static_cast<size_t>(T * S);
+    for (int64_t task = begin; task < end; ++task) {
+      const float* kg = k + task * S * hd;
+      const float* vg = v + task * S * hd;
+      float* dkg = dk + task * S * hd;
+      float* dvg = dv + task * S * hd;
+      const int64_t b = task / s.kvHeads, g = task % s.kvHeads;
+      // Query t sees a key when the first unmasked key comes at or before t + keys - seq;
+      // a query that sees none has a constant (uniform) output: no gradient to q or k.
+      int64_t first = S;
+      for (int64_t j = 0; j < S; ++j)
+        if (keyMask[b * S + j] != 0.0f) {
+          first = j;
+          break;
+        }
+      for (int64_t r = 0; r < rep; ++r) {
+        const int64_t head = b * s.heads + g * rep + r;
+        const float* doh = dout + head * T * hd;
+        const float* qh = q + head * T * hd;
+        const float* p = probs + head * T * S;
+        const float beta = r == 0 ? 0.0f : 1.0f;
+        gemm(true, false, S, hd, T, 1.0f, p, S, doh, hd, beta, dvg, hd);  // dV += P^T dO
+        gemm(false, true, T, S, hd, 1.0f, doh, hd, vg, hd, 0.0f, ds, S);  // dP = dO V^T
+        for (int64_t t = 0; t < T; ++t) {
+          const float* pr = p + t * S;
+          float* dr = ds + t * S;
+          if (first > t + S - T) {
+            std::fill(dr, dr + S, 0.0f);
+            continue;
+          }
+          float dot = 0.0f;
+          for (int64_t j = 0; j < S; ++j) dot += pr[j] * dr[j];
+          for (int64_t j = 0; j < S; ++j) dr[j] = pr[j] * (dr[j] - dot);
+        }
+        gemm(false, false, T, hd, S, s.scale, ds, S, kg, hd, 0.0f, dq + head * T * hd, hd);  // dQ = scale dS K
+        gemm(true, false, S, hd, T, s.scale, ds, S, qh, hd, beta, dkg, hd);                  // dK += scale dS^T Q
+      }
+    }
+  });
+}
+
+}  // namespace rapo
