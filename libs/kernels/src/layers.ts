@@ -128,8 +128,9 @@ export function rotary(x: Float32Array, cos: Float32Array, sin: Float32Array, s:
 }
 
 /**
- * Sizes of an attention call: q [batch, heads, seq, headDim], k and v [batch, kvHeads, keys,
- * headDim], keyMask [batch, keys]; `scale` multiplies q k^T (usually 1 / sqrt(headDim)).
+ * Sizes of an attention call: q [batch, seq, heads, headDim], k and v [batch, keys, kvHeads,
+ * headDim] (the layout a projection's output has once reshaped: no transposes), keyMask
+ * [batch, keys]; `scale` multiplies q k^T (usually 1 / sqrt(headDim)).
  */
 export interface AttentionShape {
   batch: number;

@@ -79,7 +79,7 @@ export function embeddingGradFused(dy: tf.Tensor, ids: tf.Tensor, rows: number):
 }
 
 /**
- * Causal grouped-query attention: q [B, heads, T, hd], k and v [B, kvHeads, keys, hd], keyMask
+ * Causal grouped-query attention: q [B, T, heads, hd], k and v [B, keys, kvHeads, hd], keyMask
  * [B, keys] float (1: the key may be seen), scores scaled by `scale`; query t sees key j when
  * keyMask[b, j] is 1 and j <= t + keys - T. One native kernel forward (keeping the softmax) and
  * one backward, for q, k and v; keyMask gets no gradient.

@@ -293,7 +293,8 @@ export class LlamaModel {
   /**
    * One attention + MLP block. `bias` [B, 1, T, Tk] is 0 where a query may see a key and -1e9
    * elsewhere; with `cache`, the new keys and values are appended to it. With `keyMask` [B, Tk]
-   * (the causal forward on rapo-native), the fused attention kernel reads it instead of `bias`.
+   * (the causal forward on rapo-native), the fused attention kernel reads it instead of `bias`,
+   * and the keys and values for a cache are made only when `wantCache`.
    */
   #block(
     i: number,
@@ -303,7 +304,8 @@ export class LlamaModel {
     bias: tf.Tensor4D | undefined,
     cache?: LayerCache,
     keyMask?: tf.Tensor2D,
-  ): { h: tf.Tensor3D; cache: LayerCache } {
+    wantCache = true,
+  ): { h: tf.Tensor3D; cache: LayerCache | undefined } {
     const c = this.config;
     const [B, T] = h.shape;
     const hd = headDim(c);
@@ -311,27 +313,45 @@ export class LlamaModel {
     const nKv = c.num_key_value_heads;
     const p = `model.layers.${i}`;
     const x = this.#rmsNorm(h, this.#p(`${p}.input_layernorm.weight`));
-    const heads = (t: tf.Tensor, n: number) => tf.transpose(t.reshape([B, T, n, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
     // Qwen3 normalizes each query and key head over its head_dim values before the rotation.
     const qkNorm = (t: tf.Tensor4D, which: 'q' | 'k') =>
       this.#layout.qkNorm ? (this.#rmsNorm(t, this.#p(`${p}.self_attn.${which}_norm.weight`)) as tf.Tensor4D) : t;
-    const q = this.#applyRotary(qkNorm(heads(this.#linear(x, `${p}.self_attn.q_proj`), nH), 'q'), cos, sin);
-    let k = this.#applyRotary(qkNorm(heads(this.#linear(x, `${p}.self_attn.k_proj`), nKv), 'k'), cos, sin);
-    let v = heads(this.#linear(x, `${p}.self_attn.v_proj`), nKv);
-    if (cache) {
-      k = tf.concat([cache.k, k], 2);
-      v = tf.concat([cache.v, v], 2);
+    let merged: tf.Tensor;
+    let newCache: LayerCache | undefined;
+    if (keyMask) {
+      // The fused kernels work in the projections' own layout [B, T, heads, hd]: no transposes.
+      // Rotary sees it as B*T rows of `heads` heads at one position each.
+      const rows = (t: tf.Tensor, n: number) => t.reshape([B, T, n, hd]) as tf.Tensor4D;
+      const rotate = (t: tf.Tensor4D, n: number) =>
+        rotaryFused(
+          t.reshape([B * T, n, 1, hd]) as tf.Tensor4D,
+          cos.reshape([B * T, 1, 1, hd]) as tf.Tensor4D,
+          sin.reshape([B * T, 1, 1, hd]) as tf.Tensor4D,
+        ).reshape([B, T, n, hd]) as tf.Tensor4D;
+      const q = rotate(qkNorm(rows(this.#linear(x, `${p}.self_attn.q_proj`), nH), 'q'), nH);
+      const k = rotate(qkNorm(rows(this.#linear(x, `${p}.self_attn.k_proj`), nKv), 'k'), nKv);
+      const v = rows(this.#linear(x, `${p}.self_attn.v_proj`), nKv);
+      if (wantCache) newCache = { k: tf.transpose(k, [0, 2, 1, 3]), v: tf.transpose(v, [0, 2, 1, 3]) };
+      merged = attentionFused(q, k, v, keyMask, 1 / Math.sqrt(hd)).reshape([B, T, nH * hd]);
+    } else {
+      const heads = (t: tf.Tensor, n: number) => tf.transpose(t.reshape([B, T, n, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const q = this.#applyRotary(qkNorm(heads(this.#linear(x, `${p}.self_attn.q_proj`), nH), 'q'), cos, sin);
+      let k = this.#applyRotary(qkNorm(heads(this.#linear(x, `${p}.self_attn.k_proj`), nKv), 'k'), cos, sin);
+      let v = heads(this.#linear(x, `${p}.self_attn.v_proj`), nKv);
+      if (cache) {
+        k = tf.concat([cache.k, k], 2);
+        v = tf.concat([cache.v, v], 2);
+      }
+      newCache = { k, v };
+      const Tk = k.shape[2];
+      const rep = nH / nKv;
+      // Each key/value head serves `rep` query heads (kv head 0 for query heads 0..rep-1, ...).
+      // The tile is done in rank 3: tfjs has no gradient for a rank-5 tile.
+      const expand = (t: tf.Tensor4D) => (rep === 1 ? t : (tf.tile(t.reshape([B * nKv, 1, Tk * hd]), [1, rep, 1]).reshape([B, nH, Tk, hd]) as tf.Tensor4D));
+      const scores = tf.add(tf.mul(tf.matMul(q, expand(k), false, true), 1 / Math.sqrt(hd)), bias!);
+      const attn = tf.matMul(tf.softmax(scores), expand(v)); // [B, nH, T, hd]
+      merged = tf.transpose(attn, [0, 2, 1, 3]).reshape([B, T, nH * hd]);
     }
-    const newCache = { k, v };
-    const Tk = k.shape[2];
-    const rep = nH / nKv;
-    // Each key/value head serves `rep` query heads (kv head 0 for query heads 0..rep-1, ...).
-    // The tile is done in rank 3: tfjs has no gradient for a rank-5 tile.
-    const expand = (t: tf.Tensor4D) => (rep === 1 ? t : (tf.tile(t.reshape([B * nKv, 1, Tk * hd]), [1, rep, 1]).reshape([B, nH, Tk, hd]) as tf.Tensor4D));
-    const attn = keyMask
-      ? attentionFused(q, k, v, keyMask, 1 / Math.sqrt(hd))
-      : tf.matMul(tf.softmax(tf.add(tf.mul(tf.matMul(q, expand(k), false, true), 1 / Math.sqrt(hd)), bias!)), expand(v)); // [B, nH, T, hd]
-    const merged = tf.transpose(attn, [0, 2, 1, 3]).reshape([B, T, nH * hd]);
     const h1 = tf.add(h, this.#linear(merged, `${p}.self_attn.o_proj`)) as tf.Tensor3D;
     const y = this.#rmsNorm(h1, this.#p(`${p}.post_attention_layernorm.weight`));
     const gate = this.#linear(y, `${p}.mlp.gate_proj`);
@@ -381,9 +401,9 @@ export class LlamaModel {
       let h = this.#embed(inputIds);
       const caches: LayerCache[] = [];
       for (let i = 0; i < this.config.num_hidden_layers; i++) {
-        const r = this.#block(i, h, cos, sin, bias, undefined, fused ? (mask as tf.Tensor2D) : undefined);
+        const r = this.#block(i, h, cos, sin, bias, undefined, fused ? (mask as tf.Tensor2D) : undefined, withCache);
         h = r.h;
-        caches.push(r.cache);
+        if (r.cache) caches.push(r.cache);
       }
       const logits = this.#head(h);
       return withCache ? { logits, cache: caches } : { logits };
@@ -406,7 +426,7 @@ export class LlamaModel {
       for (let i = 0; i < this.config.num_hidden_layers; i++) {
         const r = this.#block(i, h, cos, sin, bias, cache[i]);
         h = r.h;
-        next.push(r.cache);
+        next.push(r.cache!);
       }
       return { logits: this.#head(h), cache: next };
     }) as ForwardResult;

@@ -521,10 +521,10 @@ export function registerNativeBackend(): string | undefined {
       rotary(v(x), v(cos), v(sin), { batch, heads, seq, headDim }, inverse, out);
       return args.backend.makeTensorInfo(x.shape, 'float32', out);
     });
-    // Attention sizes from q [B, heads, T, hd] and k [B, kvHeads, keys, hd].
+    // Attention sizes from q [B, T, heads, hd] and k [B, keys, kvHeads, hd].
     const attentionShapeOf = (q: tf.TensorInfo, k: tf.TensorInfo, scale: number): AttentionShape => {
-      const [batch, heads, seq, headDim] = q.shape as [number, number, number, number];
-      return { batch, heads, kvHeads: k.shape[1]!, seq, keys: k.shape[2]!, headDim, scale };
+      const [batch, seq, heads, headDim] = q.shape as [number, number, number, number];
+      return { batch, heads, kvHeads: k.shape[2]!, seq, keys: k.shape[1]!, headDim, scale };
     };
     add(FUSED_KERNELS.attention, (args) => {
       const { q, k, v, keyMask } = args.inputs as Record<'q' | 'k' | 'v' | 'keyMask', tf.TensorInfo>;

@@ -219,8 +219,8 @@ void rotaryCpu(const float* x, const float* cosv, const float* sinv, float* out,
 // [0, rows), before writing anything.
 void scatterAddRowsCpu(const float* src, const int32_t* index, float* out, int64_t count, int64_t rows, int64_t width);
 
-// Causal grouped-query attention (training): q and out [batch, heads, seq, headDim]; k and v
-// [batch, kvHeads, keys, headDim] (query head h reads kv head h / (heads / kvHeads)); keyMask
+// Causal grouped-query attention (training): q and out [batch, seq, heads, headDim]; k and v
+// [batch, keys, kvHeads, headDim] (query head h reads kv head h / (heads / kvHeads)); keyMask
 // [batch, keys], nonzero where a key may be seen. Query t sees key j when keyMask[b, j] != 0 and
 // j <= t + keys - seq. probs [batch, heads, seq, keys] receives the softmax of scale * q k^T over
 // the visible keys (0 elsewhere; uniform over all keys when none is visible, a constant that

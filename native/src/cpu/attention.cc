@@ -1,5 +1,7 @@
 // Causal grouped-query attention for training, forward and backward, one pool task per head
-// (forward) or per key/value head (backward). It replaces the model's composite chain (repeat of
+// (forward) or per key/value head (backward). Queries, keys, values and their gradients are in
+// the [batch, seq, heads, headDim] layout the projections produce, so the model needs no
+// transposes around it: one head's rows are read and written with a row stride. It replaces the model's composite chain (repeat of
 // the key/value heads, two batched matmuls, scale, additive -1e9 mask, softmax, and the
 // gradients of each) with sgemm calls on one head's rows while they are in cache. The softmax is
 // kept for the backward pass. A query that may see no key (left padding) attends uniformly to
@@ -78,21 +80,22 @@ void checkShape(const AttentionShape& s) {
 void attentionForwardCpu(const float* q, const float* k, const float* v, const float* keyMask, float* out, float* probs,
                          const AttentionShape& s) {
   checkShape(s);
-  const int64_t T = s.seq, S = s.keys, hd = s.headDim, rep = s.heads / s.kvHeads, offset = S - T;
+  const int64_t T = s.seq, S = s.keys, hd = s.headDim, H = s.heads, G = s.kvHeads, rep = H / G, offset = S - T;
   if (s.batch == 0 || T == 0) return;
   const cpu::RowKernels& kernels = cpu::activeKernels();
   auto& pool = cpu::ThreadPool::instance();
   cpu::Scratch scratch(pool.threads());
-  pool.parallelFor(s.batch * s.heads, 1, [&](int64_t begin, int64_t end, int worker) {
+  pool.parallelFor(s.batch * H, 1, [&](int64_t begin, int64_t end, int worker) {
     float* sc = scratch.forWorker(worker);
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / s.heads, g = (task % s.heads) / rep;
-      const float* qh = q + task * T * hd;
-      const float* kg = k + (b * s.kvHeads + g) * S * hd;
-      const float* vg = v + (b * s.kvHeads + g) * S * hd;
+      const int64_t b = task / H, h = task % H, g = h / rep;
+      // Head h's rows: q[b, t, h, :] for t < T, H * hd apart; its keys k[b, j, g, :], G * hd apart.
+      const float* qh = q + (b * T * H + h) * hd;
+      const float* kg = k + (b * S * G + g) * hd;
+      const float* vg = v + (b * S * G + g) * hd;
       const float* mask = keyMask + b * S;
       float* p = probs + task * T * S;
-      gemm(false, true, T, S, hd, s.scale, qh, hd, kg, hd, 0.0f, p, S);
+      gemm(false, true, T, S, hd, s.scale, qh, H * hd, kg, G * hd, 0.0f, p, S);
       for (int64_t t = 0; t < T; ++t) {
         float* row = p + t * S;
         bool any = false;
@@ -109,7 +112,7 @@ void attentionForwardCpu(const float* q, const float* k, const float* v, const f
           std::fill(row, row + S, 1.0f / static_cast<float>(S));
         }
       }
-      gemm(false, false, T, hd, S, 1.0f, p, S, vg, hd, 0.0f, out + task * T * hd, hd);
+      gemm(false, false, T, hd, S, 1.0f, p, S, vg, G * hd, 0.0f, out + (b * T * H + h) * hd, H * hd);
     }
   });
 }
@@ -125,15 +128,17 @@ void attentionBackwardCpu(const float* dout, const float* q, const float* k, con
     return;
   }
   auto& pool = cpu::ThreadPool::instance();
+  const int64_t H = s.heads, G = s.kvHeads;
   std::vector<float> dsAll(static_cast<size_t>(pool.threads()) * static_cast<size_t>(T * S));
-  pool.parallelFor(s.batch * s.kvHeads, 1, [&](int64_t begin, int64_t end, int worker) {
+  pool.parallelFor(s.batch * G, 1, [&](int64_t begin, int64_t end, int worker) {
     float* ds = dsAll.data() + static_cast<size_t>(worker) * static_cast<size_t>(T * S);
     for (int64_t task = begin; task < end; ++task) {
-      const float* kg = k + task * S * hd;
-      const float* vg = v + task * S * hd;
-      float* dkg = dk + task * S * hd;
-      float* dvg = dv + task * S * hd;
-      const int64_t b = task / s.kvHeads, g = task % s.kvHeads;
+      const int64_t b = task / G, g = task % G;
+      const int64_t kvOff = (b * S * G + g) * hd;  // k[b, 0, g, :], rows G * hd apart
+      const float* kg = k + kvOff;
+      const float* vg = v + kvOff;
+      float* dkg = dk + kvOff;
+      float* dvg = dv + kvOff;
       // Query t sees a key when the first unmasked key comes at or before t + keys - seq;
       // a query that sees none has a constant (uniform) output: no gradient to q or k.
       int64_t first = S;
@@ -143,13 +148,14 @@ void attentionBackwardCpu(const float* dout, const float* q, const float* k, con
           break;
         }
       for (int64_t r = 0; r < rep; ++r) {
-        const int64_t head = b * s.heads + g * rep + r;
-        const float* doh = dout + head * T * hd;
-        const float* qh = q + head * T * hd;
-        const float* p = probs + head * T * S;
+        const int64_t h = g * rep + r;
+        const int64_t qOff = (b * T * H + h) * hd;  // q[b, 0, h, :], rows H * hd apart
+        const float* doh = dout + qOff;
+        const float* qh = q + qOff;
+        const float* p = probs + (b * H + h) * T * S;
         const float beta = r == 0 ? 0.0f : 1.0f;
-        gemm(true, false, S, hd, T, 1.0f, p, S, doh, hd, beta, dvg, hd);  // dV += P^T dO
-        gemm(false, true, T, S, hd, 1.0f, doh, hd, vg, hd, 0.0f, ds, S);  // dP = dO V^T
+        gemm(true, false, S, hd, T, 1.0f, p, S, doh, H * hd, beta, dvg, G * hd);  // dV += P^T dO
+        gemm(false, true, T, S, hd, 1.0f, doh, H * hd, vg, G * hd, 0.0f, ds, S);  // dP = dO V^T
         for (int64_t t = 0; t < T; ++t) {
           const float* pr = p + t * S;
           float* dr = ds + t * S;
@@ -161,8 +167,8 @@ void attentionBackwardCpu(const float* dout, const float* q, const float* k, con
           for (int64_t j = 0; j < S; ++j) dot += pr[j] * dr[j];
           for (int64_t j = 0; j < S; ++j) dr[j] = pr[j] * (dr[j] - dot);
         }
-        gemm(false, false, T, hd, S, s.scale, ds, S, kg, hd, 0.0f, dq + head * T * hd, hd);  // dQ = scale dS K
-        gemm(true, false, S, hd, T, s.scale, ds, S, qh, hd, beta, dkg, hd);                  // dK += scale dS^T Q
+        gemm(false, false, T, hd, S, s.scale, ds, S, kg, G * hd, 0.0f, dq + qOff, H * hd);  // dQ = scale dS K
+        gemm(true, false, S, hd, T, s.scale, ds, S, qh, H * hd, beta, dkg, G * hd);        // dK += scale dS^T Q
       }
     }
   });

@@ -102,9 +102,10 @@ interface AttentionSizes {
 }
 
 /**
- * Causal grouped-query attention in float64: the softmax of scale * q k^T over the keys each
- * query sees (keyMask[b, j] != 0 and j <= t + keys - seq; all keys alike when it sees none),
- * then the weighted sum of v. Returns out [batch, heads, seq, headDim] and probs.
+ * Causal grouped-query attention in float64, q [batch, seq, heads, headDim], k and v [batch,
+ * keys, kvHeads, headDim]: the softmax of scale * q k^T over the keys each query sees
+ * (keyMask[b, j] != 0 and j <= t + keys - seq; all keys alike when it sees none), then the
+ * weighted sum of v. Returns out (like q) and probs [batch, heads, seq, keys].
  */
 export function attentionReference(
   q: ArrayLike<number>,
@@ -115,27 +116,27 @@ export function attentionReference(
 ): { out: Float64Array; probs: Float64Array } {
   const { batch, heads, kvHeads, seq: T, keys: S, headDim: hd } = s;
   const rep = heads / kvHeads;
-  const out = new Float64Array(batch * heads * T * hd);
+  const out = new Float64Array(batch * T * heads * hd);
   const probs = new Float64Array(batch * heads * T * S);
   for (let b = 0; b < batch; b++)
     for (let h = 0; h < heads; h++) {
-      const kv = (b * kvHeads + Math.floor(h / rep)) * S * hd;
+      const kvAt = (j: number) => ((b * S + j) * kvHeads + Math.floor(h / rep)) * hd;
       for (let t = 0; t < T; t++) {
-        const qo = ((b * heads + h) * T + t) * hd;
+        const qo = ((b * T + t) * heads + h) * hd;
         const po = ((b * heads + h) * T + t) * S;
         const seen = (j: number) => keyMask[b * S + j] !== 0 && j <= t + S - T;
         let max = -Infinity;
         const scores = new Float64Array(S);
         for (let j = 0; j < S; j++) {
           let dot = 0;
-          for (let i = 0; i < hd; i++) dot += q[qo + i]! * k[kv + j * hd + i]!;
+          for (let i = 0; i < hd; i++) dot += q[qo + i]! * k[kvAt(j) + i]!;
           scores[j] = s.scale * dot;
           if (seen(j)) max = Math.max(max, scores[j]!);
         }
         let sum = 0;
         for (let j = 0; j < S; j++) sum += seen(j) ? Math.exp(scores[j]! - max) : 0;
         for (let j = 0; j < S; j++) probs[po + j] = max === -Infinity ? 1 / S : seen(j) ? Math.exp(scores[j]! - max) / sum : 0;
-        for (let j = 0; j < S; j++) for (let i = 0; i < hd; i++) out[qo + i]! += probs[po + j]! * v[kv + j * hd + i]!;
+        for (let j = 0; j < S; j++) for (let i = 0; i < hd; i++) out[qo + i]! += probs[po + j]! * v[kvAt(j) + i]!;
       }
     }
   return { out, probs };
@@ -158,24 +159,24 @@ export function attentionBackwardReference(
   const dv = new Float64Array(v.length);
   for (let b = 0; b < batch; b++)
     for (let h = 0; h < heads; h++) {
-      const kv = (b * kvHeads + Math.floor(h / rep)) * S * hd;
+      const kvAt = (j: number) => ((b * S + j) * kvHeads + Math.floor(h / rep)) * hd;
       for (let t = 0; t < T; t++) {
-        const qo = ((b * heads + h) * T + t) * hd;
+        const qo = ((b * T + t) * heads + h) * hd;
         const po = ((b * heads + h) * T + t) * S;
         const sees = Array.from({ length: S }, (_, j) => keyMask[b * S + j] !== 0 && j <= t + S - T).some(Boolean);
         const dp = new Float64Array(S);
         let dot = 0;
         for (let j = 0; j < S; j++) {
-          for (let i = 0; i < hd; i++) dp[j]! += dout[qo + i]! * v[kv + j * hd + i]!;
+          for (let i = 0; i < hd; i++) dp[j]! += dout[qo + i]! * v[kvAt(j) + i]!;
           dot += probs[po + j]! * dp[j]!;
         }
         for (let j = 0; j < S; j++) {
           const p = probs[po + j]!;
           const ds = sees ? s.scale * p * (dp[j]! - dot) : 0; // seeing nothing, the output is constant
           for (let i = 0; i < hd; i++) {
-            dv[kv + j * hd + i]! += p * dout[qo + i]!;
-            dq[qo + i]! += ds * k[kv + j * hd + i]!;
-            dk[kv + j * hd + i]! += ds * q[qo + i]!;
+            dv[kvAt(j) + i]! += p * dout[qo + i]!;
+            dq[qo + i]! += ds * k[kvAt(j) + i]!;
+            dk[kvAt(j) + i]! += ds * q[qo + i]!;
           }
         }
       }
