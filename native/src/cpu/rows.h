@@ -34,6 +34,8 @@ struct RowKernels {
   double (*backward)(const void* row, DType inDtype, int64_t v, float temperature, float lse, float scale,
                      void* out, DType outDtype, float* scratch);
   double (*streamRead)(const float* data, int64_t count);
+  // out[i] = 1 / (1 + exp(-x[i])) (SwiGLU's gate); out may be x.
+  void (*sigmoid)(const float* x, float* out, int64_t n);
 };
 
 const RowKernels& scalarKernels();

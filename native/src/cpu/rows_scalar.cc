@@ -69,10 +69,14 @@ double streamRead(const float* data, int64_t count) {
   return s;
 }
 
+void sigmoid(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = 1.0f / (1.0f + std::exp(-x[i]));
+}
+
 }  // namespace
 
 const RowKernels& scalarKernels() {
-  static const RowKernels k{"scalar", lseF32, lseBf16, backward, streamRead};
+  static const RowKernels k{"scalar", lseF32, lseBf16, backward, streamRead, sigmoid};
   return k;
 }
 
