@@ -3,7 +3,7 @@
 // safety and a few training steps of a small model.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from './backend.js';
-import { NATIVE_BACKEND, nativePoolStats, registerNativeBackend } from './native-backend.js';
+import { BufferPool, NATIVE_BACKEND, nativePoolStats, registerNativeBackend } from './native-backend.js';
 import { parseConfig } from './config.js';
 import { LlamaModel } from './model.js';
 import { mulberry32 } from '@rapo/random';
@@ -268,6 +268,29 @@ describe('rapo-native output-array pool', () => {
     expect(nativePoolStats()!.freeBytes).toBe(free - 256 * 256 * 4);
     expect(b.dataSync()[0]).toBe(3);
     tf.dispose([a, b]);
+  });
+
+  it('makes room for new sizes by dropping the sizes least recently asked for', () => {
+    const pool = new BufferPool(4 * 100); // room for 100 floats
+    const free = (n: number) => {
+      const a = pool.take('float32', n);
+      pool.ref(a);
+      pool.unref(a);
+    };
+    free(40);
+    free(30);
+    expect(pool.freeBytes).toBe(4 * 70);
+    pool.ref(pool.take('float32', 40)); // asked for 40 again: now the most recent size (held)
+    free(40);
+    free(50); // full: drops the 30s, the least recently asked for, and keeps the 40s
+    expect(pool.freeBytes).toBe(4 * 90);
+    const again = pool.take('float32', 40);
+    expect(pool.freeBytes).toBe(4 * 50); // the 40 came from the pool
+    pool.ref(again);
+    pool.take('float32', 30);
+    expect(pool.freeBytes).toBe(4 * 50); // the 30 did not: it was dropped
+    free(200); // larger than the whole pool: never kept
+    expect(pool.freeBytes).toBe(4 * 50);
   });
 
   it('never recycles an array handed out by dataSync or data', async () => {

@@ -54,7 +54,7 @@ export const FUSED_KERNELS = {
  * buffer (every tensor that does is counted through write/move), and its values were never
  * handed out by readSync/read (tensor.dataSync() returns the backend's own array).
  */
-class BufferPool {
+export class BufferPool {
   /** Buffers the pool made and still tracks, with the number of tensors whose values view them. */
   readonly views = new Map<ArrayBuffer, number>();
   readonly #free = new Map<number, (Float32Array | Int32Array)[]>();
@@ -65,8 +65,12 @@ class BufferPool {
     const bytes = size * 4;
     const list = this.#free.get(bytes);
     let buf = list?.pop()?.buffer as ArrayBuffer | undefined;
-    if (buf) this.#freeBytes -= bytes;
-    else buf = new ArrayBuffer(bytes);
+    if (buf) {
+      this.#freeBytes -= bytes;
+      // Most recently used sizes last: eviction takes the sizes not asked for longest.
+      this.#free.delete(bytes);
+      this.#free.set(bytes, list!);
+    } else buf = new ArrayBuffer(bytes);
     this.views.set(buf, 0);
     return dtype === 'int32' ? new Int32Array(buf) : new Float32Array(buf);
   }
@@ -88,6 +92,19 @@ class BufferPool {
       return;
     }
     this.views.delete(buf);
+    if (buf.byteLength > this.maxBytes) return;
+    // Full: make room by dropping buffers of the sizes least recently asked for. Without this, the
+    // sizes of one phase (sampling) would fill the pool and every array of the next (a training
+    // step) would be new: 20% slower steps measured after generation in the same process.
+    for (const [bytes, l] of this.#free) {
+      if (this.#freeBytes + buf.byteLength <= this.maxBytes) break;
+      if (bytes === buf.byteLength) continue;
+      while (l.length > 0 && this.#freeBytes + buf.byteLength > this.maxBytes) {
+        l.pop();
+        this.#freeBytes -= bytes;
+      }
+      if (l.length === 0) this.#free.delete(bytes);
+    }
     if (this.#freeBytes + buf.byteLength > this.maxBytes) return;
     const list = this.#free.get(buf.byteLength) ?? [];
     list.push(new Float32Array(buf));
