@@ -1,4 +1,5 @@
 // Float64 oracles of the fused layer kernels (layers.ts): the formulas written plainly.
+import type { AttentionShape } from '../layers.js';
 
 export function rmsNormReference(
   x: ArrayLike<number>,
@@ -90,17 +91,6 @@ export function rotaryReference(
   return out;
 }
 
-/** Sizes for the attention references (as AttentionShape in layers.ts). */
-interface AttentionSizes {
-  batch: number;
-  heads: number;
-  kvHeads: number;
-  seq: number;
-  keys: number;
-  headDim: number;
-  scale: number;
-}
-
 /**
  * Causal grouped-query attention in float64, q [batch, seq, heads, headDim], k and v [batch,
  * keys, kvHeads, headDim]: the softmax of scale * q k^T over the keys each query sees
@@ -112,7 +102,7 @@ export function attentionReference(
   k: ArrayLike<number>,
   v: ArrayLike<number>,
   keyMask: ArrayLike<number>,
-  s: AttentionSizes,
+  s: AttentionShape,
 ): { out: Float64Array; probs: Float64Array } {
   const { batch, heads, kvHeads, seq: T, keys: S, headDim: hd } = s;
   const rep = heads / kvHeads;
@@ -149,7 +139,7 @@ export function attentionBackwardReference(
   k: ArrayLike<number>,
   v: ArrayLike<number>,
   keyMask: ArrayLike<number>,
-  s: AttentionSizes,
+  s: AttentionShape,
 ): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
   const { batch, heads, kvHeads, seq: T, keys: S, headDim: hd } = s;
   const rep = heads / kvHeads;
