@@ -12,7 +12,8 @@ import { readSafetensors, writeSafetensors, type SafetensorsDtype } from './safe
 import { BpeTokenizer } from './tokenizer/index.js';
 
 export interface GenerationConfig {
-  eos_token_id?: number;
+  /** One id, or several (Llama 3 lists its end-of-turn and end-of-text tokens). */
+  eos_token_id?: number | number[];
   pad_token_id?: number;
   temperature?: number;
   top_p?: number;

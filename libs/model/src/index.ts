@@ -28,7 +28,7 @@ export { setFusedLayers, fusedLayersActive } from './fused.js';
 export { generate, resolveEngine, sampleToken, type GenerateOptions, type GenerateEngine, type Generation, type FinishReason } from './generate.js';
 export { renderChat, templateTokens, stripChatMarkers, CHATML_TEMPLATE, CHAT_SPECIAL_TOKENS, END_OF_TURN, PAD_TOKEN, type RenderChatOptions } from './chat.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type Checkpoint, type GenerationConfig, type SaveOptions } from './checkpoint.js';
-export { LocalChatModel, type Completion, type CompletionChoice, type LocalCallOptions } from './local-model.js';
+export { LocalChatModel, answerStopIds, type Completion, type CompletionChoice, type LocalCallOptions } from './local-model.js';
 export { serve, isLoopbackHost, exposureProblem, checkApiKey, checkCorsOrigin, type ServeOptions, type RunningServer } from './server.js';
 export * from './safetensors.js';
 export * from './tokenizer/index.js';

@@ -19,10 +19,28 @@ import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { generate, type FinishReason } from './generate.js';
 import { TextStream } from './text-stream.js';
 
+/**
+ * The token ids that end an answer of `checkpoint`: ChatML's end of turn, the eos_token of its
+ * tokenizer_config.json (Llama 3's <|eot_id|>, ...), and generation_config.json's eos_token_id,
+ * a number or a list as Hugging Face writes it. Those its vocabulary lacks are left out.
+ */
+export function answerStopIds(checkpoint: Pick<Checkpoint, 'tokenizer' | 'eosToken' | 'generation'>): number[] {
+  const ids = new Set<number>();
+  for (const token of [END_OF_TURN, checkpoint.eosToken]) {
+    const id = token === undefined ? undefined : checkpoint.tokenizer.tokenToId(token);
+    if (id !== undefined) ids.add(id);
+  }
+  const fromConfig = checkpoint.generation.eos_token_id;
+  for (const id of Array.isArray(fromConfig) ? fromConfig : fromConfig === undefined ? [] : [fromConfig]) {
+    if (Number.isInteger(id) && id >= 0 && id < checkpoint.tokenizer.vocabSize) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
 export interface CompletionChoice {
   text: string;
   finishReason: FinishReason;
-  /** Token ids of the completion (the end-of-turn token excluded). */
+  /** Token ids of the completion (the token that ended it excluded). */
   tokens: number[];
   logprobs?: TokenLogprob[];
 }
@@ -108,7 +126,8 @@ export class LocalChatModel implements ChatModel {
     const n = params.n ?? 1;
     const maxNewTokens = Math.min(params.max_tokens ?? generation.max_new_tokens ?? 256, room);
     const temperature = params.temperature ?? generation.temperature ?? 1;
-    const eos = tokenizer.tokenToId(END_OF_TURN);
+    const stops = answerStopIds(this.checkpoint);
+    const isStop = (token: number) => stops.includes(token);
     // Reasoning tags (<think>, ...) may be special tokens and must survive; the ChatML markers
     // and padding are not part of an answer.
     const decode = (ids: number[]) => stripChatMarkers(tokenizer.decode(ids));
@@ -138,11 +157,11 @@ export class LocalChatModel implements ChatModel {
         topP: params.top_p ?? generation.top_p ?? 1,
         topK: generation.top_k ?? 0,
         seed: params.seed ?? randomInt(2 ** 31),
-        stopTokenIds: eos !== undefined ? [eos] : [],
+        stopTokenIds: stops,
         stopStrings: params.stop,
         decode,
         signal: options.signal,
-        onToken: streams ? (b, token) => token !== eos && streams[b]!.push(token) : undefined,
+        onToken: streams ? (b, token) => !isStop(token) && streams[b]!.push(token) : undefined,
         onLogits: topLogprobs
           ? (_, logits) => {
               const T = temperature > 0 ? temperature : 1;
@@ -161,7 +180,7 @@ export class LocalChatModel implements ChatModel {
       },
     );
     const choices = gen.tokens.map((tokens, b): CompletionChoice => {
-      const kept = tokens.length && tokens[tokens.length - 1] === eos ? tokens.slice(0, -1) : tokens;
+      const kept = tokens.length && isStop(tokens[tokens.length - 1]!) ? tokens.slice(0, -1) : tokens;
       const text = visible(kept);
       streams?.[b]!.finish(text);
       const logprobs = params.logprobs
