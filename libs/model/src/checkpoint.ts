@@ -8,7 +8,7 @@ import { writeJsonAtomic } from '@rapo/files';
 import { CHATML_TEMPLATE, END_OF_TURN, PAD_TOKEN, templateTokens } from './chat.js';
 import { ConfigError, parseConfig, toHfConfig, type ModelConfig } from './config.js';
 import { LlamaModel, ModelError } from './model.js';
-import { readSafetensors, writeSafetensors, type SafetensorsDtype } from './safetensors.js';
+import { readSafetensors, writeSafetensors, type SafetensorsDtype, type StoredTensor } from './safetensors.js';
 import { BpeTokenizer } from './tokenizer/index.js';
 
 export interface GenerationConfig {
@@ -88,6 +88,54 @@ function readJson(dir: string, file: string): unknown {
   }
 }
 
+/**
+ * The weights of checkpoint `dir`: model.safetensors, or the shards model.safetensors.index.json
+ * lists (Hugging Face's layout for large models: `weight_map` names each tensor's file). Every
+ * shard must hold exactly the tensors the index gives it. The metadata is the single file's, or
+ * the first shard's.
+ */
+function readWeights(dir: string): { tensors: Map<string, StoredTensor>; metadata: Record<string, string>; where: string } {
+  const single = join(dir, 'model.safetensors');
+  if (existsSync(single)) return { ...readSafetensors(single), where: 'model.safetensors' };
+  const indexName = 'model.safetensors.index.json';
+  if (!existsSync(join(dir, indexName))) throw new CheckpointError(`checkpoint ${dir}: missing model.safetensors (and no ${indexName} listing shards)`);
+  const index = readJson(dir, indexName) as { weight_map?: unknown };
+  const map = index?.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.keys(map).length === 0) {
+    throw new CheckpointError(`checkpoint ${dir}: ${indexName} has no weight_map naming each tensor's file`);
+  }
+  const byFile = new Map<string, Set<string>>();
+  for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof file !== 'string' || file === '' || file.includes('/') || file.includes('\\') || file.startsWith('.')) {
+      throw new CheckpointError(
+        `checkpoint ${dir}: ${indexName} gives tensor ${name} the file ${JSON.stringify(file)}; expected a file name in the checkpoint folder`,
+      );
+    }
+    if (!byFile.has(file)) byFile.set(file, new Set());
+    byFile.get(file)!.add(name);
+  }
+  const tensors = new Map<string, StoredTensor>();
+  let metadata: Record<string, string> = {};
+  const files = [...byFile.keys()].sort();
+  for (const file of files) {
+    if (!existsSync(join(dir, file))) throw new CheckpointError(`checkpoint ${dir}: missing shard ${file}, which ${indexName} lists`);
+  }
+  for (const file of files) {
+    const shard = readSafetensors(join(dir, file));
+    if (file === files[0]) metadata = shard.metadata;
+    const listed = byFile.get(file)!;
+    for (const name of listed) {
+      const t = shard.tensors.get(name);
+      if (!t) throw new CheckpointError(`checkpoint ${dir}: shard ${file} lacks tensor ${name}, which ${indexName} puts there`);
+      tensors.set(name, t);
+    }
+    for (const name of shard.tensors.keys()) {
+      if (!listed.has(name)) throw new CheckpointError(`checkpoint ${dir}: shard ${file} holds tensor ${name}, which ${indexName} does not put there`);
+    }
+  }
+  return { tensors, metadata, where: `the shards of ${indexName}` };
+}
+
 export function loadCheckpoint(dir: string): Checkpoint {
   if (!existsSync(dir)) throw new CheckpointError(`checkpoint ${dir}: no such directory`);
   let config: ModelConfig;
@@ -97,22 +145,13 @@ export function loadCheckpoint(dir: string): Checkpoint {
     if (e instanceof ConfigError) throw new CheckpointError(e.message);
     throw e;
   }
-  const weightsPath = join(dir, 'model.safetensors');
-  if (!existsSync(weightsPath)) {
-    throw new CheckpointError(
-      `checkpoint ${dir}: missing model.safetensors` +
-        (existsSync(join(dir, 'model.safetensors.index.json'))
-          ? ' (the weights are sharded, listed in model.safetensors.index.json; rapo reads one file: save the model again with transformers, save_pretrained(dir, max_shard_size="100GB"))'
-          : ''),
-    );
-  }
-  const { tensors, metadata } = readSafetensors(weightsPath);
+  const { tensors, metadata, where } = readWeights(dir);
   let model: LlamaModel;
   try {
     model = LlamaModel.fromTensors(
       config,
       [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
-      `checkpoint ${dir}: model.safetensors`,
+      `checkpoint ${dir}: ${where}`,
     );
   } catch (e) {
     if (e instanceof ModelError) throw new CheckpointError(e.message);

@@ -615,11 +615,53 @@ describe('refusals name the file, the field or tensor, and what was expected', (
     expect(loadError(other)).toContain('unexpected tensor lm_head.weight (the config ties the output head to the embeddings)');
   });
 
-  it('sharded weights', () => {
-    const dir = writeHfFolder('sharded', qwen2(true), hfTensors(qwen2(true), 1));
-    rmSync(join(dir, 'model.safetensors'));
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: {} }));
-    expect(existsSync(join(dir, 'model.safetensors'))).toBe(false);
-    expect(loadError(dir)).toContain(`checkpoint ${dir}: missing model.safetensors (the weights are sharded, listed in model.safetensors.index.json`);
+  it('sharded weights: read through model.safetensors.index.json, each shard checked against it', () => {
+    const cfg = qwen2(true);
+    const w = hfTensors(cfg, 1);
+    const names = [...w.keys()];
+    // Two shards, as save_pretrained writes them: the index maps every tensor to its file.
+    const shard = (dir: string, file: string, part: string[], extra: string[] = []) =>
+      writeSafetensors(
+        join(dir, file),
+        [...part, ...extra].map((n) => ({ name: n, shape: w.get(n)!.shape, data: w.get(n)!.data })),
+        { format: 'pt' },
+      );
+    const half = Math.ceil(names.length / 2);
+    const sharded = (name: string, map: Record<string, string> = {}, extraInSecond: string[] = []) => {
+      const dir = writeHfFolder(name, cfg, w);
+      rmSync(join(dir, 'model.safetensors'));
+      shard(dir, 'model-00001-of-00002.safetensors', names.slice(0, half));
+      shard(dir, 'model-00002-of-00002.safetensors', names.slice(half), extraInSecond);
+      const weightMap = Object.fromEntries(names.map((n, i) => [n, i < half ? 'model-00001-of-00002.safetensors' : 'model-00002-of-00002.safetensors']));
+      writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: { ...weightMap, ...map } }));
+      return dir;
+    };
+    const { model } = loadCheckpoint(sharded('sharded'));
+    expect(maxDiff(rapoLogits(model, IDS), referenceLogits(cfg, w, IDS))).toBeLessThan(1e-4);
+    model.dispose();
+
+    const missing = sharded('sharded-missing', { [names[0]!]: 'model-00003-of-00002.safetensors' });
+    expect(loadError(missing)).toContain(`checkpoint ${missing}: missing shard model-00003-of-00002.safetensors, which model.safetensors.index.json lists`);
+    const ghost = sharded('sharded-ghost', { 'model.layers.9.mlp.up_proj.weight': 'model-00001-of-00002.safetensors' });
+    expect(loadError(ghost)).toContain(
+      'shard model-00001-of-00002.safetensors lacks tensor model.layers.9.mlp.up_proj.weight, which model.safetensors.index.json puts there',
+    );
+    const moved = sharded('sharded-moved', { [names[0]!]: 'model-00002-of-00002.safetensors' });
+    expect(loadError(moved)).toContain(
+      `shard model-00001-of-00002.safetensors holds tensor ${names[0]}, which model.safetensors.index.json does not put there`,
+    );
+    const extra = sharded('sharded-extra', {}, [names[0]!]);
+    expect(loadError(extra)).toContain(
+      `shard model-00002-of-00002.safetensors holds tensor ${names[0]}, which model.safetensors.index.json does not put there`,
+    );
+    const outside = sharded('sharded-outside', { [names[0]!]: '../elsewhere.safetensors' });
+    expect(loadError(outside)).toContain('expected a file name in the checkpoint folder');
+    const empty = sharded('sharded-empty');
+    writeFileSync(join(empty, 'model.safetensors.index.json'), JSON.stringify({ weight_map: {} }));
+    expect(loadError(empty)).toContain(`checkpoint ${empty}: model.safetensors.index.json has no weight_map naming each tensor's file`);
+    const none = writeHfFolder('no-weights', cfg, w);
+    rmSync(join(none, 'model.safetensors'));
+    expect(existsSync(join(none, 'model.safetensors'))).toBe(false);
+    expect(loadError(none)).toContain(`checkpoint ${none}: missing model.safetensors (and no model.safetensors.index.json listing shards)`);
   });
 });
