@@ -25,46 +25,9 @@
 #include "cpu/thread_pool.h"
 #include "rapo/rapo.h"
 
-#ifdef RAPO_HAVE_OPENBLAS
-#include <cblas.h>
-#endif
-
 namespace rapo {
 
 namespace {
-
-// C = alpha * op(A) op(B) + beta * C, row-major, on the calling thread: OpenBLAS when the matmul
-// uses it, else a plain loop (the portable build; tests run both).
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
-          int64_t ldb, float beta, float* c, int64_t ldc) {
-#ifdef RAPO_HAVE_OPENBLAS
-  if (cpu::blasForTasks()) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-                static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b,
-                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
-    return;
-  }
-#endif
-  std::vector<float> row(static_cast<size_t>(n));
-  for (int64_t i = 0; i < m; ++i) {
-    std::fill(row.begin(), row.end(), 0.0f);
-    for (int64_t p = 0; p < k; ++p) {
-      const float aip = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);
-      if (tb) {
-        for (int64_t j = 0; j < n; ++j) row[j] += aip * b[j * ldb + p];
-      } else {
-        const float* bp = b + p * ldb;
-        for (int64_t j = 0; j < n; ++j) row[j] += aip * bp[j];
-      }
-    }
-    float* ci = c + i * ldc;
-    if (beta == 0.0f) {
-      std::copy(row.begin(), row.end(), ci);
-    } else {
-      for (int64_t j = 0; j < n; ++j) ci[j] = beta * ci[j] + row[j];
-    }
-  }
-}
 
 // Queries are taken kRowBlock at a time, each block against the keys its last query may see:
 // with a causal mask that skips about a third of the products at 128 tokens.
@@ -118,7 +81,7 @@ void attentionForwardCpu(const float* q, const float* k, const float* v, const f
       for (int64_t t0 = 0; t0 < T; t0 += kRowBlock) {
         const int64_t t1 = std::min(T, t0 + kRowBlock), n = keysFor(t0, t1, first, offset, S);
         float* pb = p + t0 * S;
-        gemm(false, true, t1 - t0, n, hd, s.scale, qh + t0 * H * hd, H * hd, kg, G * hd, 0.0f, pb, S);
+        cpu::gemmOnThread(false, true, t1 - t0, n, hd, s.scale, qh + t0 * H * hd, H * hd, kg, G * hd, 0.0f, pb, S);
         for (int64_t t = t0; t < t1; ++t) {
           float* row = p + t * S;
           std::fill(row + n, row + S, 0.0f);  // keys after the block's last query: never seen
@@ -130,7 +93,7 @@ void attentionForwardCpu(const float* q, const float* k, const float* v, const f
             if (j > t + offset || mask[j] == 0.0f) row[j] = -INFINITY;
           cpu::softmaxRow(kernels, row, row, n, sc);
         }
-        gemm(false, false, t1 - t0, hd, n, 1.0f, pb, S, vg, G * hd, 0.0f, o + t0 * H * hd, H * hd);
+        cpu::gemmOnThread(false, false, t1 - t0, hd, n, 1.0f, pb, S, vg, G * hd, 0.0f, o + t0 * H * hd, H * hd);
       }
     }
   });
@@ -139,15 +102,14 @@ void attentionForwardCpu(const float* q, const float* k, const float* v, const f
 void attentionBackwardCpu(const float* dout, const float* q, const float* k, const float* v, const float* keyMask,
                           const float* probs, float* dq, float* dk, float* dv, const AttentionShape& s) {
   checkShape(s);
-  const int64_t T = s.seq, S = s.keys, hd = s.headDim, rep = s.heads / s.kvHeads;
-  const int64_t kvSize = s.batch * s.kvHeads * S * hd;
+  const int64_t T = s.seq, S = s.keys, hd = s.headDim, H = s.heads, G = s.kvHeads, rep = H / G, offset = S - T;
+  const int64_t kvSize = s.batch * G * S * hd;
   if (s.batch == 0 || T == 0) {
     std::fill(dk, dk + kvSize, 0.0f);
     std::fill(dv, dv + kvSize, 0.0f);
     return;
   }
   auto& pool = cpu::ThreadPool::instance();
-  const int64_t H = s.heads, G = s.kvHeads;
   std::vector<float> dsAll(static_cast<size_t>(pool.threads()) * static_cast<size_t>(kRowBlock * S));
   pool.parallelFor(s.batch * G, 1, [&](int64_t begin, int64_t end, int worker) {
     float* ds = dsAll.data() + static_cast<size_t>(worker) * static_cast<size_t>(kRowBlock * S);
@@ -158,7 +120,7 @@ void attentionBackwardCpu(const float* dout, const float* q, const float* k, con
       const float* vg = v + kvOff;
       float* dkg = dk + kvOff;
       float* dvg = dv + kvOff;
-      // A query that sees no key (first > t + keys - seq) has a constant, uniform output: no
+      // A query that sees no key (first > t + offset) has a constant, uniform output: no
       // gradient to q or k.
       const int64_t first = firstVisible(keyMask + b * S, S);
       for (int64_t j = 0; j < S; ++j) {
@@ -172,15 +134,15 @@ void attentionBackwardCpu(const float* dout, const float* q, const float* k, con
         const float* qh = q + qOff;
         const float* p = probs + (b * H + h) * T * S;
         for (int64_t t0 = 0; t0 < T; t0 += kRowBlock) {
-          const int64_t t1 = std::min(T, t0 + kRowBlock), m = t1 - t0, n = keysFor(t0, t1, first, S - T, S);
+          const int64_t t1 = std::min(T, t0 + kRowBlock), m = t1 - t0, n = keysFor(t0, t1, first, offset, S);
           const float* pb = p + t0 * S;
           const float* dob = doh + t0 * H * hd;
-          gemm(true, false, n, hd, m, 1.0f, pb, S, dob, H * hd, 1.0f, dvg, G * hd);  // dV += P^T dO
-          gemm(false, true, m, n, hd, 1.0f, dob, H * hd, vg, G * hd, 0.0f, ds, n);  // dP = dO V^T
+          cpu::gemmOnThread(true, false, n, hd, m, 1.0f, pb, S, dob, H * hd, 1.0f, dvg, G * hd);  // dV += P^T dO
+          cpu::gemmOnThread(false, true, m, n, hd, 1.0f, dob, H * hd, vg, G * hd, 0.0f, ds, n);  // dP = dO V^T
           for (int64_t t = t0; t < t1; ++t) {
             const float* pr = p + t * S;
             float* dr = ds + (t - t0) * n;
-            if (first > t + S - T) {
+            if (first > t + offset) {
               std::fill(dr, dr + n, 0.0f);
               continue;
             }
@@ -188,8 +150,8 @@ void attentionBackwardCpu(const float* dout, const float* q, const float* k, con
             for (int64_t j = 0; j < n; ++j) dot += pr[j] * dr[j];
             for (int64_t j = 0; j < n; ++j) dr[j] = pr[j] * (dr[j] - dot);
           }
-          gemm(false, false, m, hd, n, s.scale, ds, n, kg, G * hd, 0.0f, dq + qOff + t0 * H * hd, H * hd);  // dQ = scale dS K
-          gemm(true, false, n, hd, m, s.scale, ds, n, qh + t0 * H * hd, H * hd, 1.0f, dkg, G * hd);        // dK += scale dS^T Q
+          cpu::gemmOnThread(false, false, m, hd, n, s.scale, ds, n, kg, G * hd, 0.0f, dq + qOff + t0 * H * hd, H * hd);  // dQ = scale dS K
+          cpu::gemmOnThread(true, false, n, hd, m, s.scale, ds, n, qh + t0 * H * hd, H * hd, 1.0f, dkg, G * hd);        // dK += scale dS^T Q
         }
       }
     }

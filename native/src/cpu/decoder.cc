@@ -49,9 +49,7 @@ void linear(const float* x, int64_t rows, int64_t k, const float* w, const float
           continue;
         }
         if (blas) {
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(rows), static_cast<blasint>(j1 - j0),
-                      static_cast<blasint>(k), 1.0f, x, static_cast<blasint>(k), w + j0 * k, static_cast<blasint>(k), 0.0f, y + j0,
-                      static_cast<blasint>(n));
+          cpu::gemmOnThread(false, true, rows, j1 - j0, k, 1.0f, x, k, w + j0 * k, k, 0.0f, y + j0, n);
           continue;
         }
 #endif

@@ -56,10 +56,8 @@ void gemmBlas(const float* a, const float* b, float* c, int64_t m0, int64_t m1, 
   const int64_t rows = m1 - m0;
   // Row block of op(A): with transA, A is [k, m] and the block is columns m0..m1 (lda = m).
   const float* ablock = s.transA ? a + m0 : a + m0 * s.k;
-  cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(rows), static_cast<blasint>(s.n), static_cast<blasint>(s.k), 1.0f, ablock,
-              static_cast<blasint>(s.transA ? s.m : s.k), b, static_cast<blasint>(s.transB ? s.k : s.n), 0.0f,
-              c + m0 * s.n, static_cast<blasint>(s.n));
+  cpu::gemmOnThread(s.transA, s.transB, rows, s.n, s.k, 1.0f, ablock, s.transA ? s.m : s.k, b, s.transB ? s.k : s.n, 0.0f,
+                    c + m0 * s.n, s.n);
 }
 
 #endif
@@ -120,6 +118,37 @@ void matmulCpu(const float* a, const float* b, float* c, const MatmulShape& s) {
       gemmBlocked(ab, bb, cb, m0, m1, s, packed);
     }
   });
+}
+
+void cpu::gemmOnThread(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                       const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+#ifdef RAPO_HAVE_OPENBLAS
+  if (cpu::blasForTasks()) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+                static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b,
+                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+    return;
+  }
+#endif
+  std::vector<float> row(static_cast<size_t>(n));
+  for (int64_t i = 0; i < m; ++i) {
+    std::fill(row.begin(), row.end(), 0.0f);
+    for (int64_t p = 0; p < k; ++p) {
+      const float aip = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);
+      if (tb) {
+        for (int64_t j = 0; j < n; ++j) row[j] += aip * b[j * ldb + p];
+      } else {
+        const float* bp = b + p * ldb;
+        for (int64_t j = 0; j < n; ++j) row[j] += aip * bp[j];
+      }
+    }
+    float* ci = c + i * ldc;
+    if (beta == 0.0f) {
+      std::copy(row.begin(), row.end(), ci);
+    } else {
+      for (int64_t j = 0; j < n; ++j) ci[j] = beta * ci[j] + row[j];
+    }
+  }
 }
 
 bool cpu::blasForTasks() {
