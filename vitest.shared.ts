@@ -10,7 +10,7 @@ import { defineConfig } from 'vitest/config';
 /** The export condition under which each @rapo library's package.json points at its TypeScript source. */
 const SOURCE_CONDITION = 'rapo-source';
 
-export function projectConfig(name: string, options: { testTimeout?: number } = {}) {
+export function projectConfig(name: string, options: { testTimeout?: number; fileParallelism?: boolean } = {}) {
   const jsonDir = process.env.RAPO_TEST_JSON_DIR;
   return defineConfig({
     // Tests run as server code (Vite's ssr environment); its conditions replace Vite's defaults, so they are kept.
@@ -19,6 +19,7 @@ export function projectConfig(name: string, options: { testTimeout?: number } = 
       include: ['**/*.test.ts'],
       exclude: ['**/node_modules/**'],
       pool: 'forks',
+      fileParallelism: options.fileParallelism ?? true,
       testTimeout: options.testTimeout ?? 120_000,
       hookTimeout: 120_000,
       reporters: jsonDir ? ['default', ['json', { outputFile: join(jsonDir, `${name}.json`) }]] : ['default'],
